@@ -1,0 +1,200 @@
+"""The labeling data model.
+
+Every judgment a labeler makes is a Judgment row; every "chosen beats
+rejected" pair it implies is a Comparison row, and imported labelled pairs are
+Comparison rows too, so export and training read one table.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Project(models.Model):
+    class Mode(models.TextChoices):
+        PAIRWISE = "pairwise", "Pairwise"
+        RANKING = "ranking", "Ranking"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, help_text="Markdown, shown above every item.")
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PAIRWISE)
+    completions_shown = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2), MaxValueValidator(9)],
+        help_text="Completions shown per item (2 in pairwise mode, 2..9 when ranking).",
+    )
+    overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Judgments wanted per prompt."
+    )
+    allow_tie = models.BooleanField(default=True)
+    allow_edit = models.BooleanField(default=True)
+    lease_seconds = models.PositiveIntegerField(
+        default=600, help_text="How long an item stays reserved for the labeler who got it."
+    )
+    base_model = models.CharField(
+        max_length=500, blank=True, help_text="Local Hugging Face model folder; empty for the default."
+    )
+    retrain_min_new_comparisons = models.PositiveIntegerField(
+        default=200, help_text="The schedule retrains once this many comparisons arrived since the last run."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.slug
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LABELER = "labeler", "Labeler"
+        LEAD = "lead", "Project lead"
+        ADMIN = "admin", "Admin"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.LABELER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user_project")]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class Prompt(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    external_id = models.CharField(max_length=200)
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    # False for prompts that arrived already labelled (imported pairs): they
+    # feed training and export but are not put in front of labelers again.
+    queued = models.BooleanField(default=True)
+    # Denormalised count of judgments, kept by judgment_record in the same
+    # transaction, so the queue needs no join over Judgment.
+    judgment_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="prompt_unique_external_id")
+        ]
+        indexes = [models.Index(fields=["project", "queued", "judgment_count", "id"], name="prompt_queue_idx")]
+
+    def __str__(self):
+        return f"{self.project.slug}/{self.external_id}"
+
+
+class Completion(models.Model):
+    class Origin(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        EDITED = "edited", "Edited by a labeler"
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="completions")
+    text = models.TextField()
+    model_name = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.IMPORTED)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="edits")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"completion {self.pk} of {self.prompt_id}"
+
+
+class Assignment(models.Model):
+    """A lease: one prompt (and the completions chosen for display) reserved for one labeler."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DONE = "done", "Judged"
+        SKIPPED = "skipped", "Skipped"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    shown = models.JSONField(help_text="Completion ids in display order (A, B, ...).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["prompt", "status", "expires_at"], name="assignment_lease_idx"),
+            models.Index(fields=["annotator", "project", "status"], name="assignment_annotator_idx"),
+        ]
+
+    def __str__(self):
+        return f"assignment {self.pk} ({self.status})"
+
+
+class Judgment(models.Model):
+    class Choice(models.TextChoices):
+        A = "a", "A is better"
+        B = "b", "B is better"
+        TIE = "tie", "Tie"
+        BOTH_BAD = "both_bad", "Both bad"
+
+    class Strength(models.TextChoices):
+        SLIGHTLY = "slightly", "Slightly better"
+        MUCH = "much", "Much better"
+
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="judgments")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="judgments")
+    assignment = models.OneToOneField(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="judgment"
+    )
+    shown = models.JSONField(help_text="Completion ids in the order they were displayed.")
+    choice = models.CharField(max_length=16, choices=Choice.choices, blank=True)
+    ranking = models.JSONField(default=list, blank=True, help_text="Completion ids, best first.")
+    excluded = models.JSONField(default=list, blank=True, help_text="Completion ids marked too hard / invalid.")
+    edited_completion = models.ForeignKey(
+        Completion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    strength = models.CharField(max_length=16, choices=Strength.choices, blank=True)
+    comment = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    client_id = models.CharField(max_length=64, help_text="Generated by the client; a retry reuses it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "client_id"], name="judgment_unique_client_id"),
+            models.UniqueConstraint(fields=["annotator", "prompt"], name="judgment_once_per_prompt"),
+        ]
+        indexes = [models.Index(fields=["annotator", "created_at"], name="judgment_annotator_time_idx")]
+
+    def __str__(self):
+        return f"judgment {self.pk} by {self.annotator_id}"
+
+
+class Comparison(models.Model):
+    class Source(models.TextChoices):
+        HUMAN = "human", "Human judgment"
+        IMPORTED = "imported", "Imported pair"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="comparisons")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="comparisons")
+    chosen = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="+")
+    rejected = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="+")
+    judgment = models.ForeignKey(
+        Judgment, null=True, blank=True, on_delete=models.CASCADE, related_name="comparisons"
+    )
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.HUMAN)
+    strength = models.CharField(max_length=16, choices=Judgment.Strength.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(chosen=models.F("rejected")), name="comparison_distinct_sides"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "id"], name="comparison_export_idx"),
+            models.Index(fields=["project", "created_at"], name="comparison_time_idx"),
+            models.Index(fields=["prompt", "chosen", "rejected"], name="comparison_pair_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.chosen_id} > {self.rejected_id}"

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/v1/", include("annotator.urls_api")),
+    path("api/v1/", include("rewardtrain.urls_api")),
+    path("", include("rewardtrain.urls_pages")),
+    path("", include("annotator.urls_pages")),
+]

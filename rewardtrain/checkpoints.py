@@ -1,0 +1,151 @@
+"""Publishing checkpoints atomically: a half-written model is never visible.
+
+Everything is written into a hidden temporary folder beside the target (same filesystem), then
+renamed into place with one `os.replace`. A worker killed mid-write leaves only a hidden
+`.<name>.tmp-*` folder, which `cleanup_partial` removes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from rewardtrain.data import completion_budget
+from rewardtrain.training import TrainResult
+
+METADATA_FILE = "arbiter.json"
+TEMP_MARKER = ".tmp-"
+
+
+def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -> Path:
+    """Write model, tokenizer, arbiter.json and a model card, then publish them in one rename."""
+    target_dir = Path(target_dir)
+    if target_dir.exists():
+        raise FileExistsError(f"checkpoint {target_dir} already exists")
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}{TEMP_MARKER}", dir=target_dir.parent))
+    try:
+        config = result.config
+        base_model = metadata.get("base_model") or config.base_model or "packaged all-MiniLM-L6-v2"
+        full = {
+            **metadata,
+            "metrics": result.metrics,
+            "train_config": config.to_dict(),
+            "base_model": base_model,
+            "history": result.history,
+        }
+        meta_text = json.dumps(full, indent=2, sort_keys=True)  # fails early on unserialisable metadata
+        result.model.config.problem_type = None  # one raw logit, no regression/classification loss implied
+        result.model.save_pretrained(temp)  # model.safetensors + config.json
+        # Saved so that a plain tokenizer(prompt, completion, truncation="only_first") cuts the
+        # prompt from its start at max_length, as Arbiter does.
+        tokenizer = result.tokenizer
+        saved_side, saved_max = tokenizer.truncation_side, tokenizer.model_max_length
+        tokenizer.truncation_side, tokenizer.model_max_length = "left", config.max_length
+        try:
+            tokenizer.save_pretrained(temp)
+        finally:
+            tokenizer.truncation_side, tokenizer.model_max_length = saved_side, saved_max
+        (temp / METADATA_FILE).write_text(meta_text)
+        (temp / "README.md").write_text(model_card(full, target_dir.name))
+        fsync_tree(temp)
+        if target_dir.exists():  # someone published the same name meanwhile
+            raise FileExistsError(f"checkpoint {target_dir} already exists")
+        os.replace(temp, target_dir)
+        fsync_dir(target_dir.parent)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return target_dir
+
+
+def read_metadata(path: str | Path) -> dict:
+    """arbiter.json of a checkpoint ({} when it has none, e.g. a plain base model)."""
+    meta = Path(path) / METADATA_FILE
+    return json.loads(meta.read_text()) if meta.exists() else {}
+
+
+def cleanup_partial(parent_dir: str | Path) -> list[Path]:
+    """Remove temp folders left by killed writers; call when no writer is running in parent_dir."""
+    removed = []
+    parent = Path(parent_dir)
+    if not parent.is_dir():
+        return removed
+    for entry in parent.iterdir():
+        if entry.name.startswith(".") and TEMP_MARKER in entry.name and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def fsync_tree(folder: Path) -> None:
+    """Best effort: flush every file and the folder itself before the rename publishes them."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            try:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass
+    fsync_dir(folder)
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def model_card(meta: dict, name: str) -> str:
+    """A short README.md: what the model is, what it was trained on, and how to use it."""
+    metrics = meta.get("metrics", {})
+    config = meta.get("train_config", {})
+    max_length = config.get("max_length", 256)
+
+    def fmt(value):
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    data = meta.get("data") or meta.get("snapshot") or "not recorded"
+    return f"""# Arbiter reward model {meta.get("version") or name}
+
+A pairwise (Bradley-Terry) reward model: one output, r(prompt, completion); higher is better.
+Trained by Arbiter with loss -logsigmoid(r_chosen - r_rejected - margin).
+
+- Base model: {meta.get("base_model")}
+- Data snapshot: {data}
+- Training pairs: {metrics.get("n_train_pairs")}, held-out pairs: {metrics.get("n_heldout_pairs")} (prompts held out by a stable hash)
+- Held-out accuracy: {fmt(metrics.get("heldout_accuracy"))}, mean margin: {fmt(metrics.get("heldout_mean_margin"))}, loss: {fmt(metrics.get("heldout_loss"))}
+- Reward mean / std on held-out completions: {fmt(metrics.get("reward_mean"))} / {fmt(metrics.get("reward_std"))} (to normalise scores)
+- max_length: {max_length}; the full training configuration is in arbiter.json.
+
+## Use with transformers
+
+```python
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained(path)
+model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+inputs = tokenizer(prompt, completion, truncation="only_first", return_tensors="pt")
+with torch.no_grad():
+    reward = model(**inputs).logits[0, 0].item()
+```
+
+Input is `[CLS] prompt [SEP] completion [SEP]`. The saved tokenizer has `truncation_side="left"`
+and `model_max_length={max_length}`, so `truncation="only_first"` cuts the prompt from its start
+(the end of a dialogue matters most) and keeps the completion whole, exactly as Arbiter does.
+Arbiter differs only when the completion alone is longer than {completion_budget(max_length)} tokens: it
+then keeps the first {completion_budget(max_length)} completion tokens and the last
+{max_length - 3 - completion_budget(max_length)} prompt tokens (see `rewardtrain.data.encode_pair_text`).
+"""

@@ -1,0 +1,148 @@
+"""Preference pairs: loading, grouping by prompt, the held-out split and tokenising.
+
+Django-free: the database layer turns Comparison rows into `Pair`s and calls in here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+HH_ASSISTANT = "\n\nAssistant:"
+
+
+@dataclass(frozen=True)
+class Pair:
+    prompt: str
+    chosen: str
+    rejected: str
+    margin: float = 0.0  # how much better chosen is (0 = plain preference); scaled by TrainConfig.margin_scale
+    id: int | None = None  # Comparison row id when the pair comes from the database
+
+
+@dataclass
+class PromptGroup:
+    prompt: str
+    completions: list[str]  # distinct completions of this prompt, each encoded once per step
+    pairs: list[tuple[int, int, float]]  # (chosen index, rejected index, margin) into completions
+
+
+def group_pairs(pairs: Iterable[Pair]) -> list[PromptGroup]:
+    """Group pairs by prompt so each distinct completion is encoded once.
+
+    A ranking of 4 completions gives 6 pairs but costs only 4 encodings. Exact duplicates are
+    the database layer's business; only a Pair id seen twice is dropped here. Order is kept
+    (first appearance) so the result is deterministic.
+    """
+    groups: dict[str, PromptGroup] = {}
+    index: dict[str, dict[str, int]] = {}  # prompt -> completion text -> position
+    seen_ids: set[int] = set()
+    for pair in pairs:
+        if pair.id is not None:
+            if pair.id in seen_ids:
+                continue
+            seen_ids.add(pair.id)
+        group = groups.setdefault(pair.prompt, PromptGroup(pair.prompt, [], []))
+        positions = index.setdefault(pair.prompt, {})
+        ids = []
+        for text in (pair.chosen, pair.rejected):
+            if text not in positions:
+                positions[text] = len(group.completions)
+                group.completions.append(text)
+            ids.append(positions[text])
+        group.pairs.append((ids[0], ids[1], float(pair.margin)))
+    return list(groups.values())
+
+
+def is_heldout(prompt: str, fraction: float = 0.1) -> bool:
+    """Stable split by prompt: all pairs of a prompt fall on one side, and a prompt never moves
+    as data grows (the decision depends on the prompt text alone)."""
+    digest = hashlib.sha256(prompt.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def split_pairs(pairs: Iterable[Pair], fraction: float = 0.1) -> tuple[list[Pair], list[Pair]]:
+    """(train, heldout) by `is_heldout` on the prompt."""
+    train, heldout = [], []
+    for pair in pairs:
+        (heldout if is_heldout(pair.prompt, fraction) else train).append(pair)
+    return train, heldout
+
+
+def completion_budget(max_length: int) -> int:
+    """Most tokens a completion may keep: room for [CLS]/[SEP]/[SEP] and a quarter of
+    max_length reserved for the end of the prompt (the last human turn)."""
+    return max_length - 3 - max_length // 4
+
+
+def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -> dict:
+    """`[CLS] prompt [SEP] completion [SEP]`, truncated to max_length, unpadded.
+
+    When too long, the prompt is cut from its START (the end of a dialogue matters most; cutting
+    from the right made 10% of HH pairs identical). The completion is kept whole unless it alone
+    exceeds `completion_budget(max_length)` tokens, in which case its END is cut.
+
+    For a completion within that budget this equals what a plain user gets from
+    `tokenizer(prompt, completion, truncation="only_first", max_length=max_length)` with
+    `tokenizer.truncation_side = "left"` (saved so in Arbiter checkpoints), and for inputs
+    that fit it equals plain `tokenizer(prompt, completion)`.
+    """
+    # verbose=False: no "longer than model_max_length" warning, truncation happens below
+    prompt_ids = tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"]
+    completion_ids = tokenizer(completion, add_special_tokens=False, verbose=False)["input_ids"]
+    room = max_length - 3
+    completion_ids = completion_ids[: max(completion_budget(max_length), room - len(prompt_ids))]
+    keep = room - len(completion_ids)
+    prompt_ids = prompt_ids[len(prompt_ids) - keep :] if keep < len(prompt_ids) else prompt_ids
+    first = [tokenizer.cls_token_id, *prompt_ids, tokenizer.sep_token_id]
+    second = [*completion_ids, tokenizer.sep_token_id]
+    encoded = {"input_ids": first + second, "attention_mask": [1] * (len(first) + len(second))}
+    if "token_type_ids" in tokenizer.model_input_names:
+        encoded["token_type_ids"] = [0] * len(first) + [1] * len(second)
+    return encoded
+
+
+def split_hh_dialogues(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """Split two Anthropic HH dialogues into (prompt, chosen reply, rejected reply).
+
+    The prompt is their shared prefix up to and including its last "\\n\\nAssistant:"; the rest
+    of each dialogue (leading whitespace removed) is the reply.
+    """
+    shared = 0
+    for a, b in zip(chosen, rejected):
+        if a != b:
+            break
+        shared += 1
+    cut = chosen.rfind(HH_ASSISTANT, 0, shared)
+    if cut < 0 or cut + len(HH_ASSISTANT) > shared:
+        raise ValueError('the dialogues share no "\\n\\nAssistant:" turn')
+    end = cut + len(HH_ASSISTANT)
+    return chosen[:end], chosen[end:].lstrip(), rejected[end:].lstrip()
+
+
+def pair_from_record(record: dict) -> Pair:
+    """A Pair from one JSON object: {"prompt","chosen","rejected"[,"margin"]} or HH {"chosen","rejected"}."""
+    if not isinstance(record.get("chosen"), str) or not isinstance(record.get("rejected"), str):
+        raise ValueError('needs string "chosen" and "rejected"')
+    margin = float(record.get("margin", 0.0))
+    if "prompt" in record:
+        return Pair(str(record["prompt"]), record["chosen"], record["rejected"], margin)
+    prompt, chosen, rejected = split_hh_dialogues(record["chosen"], record["rejected"])
+    return Pair(prompt, chosen, rejected, margin)
+
+
+def load_pairs_file(path: str | Path) -> list[Pair]:
+    """Read a JSONL file of pairs (explicit prompt or HH dialogues); blank lines are skipped."""
+    pairs = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                pairs.append(pair_from_record(json.loads(line)))
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    return pairs

@@ -1,0 +1,89 @@
+"""Training runs and the reward-model versions they publish.
+
+Only rewardtrain/services.py writes these rows; the trainer itself
+(data.py, training.py, checkpoints.py, scoring.py) knows nothing of Django.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotator.models import Project
+
+
+class RewardModelVersion(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected by the promotion gate"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    version = models.PositiveIntegerField()
+    path = models.CharField(max_length=1000, help_text="Checkpoint folder in the Hugging Face format.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
+    is_current = models.BooleanField(default=False)
+    rejected_reason = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    metrics = models.JSONField(default=dict, blank=True)
+    data_snapshot = models.JSONField(default=dict, blank=True)
+    base_model = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_current=True), name="model_version_one_current"
+            ),
+        ]
+        ordering = ["-version"]
+
+    def __str__(self):
+        return f"{self.project.slug} v{self.version}"
+
+
+class TrainingRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected by the promotion gate"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        CLI = "cli", "Command line"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="training_runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    options = models.JSONField(default=dict, blank=True, help_text="Overrides of the training config.")
+    progress = models.JSONField(default=dict, blank=True, help_text="Latest step, total, loss, pairs/s.")
+    history = models.JSONField(default=list, blank=True, help_text="Metrics at every evaluation.")
+    metrics = models.JSONField(default=dict, blank=True)
+    split = models.JSONField(default=dict, blank=True, help_text="The held-out split this run used.")
+    error = models.TextField(blank=True)
+    version = models.ForeignKey(
+        RewardModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Single flight: at most one queued or running run per project, enforced by the database.
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["queued", "running"]), name="training_run_single_flight"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="training_run_reaper_idx")]
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.project.slug} ({self.status})"

@@ -1,0 +1,64 @@
+"""Shared fixtures: the three users every permission test checks, and row factories."""
+
+import os
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+
+def _service_missing(marker):
+    if marker == "postgres":
+        if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+            return None
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker == "redis":
+        return None if os.environ.get("REDIS_URL") else "needs Redis: set REDIS_URL=redis://..."
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests whose service was not given; with CI=true a missing service is an error."""
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    for marker in ("postgres", "redis"):
+        reason = _service_missing(marker)
+        if not reason:
+            continue
+        wanted = [item for item in items if marker in item.keywords]
+        if wanted and in_ci:
+            raise pytest.UsageError(f"CI=true and {len(wanted)} tests {reason}")
+        for item in wanted:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    """Every test publishes checkpoints into its own folder; passwords hash fast."""
+    settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def project(db):
+    return factories.project()
+
+
+@pytest.fixture
+def labeler(project):
+    return factories.member(project, "labeler", username="labeler")
+
+
+@pytest.fixture
+def lead(project):
+    return factories.member(project, "lead", username="lead")
+
+
+@pytest.fixture
+def admin_user(project):
+    return factories.member(project, "admin", username="projectadmin")
+
+
+@pytest.fixture
+def outsider(db):
+    return factories.user("outsider")

@@ -1,0 +1,67 @@
+"""A tiny random BERT reward model and WordPiece tokenizer, built offline once per session."""
+
+import pytest
+
+from rewardtrain.data import Pair
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "the a an is are was be to of and or in on at for with this that it you i we they he she "
+    "what how why when where who can could would should will do does did not no yes please "
+    "human assistant good bad great terrible answer question help tell me about make some "
+    "cat dog bird fish tree house car road city river water fire sun moon star sky rain snow "
+    "red blue green black white big small long short old new fast slow happy sad kind rude "
+    "one two three four five six seven eight nine ten first last next again more less very "
+    "hello thanks sorry ok sure maybe never always here there now then today tomorrow "
+).split()
+CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789.,?!:'")
+VOCAB = SPECIAL + WORDS + CHARS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+
+
+def make_tiny_model(folder):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(VOCAB)}, do_lower_case=True)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Path (str) of a tiny random BERT with a 1-output head."""
+    return str(make_tiny_model(tmp_path_factory.mktemp("tiny-bert")))
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_model):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model)
+
+
+def toy_pairs(n, seed=0):
+    """Trivially separable pairs: the chosen reply says "good", the rejected one "bad"."""
+    import random
+
+    rng = random.Random(seed)
+    nouns = "cat dog bird fish tree house car road city river".split()
+    pairs = []
+    for i in range(n):
+        subject = " ".join(rng.choice(nouns) for _ in range(rng.randint(1, 6)))
+        prompt = f"human: tell me about the {subject} {i}. assistant:"
+        tail = " ".join(rng.choice(nouns) for _ in range(rng.randint(0, 4)))
+        pairs.append(Pair(prompt, f"the {tail} is good", f"the {tail} is bad", id=i))
+    return pairs
