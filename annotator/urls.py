@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", include("annotator.urls_api")),
     path("api/v1/", include("rewardtrain.urls_api")),
     path("", include("rewardtrain.urls_pages")),
+    path("", include("annotator.urls_lead")),
     path("", include("annotator.urls_pages")),
 ]
