@@ -41,10 +41,10 @@ def _secret_key():
     key = env_str("SECRET_KEY")
     if key:
         return key
-    if not DEBUG and env_str("DATABASE_URL"):
-        # A production deployment (a real database) must not run on a key
+    if not DEBUG and not env_str("DATABASE_URL", "sqlite").startswith("sqlite"):
+        # A production deployment (a database server) must not run on a key
         # that lives in a local file on one machine.
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off and DATABASE_URL is set")
+        raise RuntimeError("SECRET_KEY must be set when DEBUG is off and the database is not the embedded SQLite")
     # Embedded mode: generate once, keep it in the data dir so sessions survive restarts.
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
@@ -118,6 +118,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory, so a Celery worker started by a test sees the test
+    # database; one per test process, so two test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-arbiter-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -173,11 +176,10 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to b
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks: never hoard messages
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"rewardtrain.tasks.train_reward_model": {"queue": "training"}}
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest training run, or Redis redelivers a run still in progress.
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
-    "polling_interval": 1,
-}
+    # (kombu's SQLAlchemy transport hands its options to create_engine, so only Redis gets them.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("projects/", api.ProjectListApi.as_view(), name="api_projects"),
+    path("projects/<slug:slug>/next/", api.NextItemApi.as_view(), name="api_next"),
+    path("projects/<slug:slug>/export/", api.ProjectExportApi.as_view(), name="api_export"),
+    path("assignments/<int:assignment_id>/skip/", api.AssignmentSkipApi.as_view(), name="api_skip"),
+    path("judgments/", api.JudgmentCreateApi.as_view(), name="api_judgment_create"),
+]

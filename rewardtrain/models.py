@@ -67,6 +67,9 @@ class TrainingRun(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     split = models.JSONField(default=dict, blank=True, help_text="The held-out split this run used.")
     error = models.TextField(blank=True)
+    # The Celery task id the run was enqueued under: a redelivery carries the
+    # same id, a stale message from another enqueue does not.
+    task_id = models.CharField(max_length=64, blank=True)
     version = models.ForeignKey(
         RewardModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -1,0 +1,254 @@
+"""The labeling REST API, version 1: one view per operation.
+
+Each view validates with its nested InputSerializer, calls one service or
+selector, and answers with its nested OutputSerializer. Every error body is
+`{"detail": "...", "errors": {field: [messages]}}`, `errors` only on 400.
+Anonymous callers get 401; outsiders get 404 for anything in a project.
+"""
+
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from . import exports
+from .models import Assignment, Completion, Judgment, Membership, Project
+from .permissions import project_for_lead, project_for_member
+from .selectors import projects_for
+from .services import (
+    InvalidJudgment,
+    JudgmentConflict,
+    JudgmentResult,
+    assignment_next_for,
+    assignment_skip,
+    judgment_record,
+)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with what is already stored."
+    default_code = "conflict"
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, with validation errors moved under "errors" beside a "detail"."""
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"detail": "Invalid input.", "errors": errors}
+    return response
+
+
+class ApiView(APIView):
+    def get_exception_handler(self):
+        return api_exception_handler
+
+
+def _own_assignment(*, user, assignment_id):
+    """The caller's own assignment, with its project; 404 for anyone else's."""
+    assignment = Assignment.objects.select_related("project", "annotator").filter(pk=assignment_id).first()
+    if assignment is None or assignment.annotator_id != user.pk:
+        raise Http404("No such assignment.")
+    return assignment
+
+
+class ProjectListApi(ApiView):
+    @extend_schema_serializer(component_name="Project")
+    class OutputSerializer(serializers.ModelSerializer):
+        role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+        class Meta:
+            model = Project
+            fields = [
+                "slug",
+                "name",
+                "mode",
+                "completions_shown",
+                "overlap",
+                "allow_tie",
+                "allow_edit",
+                "instructions",
+                "role",
+            ]
+
+    @extend_schema(operation_id="projects_list", responses={200: OutputSerializer(many=True)})
+    def get(self, request):
+        roles = dict(Membership.objects.filter(user=request.user).values_list("project_id", "role"))
+        projects = list(projects_for(user=request.user))
+        for project in projects:
+            # Superusers see every project as admins, member or not.
+            project.role = Membership.Role.ADMIN if request.user.is_superuser else roles[project.pk]
+        return Response(self.OutputSerializer(projects, many=True).data)
+
+
+class NextItemApi(ApiView):
+    @extend_schema_serializer(component_name="Item")
+    class OutputSerializer(serializers.Serializer):
+        class TextSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            text = serializers.CharField()
+
+        assignment = serializers.IntegerField(source="pk")
+        prompt = TextSerializer()
+        completions = TextSerializer(many=True, help_text="In display order: A, B, ...")
+
+    @extend_schema(
+        operation_id="projects_next",
+        request=None,
+        responses={
+            200: OutputSerializer,
+            204: OpenApiResponse(description="Nothing is left for you to judge."),
+            404: ErrorSerializer,
+        },
+        description="Lease the next item (or get back the one you hold). Not idempotent: it may create a lease.",
+    )
+    def get(self, request, slug):
+        project, _role = project_for_member(user=request.user, slug=slug)
+        assignment = assignment_next_for(annotator=request.user, project=project)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        texts = dict(Completion.objects.filter(pk__in=assignment.shown).values_list("pk", "text"))
+        assignment.completions = [{"id": pk, "text": texts[pk]} for pk in assignment.shown]
+        return Response(self.OutputSerializer(assignment).data)
+
+
+class AssignmentSkipApi(ApiView):
+    @extend_schema(
+        operation_id="assignments_skip",
+        request=None,
+        responses={204: OpenApiResponse(description="Skipped (or already closed)."), 404: ErrorSerializer},
+        description="Give the item back; you will not be offered this prompt again.",
+    )
+    def post(self, request, assignment_id):
+        assignment_skip(assignment=_own_assignment(user=request.user, assignment_id=assignment_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JudgmentCreateApi(ApiView):
+    @extend_schema_serializer(component_name="JudgmentInput")
+    class InputSerializer(serializers.Serializer):
+        class EditSerializer(serializers.Serializer):
+            completion = serializers.IntegerField(help_text="The shown completion that was edited.")
+            text = serializers.CharField(trim_whitespace=False)
+
+        assignment = serializers.IntegerField()
+        client_id = serializers.CharField(
+            max_length=64, help_text="Generated by the client per judgment; a retry sends the same one."
+        )
+        choice = serializers.ChoiceField(choices=Judgment.Choice.choices, required=False, help_text="Pairwise.")
+        ranking = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Best first.")
+        excluded = serializers.ListField(child=serializers.IntegerField(), required=False)
+        strength = serializers.ChoiceField(choices=Judgment.Strength.choices, required=False)
+        comment = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+        time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000)
+        edit = EditSerializer(required=False)
+
+    @extend_schema_serializer(component_name="Judgment")
+    class OutputSerializer(serializers.ModelSerializer):
+        comparisons = serializers.SerializerMethodField(help_text="[chosen, rejected] completion id pairs.")
+
+        class Meta:
+            model = Judgment
+            fields = [
+                "id",
+                "assignment",
+                "prompt",
+                "choice",
+                "ranking",
+                "excluded",
+                "strength",
+                "comment",
+                "edited_completion",
+                "client_id",
+                "created_at",
+                "comparisons",
+            ]
+
+        def get_comparisons(self, judgment) -> list[list[int]]:
+            return [[chosen, rejected] for chosen, rejected in judgment.comparisons.values_list("chosen", "rejected")]
+
+    @extend_schema(
+        operation_id="judgments_create",
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            200: OpenApiResponse(OutputSerializer, description="A retry: this client_id was already stored."),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        assignment = _own_assignment(user=request.user, assignment_id=data["assignment"])
+        edit = data.get("edit")
+        result = JudgmentResult(
+            choice=data.get("choice", ""),
+            ranking=data.get("ranking", []),
+            excluded=data.get("excluded", []),
+            strength=data.get("strength", ""),
+            comment=data.get("comment", ""),
+            edit_of=edit["completion"] if edit else None,
+            edit_text=edit["text"] if edit else "",
+            time_spent_ms=data.get("time_spent_ms"),
+        )
+        try:
+            judgment, created = judgment_record(assignment=assignment, result=result, client_id=data["client_id"])
+        except InvalidJudgment as error:
+            raise ValidationError({name: [message] for name, message in error.errors.items()}) from None
+        except JudgmentConflict as error:
+            raise Conflict(str(error)) from None
+        return Response(
+            self.OutputSerializer(judgment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """The export's ?format= names the file format, not a DRF renderer, so it must not pick one.
+
+    Errors are always JSON; the export itself is a StreamingHttpResponse that
+    bypasses renderers.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ProjectExportApi(ApiView):
+    content_negotiation_class = FileFormatNegotiation
+    formats = {"jsonl": "application/x-ndjson"}
+
+    @extend_schema(
+        operation_id="projects_export",
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jsonl"], default="jsonl")],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR, description="One JSON object per line (see annotator.exports)."
+            ),
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        description="Leads and admins only. Streams in constant memory however large the project.",
+    )
+    def get(self, request, slug):
+        project, _role = project_for_lead(user=request.user, slug=slug)
+        file_format = request.query_params.get("format", "jsonl")
+        if file_format not in self.formats:
+            raise ValidationError({"format": [f"Must be one of {', '.join(self.formats)}."]})
+        response = StreamingHttpResponse(
+            exports.export_jsonl_lines(project=project), content_type=self.formats[file_format]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}.{file_format}"'
+        return response

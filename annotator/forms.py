@@ -1,0 +1,67 @@
+"""Parsing what the labeling form posts into a JudgmentResult.
+
+The form is the same with and without JavaScript: the script only fills the
+fields (rank selects, time spent) and posts it with fetch.
+"""
+
+from django import forms
+
+from .models import Judgment
+from .services import InvalidJudgment, JudgmentResult
+
+MAX_TIME_SPENT_MS = 2**31 - 1  # the column is a PositiveIntegerField
+PREFERENCES = (Judgment.Choice.A, Judgment.Choice.B)
+
+
+class JudgmentForm(forms.Form):
+    assignment = forms.IntegerField()
+    client_id = forms.CharField(max_length=64)
+    skip = forms.BooleanField(required=False)
+    choice = forms.CharField(max_length=16, required=False)
+    strength = forms.CharField(max_length=16, required=False)
+    comment = forms.CharField(max_length=10_000, required=False)
+    time_spent_ms = forms.IntegerField(min_value=0, required=False)
+    edit_of = forms.IntegerField(required=False)
+
+    def result(self, *, shown, ranking_mode) -> JudgmentResult:
+        """The judgment the labeler made on an item showing `shown` (completion ids).
+
+        Ranks arrive as one `rank_<id>` select per completion and exclusions as
+        `excluded` checkboxes; the edited text as `edit_text_<id>` of the
+        completion named by `edit_of`. Raises InvalidJudgment like the service.
+        """
+        data = self.cleaned_data
+        ranking, excluded = [], []
+        if ranking_mode:
+            ranking, excluded = self._ranking(shown)
+        edit_of = data["edit_of"]
+        time_spent = data["time_spent_ms"]
+        return JudgmentResult(
+            choice=data["choice"],
+            ranking=ranking,
+            excluded=excluded,
+            # "Slightly" or "much" better qualifies a preference; a tie, "both
+            # bad" or a ranking has none, so a leftover select value is dropped.
+            strength=data["strength"] if data["choice"] in PREFERENCES else "",
+            comment=data["comment"].strip(),
+            edit_of=edit_of,
+            edit_text=self.data.get(f"edit_text_{edit_of}", "") if edit_of is not None else "",
+            time_spent_ms=min(time_spent, MAX_TIME_SPENT_MS) if time_spent is not None else None,
+        )
+
+    def _ranking(self, shown):
+        try:
+            excluded = [int(v) for v in self.data.getlist("excluded")]
+        except ValueError:
+            raise InvalidJudgment({"excluded": "Not a completion id."}) from None
+        ranks = {}
+        for completion_id in shown:
+            if completion_id in excluded:
+                continue
+            raw = self.data.get(f"rank_{completion_id}", "")
+            if not raw.isdigit():
+                raise InvalidJudgment({"ranking": "Give every completion a rank or mark it excluded."})
+            ranks[completion_id] = int(raw)
+        if len(set(ranks.values())) != len(ranks):
+            raise InvalidJudgment({"ranking": "Two completions have the same rank."})
+        return sorted(ranks, key=ranks.__getitem__), excluded

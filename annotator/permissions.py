@@ -1,0 +1,29 @@
+"""Who may reach a project: the checks every API view (and any other view) starts with.
+
+Outsiders get 404, not 403, so a project's existence is not leaked to people
+outside it. A member whose role is too low gets 403: they know the project.
+The Django exceptions are used so plain views and DRF views share these.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Project
+from .selectors import LEAD_ROLES, role_for
+
+
+def project_for_member(*, user, slug):
+    """(project, role) for a member of the project; 404 for everyone else."""
+    project = Project.objects.filter(slug=slug).first()
+    role = role_for(user=user, project=project) if project else None
+    if role is None:
+        raise Http404("No such project.")
+    return project, role
+
+
+def project_for_lead(*, user, slug):
+    """(project, role) for a lead or admin; 403 for a labeler, 404 for an outsider."""
+    project, role = project_for_member(user=user, slug=slug)
+    if role not in LEAD_ROLES:
+        raise PermissionDenied("Only the project's leads and admins may do this.")
+    return project, role

@@ -1,0 +1,106 @@
+"""The labeler's pages: project list and the labeling page.
+
+The labeling page is a plain form that works without JavaScript (POST, then
+redirect back for the next item). static/js/label.js posts the same form with
+fetch and the header X-Requested-With: fetch; it then gets the next item as the
+_item.html partial, or JSON errors with status 400 (invalid) or 409 (conflict).
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from .forms import JudgmentForm
+from .models import Assignment, Completion, Project
+from .selectors import is_lead, project_progress, projects_for, role_for
+from .services import InvalidJudgment, JudgmentConflict, assignment_next_for, assignment_skip, judgment_record
+
+
+@login_required
+def project_list(request):
+    rows = [
+        {
+            "project": project,
+            "progress": project_progress(project=project, annotator=request.user),
+            "is_lead": is_lead(user=request.user, project=project),
+        }
+        for project in projects_for(user=request.user)
+    ]
+    return render(request, "annotator/project_list.html", {"rows": rows})
+
+
+def _project_for_member(request, slug):
+    """The project, or 404 for anyone who is not a member: outsiders must not learn it exists."""
+    project = get_object_or_404(Project, slug=slug)
+    if role_for(user=request.user, project=project) is None:
+        raise Http404
+    return project
+
+
+def _wants_partial(request):
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _item_context(request, project):
+    assignment = assignment_next_for(annotator=request.user, project=project)
+    completions = []
+    if assignment:
+        by_id = Completion.objects.in_bulk(assignment.shown)
+        completions = [by_id[i] for i in assignment.shown if i in by_id]
+    return {
+        "project": project,
+        "assignment": assignment,
+        "completions": completions,
+        "rank_choices": range(1, len(completions) + 1),
+        # A fresh id per rendered item: a retry or a double submit of this form
+        # carries the same id, so judgment_record stores it once.
+        "client_id": uuid.uuid4().hex,
+        "progress": project_progress(project=project, annotator=request.user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("X-Requested-With")
+def label(request, slug):
+    project = _project_for_member(request, slug)
+    if request.method == "POST":
+        return _label_submit(request, project)
+    template = "annotator/_item.html" if _wants_partial(request) else "annotator/label.html"
+    return render(request, template, _item_context(request, project))
+
+
+def _label_submit(request, project):
+    form = JudgmentForm(request.POST)
+    if not form.is_valid():
+        errors = {name: " ".join(messages_) for name, messages_ in form.errors.items()}
+        return _rejected(request, project, errors, status=400)
+    assignment = get_object_or_404(
+        Assignment, pk=form.cleaned_data["assignment"], annotator=request.user, project=project
+    )
+    try:
+        if form.cleaned_data["skip"]:
+            assignment_skip(assignment=assignment)
+        else:
+            result = form.result(shown=assignment.shown, ranking_mode=project.mode == Project.Mode.RANKING)
+            judgment_record(assignment=assignment, result=result, client_id=form.cleaned_data["client_id"])
+    except InvalidJudgment as exc:
+        return _rejected(request, project, exc.errors, status=400)
+    except JudgmentConflict as exc:
+        return _rejected(request, project, {"item": f"{exc} Here is the next one."}, status=409)
+    if _wants_partial(request):
+        return render(request, "annotator/_item.html", _item_context(request, project))
+    return redirect("label", slug=project.slug)
+
+
+def _rejected(request, project, errors, *, status):
+    if _wants_partial(request):
+        return JsonResponse({"errors": errors}, status=status)
+    for message in errors.values():
+        messages.error(request, message)
+    return redirect("label", slug=project.slug)

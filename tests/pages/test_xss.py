@@ -1,0 +1,92 @@
+"""Prompts and completions are untrusted LLM output: they must render inert."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from annotator.models import Completion, Prompt
+from annotator.rendering import render_markdown, word_diff
+from tests import factories
+
+HOSTILE = (
+    "Hi <script>alert(1)</script> there\n\n"
+    "<img src=x onerror=alert(1)>\n\n"
+    "[click](javascript:alert(1))\n\n"
+    '<a href="javascript:alert(2)">raw link</a>'
+)
+
+
+def _assert_inert(html):
+    scripts = re.findall(r"<script\b[^>]*>", html, re.IGNORECASE)
+    assert all('src="/static/js/' in tag for tag in scripts), scripts  # only our own script file
+    assert "<img" not in html
+    assert not re.search(r"href\s*=\s*[\"']?\s*javascript:", html, re.IGNORECASE)
+    assert re.search(r"<[^>]*\bon\w+\s*=", html) is None  # no event handler attribute on any tag
+
+
+@pytest.fixture
+def hostile_item(project, labeler):
+    prompt = Prompt.objects.create(project=project, external_id="evil", text=f"Prompt: {HOSTILE}")
+    Completion.objects.create(prompt=prompt, text=f"Completion one: {HOSTILE}")
+    Completion.objects.create(prompt=prompt, text="Completion two: <b>bold?</b> & more")
+    return prompt
+
+
+def test_hostile_prompt_and_completions_render_inert_on_the_labeling_page(client, project, labeler, hostile_item):
+    client.force_login(labeler)
+    html = client.get(reverse("label", args=[project.slug])).content.decode()
+    assert "Prompt:" in html and "Completion one:" in html  # the item is on the page
+    _assert_inert(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text, not dropped silently
+
+
+def test_hostile_text_stays_inert_in_the_partial_the_script_swaps_in(client, project, labeler, hostile_item):
+    client.force_login(labeler)
+    html = client.get(reverse("label", args=[project.slug]), headers={"X-Requested-With": "fetch"}).content.decode()
+    assert "Completion one:" in html and "<html" not in html
+    _assert_inert(html)
+
+
+def test_project_instructions_are_sanitised_too(client, project, labeler):
+    project.instructions = "Be **kind**. <script>alert(1)</script> [x](javascript:alert(1))"
+    project.save()
+    factories.prompts(project, 1)
+    client.force_login(labeler)
+    html = client.get(reverse("label", args=[project.slug])).content.decode()
+    assert "<strong>kind</strong>" in html
+    _assert_inert(html)
+
+
+def test_markdown_link_keeps_web_urls_and_drops_javascript_urls():
+    html = render_markdown("[good](https://example.com) [bad](javascript:alert(1)) [mail](mailto:a@b.c)")
+    assert 'href="https://example.com"' in html
+    assert 'href="mailto:a@b.c"' in html
+    assert "javascript" not in html
+    assert html.count('rel="nofollow noopener"') == 3
+
+
+def test_raw_html_is_shown_as_text_not_rendered():
+    html = render_markdown('<div onclick="x()">block</div>\n\ninline <img src=x onerror=alert(1)> here')
+    _assert_inert(html)
+    assert "&lt;div onclick" in html and "&lt;img src=x" in html
+
+
+def test_fenced_code_renders_as_a_preformatted_code_block_with_its_markup_escaped():
+    html = render_markdown("```python\nif a < b:\n    print('<b>')\n```")
+    assert "<pre><code" in html
+    assert "if a &lt; b:\n    print('&lt;b&gt;')" in html
+
+
+def test_lists_and_emphasis_are_kept():
+    html = render_markdown("*soft* and **loud**\n\n- one\n- two\n\n1. first\n2. second")
+    assert "<em>soft</em>" in html and "<strong>loud</strong>" in html
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in html
+    assert "<ol>\n<li>first</li>\n<li>second</li>\n</ol>" in html
+
+
+def test_word_diff_marks_changed_words_and_escapes_them():
+    html = word_diff("the <b>cat</b> sat", "the dog sat")
+    assert "<del class='diff-del'>&lt;b&gt;cat&lt;/b&gt;</del>" in html
+    assert "<ins class='diff-ins'>dog</ins>" in html
+    assert html.startswith("the ") and html.endswith(" sat")
