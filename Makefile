@@ -1,0 +1,47 @@
+# `make run`: the app on the embedded default (SQLite, a broker with no server), demo data included.
+# `make test`: the whole suite; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test install install-test migrate demo bench-labeling bench-train clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "Arbiter runs at http://$${ARBITER_BIND:-127.0.0.1:8000}/  (web, Celery worker and beat; Ctrl-C stops all)"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+# Without DATABASE_URL the suite runs on SQLite and lists the PostgreSQL tests it skipped.
+# With CI=true a missing service is an error, never a skip.
+test: install-test
+	SECRET_KEY="$${SECRET_KEY:-insecure-test-key}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-labeling: install
+	@echo "See bench/README.md: bench/labeling_load.py runs against a server you start."
+
+clean:
+	rm -rf $(VENV) var
