@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.models import Assignment, Comparison, Completion, Judgment, Project
-from annotator.services import assignment_next_for
+from annotator.services import assignment_next_for, membership_add
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +16,13 @@ def _label_url(project):
 
 def _leased(project, user):
     return assignment_next_for(annotator=user, project=project)
+
+
+def _ranking_project_with_one_item(labeler):
+    project = factories.project(mode=Project.Mode.RANKING, completions_shown=3)
+    membership_add(project=project, user=labeler, role="labeler")
+    factories.prompts(project, 1, completions=3)
+    return project
 
 
 def test_anonymous_visitor_is_sent_to_login(client, project):
@@ -75,7 +82,6 @@ def test_label_page_shows_the_leased_pair_in_display_order(client, project, labe
     factories.prompts(project, 1)
     client.force_login(labeler)
     html = client.get(_label_url(project)).content.decode()
-    first, second = Completion.objects.in_bulk(_leased(project, labeler).shown).values()
     shown = _leased(project, labeler).shown
     texts = [Completion.objects.get(pk=i).text for i in shown]
     assert html.index(texts[0]) < html.index(texts[1])
@@ -196,12 +202,7 @@ def test_plain_form_edit_stores_an_edited_completion_that_beats_both(client, pro
 
 
 def test_plain_form_ranking_stores_ranks_and_exclusions(client, labeler):
-    project = factories.project(mode=Project.Mode.RANKING, completions_shown=3)
-    factories.membership_add = None  # noqa: guard against accidental use below
-    from annotator.services import membership_add
-
-    membership_add(project=project, user=labeler, role="labeler")
-    factories.prompts(project, 1, completions=3)
+    project = _ranking_project_with_one_item(labeler)
     client.force_login(labeler)
     html = client.get(_label_url(project)).content.decode()
     x, y, z = _leased(project, labeler).shown
@@ -218,12 +219,7 @@ def test_plain_form_ranking_stores_ranks_and_exclusions(client, labeler):
 
 
 def test_ranking_with_two_equal_ranks_is_rejected(client, labeler):
-    project = factories.project(mode=Project.Mode.RANKING, completions_shown=3)
-    factories.membership_add(project=project, user=labeler, role="labeler") if False else None
-    from annotator.services import membership_add
-
-    membership_add(project=project, user=labeler, role="labeler")
-    factories.prompts(project, 1, completions=3)
+    project = _ranking_project_with_one_item(labeler)
     client.force_login(labeler)
     x, y, z = _leased(project, labeler).shown
     data = {"assignment": _leased(project, labeler).pk, "client_id": "r1", f"rank_{x}": "1", f"rank_{y}": "1",

@@ -1,0 +1,94 @@
+"""A labeler's session in a real browser: log in, judge by keyboard, rank, edit."""
+
+import pytest
+from playwright.sync_api import expect
+
+from annotator.models import Comparison, Completion, Judgment, Project
+from annotator.services import membership_add
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", factories.PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+
+
+def _shown_assignment(page):
+    return int(page.locator("form.judge").get_attribute("data-assignment"))
+
+
+def _press_and_wait_for_next(page, key):
+    """Press a key that submits; wait until the script swapped in the next item."""
+    before = _shown_assignment(page)
+    page.keyboard.press(key)
+    expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", str(before))
+    return before
+
+
+def test_labeler_judges_pairs_by_keyboard_and_edits_one(page, live_server, project, labeler):
+    factories.prompts(project, 4)
+    _log_in(page, live_server, "labeler")
+    page.click(f"a[href='/projects/{project.slug}/label/']")
+    expect(page.locator("form.judge")).to_be_visible()
+
+    first = _press_and_wait_for_next(page, "1")
+    expect(page.locator(".progress")).to_contain_text("Done today: 1")
+
+    # Typing in the comment box must not trigger the "1"/"2" shortcuts.
+    page.keyboard.press("c")
+    page.keyboard.type("1 and 2 are close; b is wordier")
+    assert page.locator("textarea[name=comment]").input_value() == "1 and 2 are close; b is wordier"
+    page.keyboard.press("Escape")
+    second = _press_and_wait_for_next(page, "2")
+    third = _press_and_wait_for_next(page, "t")
+
+    edited_assignment = _shown_assignment(page)
+    page.keyboard.press("e")
+    editor = page.locator("details.edit[open] textarea")
+    expect(editor).to_be_focused()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("A careful, corrected answer.")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_role("heading", name="All done here")).to_be_visible()
+
+    choices = dict(Judgment.objects.values_list("assignment_id", "choice"))
+    assert choices == {first: "a", second: "b", third: "tie", edited_assignment: "a"}
+    assert Judgment.objects.get(assignment_id=second).comment == "1 and 2 are close; b is wordier"
+    assert all(ms and ms > 0 for ms in Judgment.objects.values_list("time_spent_ms", flat=True))
+    edit_judgment = Judgment.objects.get(assignment_id=edited_assignment)
+    edited = Completion.objects.get(origin=Completion.Origin.EDITED)
+    assert edited.text == "A careful, corrected answer." and edited.author == labeler
+    assert edited.parent_id == edit_judgment.shown[0]  # nothing was focused, so the editor opened on A
+    assert Comparison.objects.filter(judgment__assignment_id=first).count() == 1
+    assert Comparison.objects.filter(judgment__assignment_id=third).count() == 0
+    assert Comparison.objects.filter(chosen=edited).count() == 2
+
+
+def test_labeler_ranks_by_keyboard_and_excludes_one(page, live_server, labeler):
+    project = factories.project(slug="ranked", mode=Project.Mode.RANKING, completions_shown=3)
+    membership_add(project=project, user=labeler, role="labeler")
+    factories.prompts(project, 1, completions=3)
+    _log_in(page, live_server, "labeler")
+    page.goto(f"{live_server.url}/projects/ranked/label/")
+    cards = page.locator("ol.ranking > li")
+    a, b, c = cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))")
+    expect(cards.first).to_be_focused()  # the first card is focused, ready for keys
+
+    page.keyboard.press("3")  # A to rank 3: B, C, A
+    page.keyboard.press("ArrowUp")  # A up one: B, A, C
+    assert cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))") == [b, a, c]
+    expect(page.locator(f"select[name=rank_{a}]")).to_have_value("2")
+    page.keyboard.press("x")  # A too hard: B, C ranked, A excluded last
+    expect(page.locator(f"select[name=rank_{c}]")).to_have_value("2")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="All done here")).to_be_visible()
+
+    judgment = Judgment.objects.get()
+    assert judgment.ranking == [b, c] and judgment.excluded == [a]
+    assert list(Comparison.objects.values_list("chosen_id", "rejected_id")) == [(b, c)]
