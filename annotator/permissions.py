@@ -8,14 +8,22 @@ The Django exceptions are used so plain views and DRF views share these.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Project
+from .models import Membership, Project
 from .selectors import LEAD_ROLES, role_for
 
 
 def project_for_member(*, user, slug):
-    """(project, role) for a member of the project; 404 for everyone else."""
-    project = Project.objects.filter(slug=slug).first()
-    role = role_for(user=user, project=project) if project else None
+    """(project, role) for a member of the project; 404 for everyone else.
+
+    One query for a member (the membership with its project): this runs on
+    every labeling request. Superusers are admins everywhere, as in role_for.
+    """
+    if user.is_superuser:
+        project = Project.objects.filter(slug=slug).first()
+        role = role_for(user=user, project=project) if project else None
+    else:
+        membership = Membership.objects.select_related("project").filter(user=user, project__slug=slug).first()
+        project, role = (membership.project, membership.role) if membership else (None, None)
     if role is None:
         raise Http404("No such project.")
     return project, role

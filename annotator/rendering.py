@@ -13,11 +13,9 @@ import nh3
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-ALLOWED_TAGS = {
-    "p", "br", "hr", "pre", "code", "em", "strong", "ul", "ol", "li", "blockquote",
-    "h1", "h2", "h3", "h4", "h5", "h6", "a",
-    "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
+ALLOWED_TAGS = set(
+    "p br hr pre code em strong ul ol li blockquote a h1 h2 h3 h4 h5 h6 table thead tbody tr th td".split()
+)
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
@@ -40,18 +38,27 @@ def render_markdown(text) -> SafeString:
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="nofollow noopener",
     )
-    return mark_safe(cleaned)  # noqa: S308 -- nh3 has just sanitised it
+    return mark_safe(cleaned)  # nh3 has just sanitised it
 
 
-_TOKENS = re.compile(r"\s+|[^\s]+")
+# A word with the whitespace after it, so the diff compares words, never runs of spaces.
+_TOKENS = re.compile(r"\s*\S+\s*|\s+")
 
 
-def word_diff(old, new) -> SafeString:
+# difflib is quadratic in the worst case: past this many words in all the diff
+# would hold up the page for seconds, so the page says "too long" instead.
+WORD_DIFF_MAX_WORDS = 4000
+
+
+def word_diff(old, new) -> SafeString | None:
     """A word-level diff of two texts as escaped HTML: <del> for words only in
-    `old`, <ins> for words only in `new`. Whitespace is kept so line breaks survive."""
+    `old`, <ins> for words only in `new`. Whitespace is kept so line breaks
+    survive. None when the texts are too long to diff quickly."""
     old_tokens, new_tokens = _TOKENS.findall(old or ""), _TOKENS.findall(new or "")
+    if len(old_tokens) + len(new_tokens) > WORD_DIFF_MAX_WORDS:
+        return None
     parts = []
-    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
+    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
             parts.append(("", "".join(old_tokens[a1:a2])))

@@ -78,7 +78,7 @@ def label(request, slug):
 def _label_submit(request, project):
     form = JudgmentForm(request.POST)
     if not form.is_valid():
-        errors = {name: " ".join(messages_) for name, messages_ in form.errors.items()}
+        errors = {name: " ".join(problems) for name, problems in form.errors.items()}
         return _rejected(request, project, errors, status=400)
     assignment = get_object_or_404(
         Assignment, pk=form.cleaned_data["assignment"], annotator=request.user, project=project

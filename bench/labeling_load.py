@@ -114,18 +114,34 @@ def labeler(*, host, port, timeout, project, token, think, deadline, run_id, rec
     conn.close()
 
 
+def cpu_seconds_of(pids):
+    """User + system CPU seconds the processes have used so far (Linux /proc), or None without pids."""
+    if not pids:
+        return None
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return float("nan")
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def report(*, recorder, elapsed, labelers, think, load_start, load_end, cpu_seconds):
+def report(*, recorder, elapsed, labelers, think, load_start, load_end, cpu_seconds, server_cpu_seconds):
     print(f"\n{labelers} labelers, think {think[0]:g}-{think[1]:g} s, {elapsed:.1f} s")
     print(f"load average (1/5/15 min): start {load_start}, end {load_end}")
     print(f"this client's own CPU: {cpu_seconds:.1f} s ({cpu_seconds / elapsed:.0%} of one core)")
     total = sum(len(v) for v in recorder.latencies.values())
     print(f"requests/s {total / elapsed:.1f}   judgments/s {recorder.created / elapsed:.1f}")
+    if server_cpu_seconds is not None and total:
+        print(
+            f"server CPU: {server_cpu_seconds:.1f} s, {server_cpu_seconds / total * 1000:.1f} ms per request"
+            f" ({server_cpu_seconds / elapsed:.2f} cores busy)"
+        )
     print(f"{'endpoint':<8} {'count':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for endpoint in ("next", "submit"):
         values = sorted(recorder.latencies.get(endpoint, []))
@@ -199,6 +215,12 @@ def main():
     parser.add_argument("--timeout", type=float, default=10.0, help="Seconds per request.")
     parser.add_argument("--no-db-check", action="store_true", help="Skip the database check.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument(
+        "--server-pids",
+        type=lambda text: [int(pid) for pid in text.split(",")],
+        default=[],
+        help="Comma-separated server worker pids: report the server's CPU per request (Linux).",
+    )
     args = parser.parse_args()
 
     url = urlsplit(args.url)
@@ -211,6 +233,7 @@ def main():
 
     recorder, run_id = Recorder(), uuid.uuid4().hex[:12]
     load_start, cpu_start = os.getloadavg(), time.process_time()
+    server_cpu_start = cpu_seconds_of(args.server_pids)
     started = time.monotonic()
     threads = [
         threading.Thread(
@@ -236,6 +259,8 @@ def main():
         thread.join(timeout=duration + SUBMIT_ATTEMPTS * args.timeout + 5)
     elapsed = time.monotonic() - started
     load_end = os.getloadavg()
+    server_cpu = cpu_seconds_of(args.server_pids)
+    server_cpu = None if server_cpu is None else server_cpu - server_cpu_start
 
     unexpected = report(
         recorder=recorder,
@@ -245,6 +270,7 @@ def main():
         load_start=tuple(round(x, 2) for x in load_start),
         load_end=tuple(round(x, 2) for x in load_end),
         cpu_seconds=time.process_time() - cpu_start,
+        server_cpu_seconds=server_cpu,
     )
     problems = [] if args.no_db_check else check_database(project_slug=args.project, run_id=run_id, recorder=recorder)
     if args.json:
@@ -256,6 +282,7 @@ def main():
             "load_start": load_start,
             "load_end": load_end,
             "judgments_created": recorder.created,
+            "server_cpu_s": server_cpu,
             "statuses": {f"{e} {s}": n for (e, s), n in recorder.statuses.items()},
             "latency_ms": {
                 endpoint: {f"p{int(q * 100)}": percentile(sorted(v), q) * 1000 for q in (0.5, 0.95, 0.99)}

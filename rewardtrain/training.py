@@ -42,6 +42,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" = cuda when available, else cpu
     bf16: bool = True  # bfloat16 autocast on a GPU that supports it (never on CPU: slower without AMX)
     heldout_fraction: float = 0.1  # share of prompts held out by a stable hash (see data.is_heldout)
+    dropout: float = 0.0  # every dropout layer's p while training; 0 as in TRL (noisy rewards hurt the pairwise loss) and faster
     margin_scale: float = 1.0  # loss margin = margin_scale * Pair.margin; 0 ignores labelled strengths
     freeze_embeddings: bool = True  # embeddings are half of MiniLM's weights: no grads or Adam state for them
     freeze_layers: int = 2  # lowest encoder layers kept frozen: no backward pass through them
@@ -80,6 +81,12 @@ def load_model(path: str, device: torch.device):
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True)
     return model.to(device), tokenizer
+
+
+def set_dropout(model, p: float) -> None:
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
 
 
 def freeze(model, config: TrainConfig) -> None:
@@ -207,6 +214,7 @@ def train(
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     model, tokenizer = load_model(str(init_from or config.base_model or default_base_model()), device)
+    set_dropout(model, config.dropout)
     freeze(model, config)
     pad_id = tokenizer.pad_token_id
     use_bf16 = config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()

@@ -1,1 +1,15 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("projects/<slug:slug>/models/", views.project_models, name="project_models"),
+    path("projects/<slug:slug>/models/train/", views.project_train, name="project_train"),
+    path("projects/<slug:slug>/models/rollback/", views.project_model_rollback, name="project_model_rollback"),
+    path(
+        "projects/<slug:slug>/models/<int:version>/promote/",
+        views.project_model_promote,
+        name="project_model_promote",
+    ),
+    path("projects/<slug:slug>/runs/<int:run_id>/", views.project_run, name="project_run"),
+]

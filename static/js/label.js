@@ -105,7 +105,7 @@
       const select = card.querySelector("[data-rank]");
       card.classList.toggle("excluded", excluded);
       select.disabled = excluded;
-      if (!excluded) select.value = String(++rank);
+      select.value = excluded ? "" : String(++rank);
     }
   }
 
@@ -160,7 +160,11 @@
     list.addEventListener("change", (event) => {
       const card = event.target.closest(".completion");
       if (event.target.matches("[data-exclude]")) afterExcludeChange(card);
-      if (event.target.matches("[data-rank]")) moveTo(card, Number(event.target.value) - 1);
+      if (event.target.matches("[data-rank]")) {
+        if (event.target.value) return moveTo(card, Number(event.target.value) - 1);
+        card.querySelector("[data-exclude]").checked = true; // no rank: same as "too hard / invalid"
+        afterExcludeChange(card);
+      }
     });
     syncRanks(list);
   }
@@ -191,7 +195,7 @@
     return Boolean(button);
   }
 
-  function rankingKey(event, form) {
+  function rankingKey(event) {
     const card = document.activeElement && document.activeElement.closest(".ranking > .completion");
     if (!card) return false;
     if (/^[1-9]$/.test(event.key)) {
@@ -215,8 +219,7 @@
     if (target.matches && target.matches("details.edit textarea")) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
-        const form = target.form;
-        form.requestSubmit(target.closest("details.edit").querySelector("[data-save-edit]"));
+        target.form.requestSubmit(target.closest("details.edit").querySelector("[data-save-edit]"));
       }
     }
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -234,7 +237,7 @@
     if (!form || busy) return;
     const ranking = form.dataset.mode === "ranking";
     let handled = true;
-    if (ranking && rankingKey(event, form)) {
+    if (ranking && rankingKey(event)) {
       // moved, ranked or excluded the focused card
     } else if (event.key === "Enter" && ranking && !target.closest("button, summary, a")) {
       pressButton(form, "Enter");

@@ -36,6 +36,7 @@ def test_labeler_judges_pairs_by_keyboard_and_edits_one(page, live_server, proje
     _log_in(page, live_server, "labeler")
     page.click(f"a[href='/projects/{project.slug}/label/']")
     expect(page.locator("form.judge")).to_be_visible()
+    page.evaluate("window.sameDocument = true")  # gone if any submit reloaded the page
 
     first = _press_and_wait_for_next(page, "1")
     expect(page.locator(".progress")).to_contain_text("Done today: 1")
@@ -56,6 +57,7 @@ def test_labeler_judges_pairs_by_keyboard_and_edits_one(page, live_server, proje
     page.keyboard.type("A careful, corrected answer.")
     page.keyboard.press("Control+Enter")
     expect(page.get_by_role("heading", name="All done here")).to_be_visible()
+    assert page.evaluate("window.sameDocument") is True
 
     choices = dict(Judgment.objects.values_list("assignment_id", "choice"))
     assert choices == {first: "a", second: "b", third: "tie", edited_assignment: "a"}
@@ -92,3 +94,40 @@ def test_labeler_ranks_by_keyboard_and_excludes_one(page, live_server, labeler):
     judgment = Judgment.objects.get()
     assert judgment.ranking == [b, c] and judgment.excluded == [a]
     assert list(Comparison.objects.values_list("chosen_id", "rejected_id")) == [(b, c)]
+
+
+def test_labeler_ranks_by_drag_and_drop(page, live_server, labeler):
+    project = factories.project(slug="dragged", mode=Project.Mode.RANKING, completions_shown=3)
+    membership_add(project=project, user=labeler, role="labeler")
+    factories.prompts(project, 1, completions=3)
+    _log_in(page, live_server, "labeler")
+    page.goto(f"{live_server.url}/projects/dragged/label/")
+    cards = page.locator("ol.ranking > li")
+    a, b, c = cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))")
+
+    page.locator(f"li[data-completion='{c}'] .handle").drag_to(cards.first, target_position={"x": 40, "y": 5})
+    expect(page.locator(f"select[name=rank_{c}]")).to_have_value("1")
+    page.get_by_role("button", name="Submit ranking").click()
+    expect(page.get_by_role("heading", name="All done here")).to_be_visible()
+
+    assert Judgment.objects.get().ranking == [c, a, b]
+
+
+def test_retry_after_a_lost_response_stores_the_judgment_once(page, live_server, project, labeler):
+    factories.prompts(project, 2)
+    _log_in(page, live_server, "labeler")
+    page.goto(f"{live_server.url}/projects/{project.slug}/label/")
+    first = _shown_assignment(page)
+
+    def deliver_then_drop(route):
+        route.fetch()  # the server stores the judgment...
+        route.abort()  # ...but the answer never reaches the page
+
+    page.route("**/label/", deliver_then_drop, times=1)
+    page.keyboard.press("1")
+    expect(page.locator("#status")).to_contain_text("Could not reach the server")
+    assert Judgment.objects.count() == 1
+
+    _press_and_wait_for_next(page, "1")  # the retry carries the same client_id
+    assert Judgment.objects.count() == 1
+    assert Judgment.objects.get().assignment_id == first

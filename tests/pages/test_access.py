@@ -207,11 +207,9 @@ def test_plain_form_ranking_stores_ranks_and_exclusions(client, labeler):
     html = client.get(_label_url(project)).content.decode()
     x, y, z = _leased(project, labeler).shown
     assert f'name="rank_{x}"' in html and f'name="excluded" value="{z}"' in html
-    response = client.post(
-        _label_url(project),
-        {"assignment": _leased(project, labeler).pk, "client_id": "r1", f"rank_{x}": "2", f"rank_{y}": "1",
-         f"rank_{z}": "3", "excluded": [str(z)]},
-    )  # fmt: skip
+    ranks = {f"rank_{x}": "2", f"rank_{y}": "1", f"rank_{z}": "3", "excluded": [str(z)]}
+    data = {"assignment": _leased(project, labeler).pk, "client_id": "r1", **ranks}
+    response = client.post(_label_url(project), data)
     assert response.status_code == 302
     judgment = Judgment.objects.get()
     assert judgment.ranking == [y, x] and judgment.excluded == [z]
@@ -222,8 +220,8 @@ def test_ranking_with_two_equal_ranks_is_rejected(client, labeler):
     project = _ranking_project_with_one_item(labeler)
     client.force_login(labeler)
     x, y, z = _leased(project, labeler).shown
-    data = {"assignment": _leased(project, labeler).pk, "client_id": "r1", f"rank_{x}": "1", f"rank_{y}": "1",
-            f"rank_{z}": "2"}  # fmt: skip
+    ranks = {f"rank_{x}": "1", f"rank_{y}": "1", f"rank_{z}": "2"}
+    data = {"assignment": _leased(project, labeler).pk, "client_id": "r1", **ranks}
     response = client.post(_label_url(project), data, headers={"X-Requested-With": "fetch"})
     assert response.status_code == 400 and "same rank" in response.json()["errors"]["ranking"]
 
@@ -232,3 +230,26 @@ def test_all_done_state_when_nothing_is_left(client, project, labeler):
     client.force_login(labeler)
     html = client.get(_label_url(project)).content.decode()
     assert "All done" in html and 'class="judge"' not in html
+
+
+def test_lead_gets_a_manage_link_and_labeler_does_not(client, project, labeler, lead):
+    manage_link = f'href="{reverse("project_detail", args=[project.slug])}"'
+    client.force_login(lead)
+    assert manage_link in client.get(reverse("project_list")).content.decode()
+    client.force_login(labeler)
+    assert manage_link not in client.get(reverse("project_list")).content.decode()
+
+
+def test_labeler_never_sees_another_labelers_judgment(client, labeler):
+    project = factories.project(overlap=2)
+    membership_add(project=project, user=labeler, role="labeler")
+    factories.prompts(project, 1)
+    other = factories.member(project, "labeler")
+    client.force_login(other)
+    data = {"assignment": _leased(project, other).pk, "client_id": "o1", "choice": "b", "comment": "secret opinion"}
+    client.post(_label_url(project), data)
+
+    client.force_login(labeler)
+    html = client.get(_label_url(project)).content.decode()
+    assert 'class="judge"' in html  # the same prompt, offered for its second judgment
+    assert "secret opinion" not in html and "Done today: <strong>0</strong>" in html

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.models import Completion, Prompt
-from annotator.rendering import render_markdown, word_diff
+from annotator.rendering import WORD_DIFF_MAX_WORDS, render_markdown, word_diff
 from tests import factories
 
 HOSTILE = (
@@ -100,6 +100,12 @@ def test_lists_and_emphasis_are_kept():
 
 def test_word_diff_marks_changed_words_and_escapes_them():
     html = word_diff("the <b>cat</b> sat", "the dog sat")
-    assert "<del class='diff-del'>&lt;b&gt;cat&lt;/b&gt;</del>" in html
-    assert "<ins class='diff-ins'>dog</ins>" in html
-    assert html.startswith("the ") and html.endswith(" sat")
+    assert "<del class='diff-del'>&lt;b&gt;cat&lt;/b&gt; </del>" in html
+    assert "<ins class='diff-ins'>dog </ins>" in html
+    assert html.startswith("the ") and html.endswith("sat")
+
+
+def test_word_diff_gives_up_on_texts_too_long_to_diff_quickly():
+    long_text = "word " * (WORD_DIFF_MAX_WORDS // 2 + 1)
+    assert word_diff(long_text, long_text) is None
+    assert word_diff("short", "text") is not None

@@ -52,7 +52,13 @@ def tiny_tokenizer(tiny_model):
     return AutoTokenizer.from_pretrained(tiny_model)
 
 
-def toy_pairs(n, seed=0):
+@pytest.fixture(scope="session")
+def toy_pairs():
+    """make_toy_pairs(n, seed=0) as a fixture: test modules here are not a package."""
+    return make_toy_pairs
+
+
+def make_toy_pairs(n, seed=0):
     """Trivially separable pairs: the chosen reply says "good", the rejected one "bad"."""
     import random
 

@@ -1,0 +1,70 @@
+"""python manage.py train_reward_model <project> [--sync] [--epochs N] [--from-scratch] [--max-length N] [--batch-size N] [--base-model PATH]
+
+The same code path as the page and the API: a TrainingRun with trigger "cli". Without --sync the
+run is queued for a Celery worker and its id printed. With --sync it trains here, with a
+progress line on stderr, and prints the version and its metrics.
+
+Exit status: 0 when a version was published and made current, 0 as well when the promotion gate
+rejected it (training worked; the message says it is not current, and the version can still be
+promoted by an admin); 1 when the run failed or another run is already queued or running.
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotator.models import Project
+from rewardtrain import services
+from rewardtrain.models import TrainingRun
+
+
+class Command(BaseCommand):
+    help = "Train a reward model on a project's comparisons."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project", help="Project slug.")
+        parser.add_argument("--sync", action="store_true", help="Train in this process instead of queueing.")
+        parser.add_argument("--epochs", type=int, help="Passes over the training pairs.")
+        parser.add_argument("--from-scratch", action="store_true", help="Start from the base model, not the current version.")
+        parser.add_argument("--max-length", type=int, help="Tokens per (prompt, completion).")
+        parser.add_argument("--batch-size", type=int, help="Preference pairs per optimiser step.")
+        parser.add_argument("--base-model", help="Local Hugging Face model folder to start from.")
+
+    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, **_):
+        project_row = Project.objects.filter(slug=project).first()
+        if project_row is None:
+            raise CommandError(f"No project {project!r}.")
+        options = {
+            key: value
+            for key, value in {"epochs": epochs, "max_length": max_length, "batch_size": batch_size, "base_model": base_model}.items()
+            if value is not None
+        }
+        if from_scratch:
+            options["from_scratch"] = True
+        # --sync trains here: no message goes to a worker, which would otherwise claim the run too.
+        run, created = services.training_run_get_or_start(
+            project=project_row, trigger=TrainingRun.Trigger.CLI, options=options, enqueue=not sync
+        )
+        if not created:
+            raise CommandError(f"Run {run.id} of {project} is already {run.status}; wait for it to finish.")
+        if not sync:
+            self.stdout.write(f"Queued run {run.id} for {project}.")
+            return
+        run = services.training_run_execute(run_id=run.id, on_progress=self.show_progress)
+        self.stderr.write("")  # end the progress line
+        if run.status == TrainingRun.Status.FAILED:
+            raise CommandError(f"Run {run.id} failed:\n{run.error}")
+        version = run.version
+        metrics = json.dumps({k: v for k, v in version.metrics.items() if k != "gate"}, indent=2, sort_keys=True)
+        if run.status == TrainingRun.Status.REJECTED:
+            self.stdout.write(f"Run {run.id} published v{version.version} but it was NOT made current: {version.rejected_reason}")
+        else:
+            self.stdout.write(f"Run {run.id} published v{version.version}, now current, at {version.path}")
+        self.stdout.write(metrics)
+
+    def show_progress(self, report):
+        line = f"\rstep {report['step']}/{report['total']}  loss {report['loss']:.4f}  {report['pairs_per_s']:.1f} pairs/s"
+        if "eval" in report and report["eval"].get("heldout_accuracy") is not None:
+            line += f"  held-out accuracy {report['eval']['heldout_accuracy']:.3f}"
+        self.stderr.write(line, ending="")
+        self.stderr.flush()

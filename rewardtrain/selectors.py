@@ -1,0 +1,76 @@
+"""Reward-model reads: the training pairs of a project, its runs and versions."""
+
+import hashlib
+
+from annotator.models import Comparison, Judgment
+from rewardtrain.data import Pair
+
+from .models import RewardModelVersion, TrainingRun
+
+# Pair.margin for a "much better" judgment; TrainConfig.margin_scale scales it in the loss
+# (the chosen reward must then beat the rejected one by margin_scale * 1.0 before the loss flattens).
+MUCH_BETTER_MARGIN = 1.0
+
+
+def training_pairs(*, project) -> list[Pair]:
+    """Every comparison of the project (human and imported) as a Pair, oldest first.
+
+    The same completion pair labelled both ways by two labelers stays two pairs (the
+    disagreement is signal); an exact duplicate (same labeler, same chosen and rejected)
+    counts once, at its first appearance.
+    """
+    rows = (
+        Comparison.objects.filter(project=project)
+        .order_by("id")
+        .values_list(
+            "id", "annotator_id", "chosen_id", "rejected_id", "strength", "prompt__text", "chosen__text", "rejected__text"
+        )
+    )
+    seen, pairs = set(), []
+    for pk, annotator_id, chosen_id, rejected_id, strength, prompt, chosen, rejected in rows.iterator(chunk_size=2000):
+        key = (annotator_id, chosen_id, rejected_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        margin = MUCH_BETTER_MARGIN if strength == Judgment.Strength.MUCH else 0.0
+        pairs.append(Pair(prompt, chosen, rejected, margin, pk))
+    return pairs
+
+
+def pair_ids_digest(pairs) -> str:
+    """A short fingerprint of which comparisons a set of pairs came from."""
+    ids = ",".join(str(pk) for pk in sorted(pair.id for pair in pairs))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
+def current_version(*, project):
+    return RewardModelVersion.objects.filter(project=project, is_current=True).first()
+
+
+def versions_for(*, project):
+    return RewardModelVersion.objects.filter(project=project).select_related("parent").order_by("-version")
+
+
+def runs_for(*, project, limit=50):
+    return TrainingRun.objects.filter(project=project).select_related("version", "requested_by").order_by("-id")[:limit]
+
+
+def active_run(*, project):
+    return TrainingRun.objects.filter(project=project, status__in=TrainingRun.ACTIVE_STATUSES).first()
+
+
+def last_trained_comparison_id(*, project) -> int:
+    """Highest comparison id the project's latest run loaded (0 when no run got that far).
+
+    Failed and rejected runs count too: the schedule then waits for new data instead of
+    retrying the same data every few minutes.
+    """
+    for split in TrainingRun.objects.filter(project=project).order_by("-id").values_list("split", flat=True)[:100]:
+        if split and split.get("max_comparison_id") is not None:
+            return split["max_comparison_id"]
+    return 0
+
+
+def new_comparison_count(*, project) -> int:
+    since = last_trained_comparison_id(project=project)
+    return Comparison.objects.filter(project=project, id__gt=since).count()

@@ -1,0 +1,410 @@
+"""Reward-model writes: starting, running and reaping training runs; publishing and promoting versions.
+
+The only module that joins the database to the Django-free trainer (data.py, training.py,
+checkpoints.py). A run is a row with a status and a heartbeat: `training_run_start` creates
+it (single flight, enforced by the database) and enqueues it after commit;
+`training_run_execute` claims it with a conditional UPDATE, trains, publishes the checkpoint
+atomically, then records the version and switches "current" in one transaction.
+"""
+
+import logging
+import math
+import re
+import shutil
+import time
+import traceback
+import uuid
+from dataclasses import fields
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotator.models import Project
+from rewardtrain import selectors
+from rewardtrain.checkpoints import cleanup_partial, read_metadata, write_checkpoint
+from rewardtrain.data import split_pairs
+from rewardtrain.training import TrainConfig, evaluate_checkpoint, train
+
+from .models import RewardModelVersion, TrainingRun
+
+log = logging.getLogger(__name__)
+
+PACKAGED_BASE_MODEL = "packaged all-MiniLM-L6-v2"
+# Options a run may carry: any TrainConfig field, plus from_scratch (ignore the current
+# version and start from the base model; by default a run warm-starts from the current version).
+TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} | {"from_scratch"}
+ERROR_TAIL_CHARS = 4000  # the end of a traceback is where the cause is
+
+
+class InvalidTrainingOptions(ValueError):
+    pass
+
+
+class RunAborted(Exception):
+    """Raised from the progress callback when the row was marked failed under the worker."""
+
+
+class VersionUnavailable(ValueError):
+    pass
+
+
+def checkpoint_root(*, project) -> Path:
+    # Read at call time: tests (and operators) point the setting elsewhere.
+    return Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
+
+
+def train_config_for(*, project, options) -> TrainConfig:
+    """Defaults, then the deployment's device and the project's base model, then the run's options."""
+    values = {
+        "device": settings.ARBITER_TRAIN_DEVICE,
+        "base_model": project.base_model or settings.ARBITER_BASE_MODEL,
+    }
+    values.update({k: v for k, v in options.items() if k != "from_scratch"})
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), **values})
+
+
+def base_model_label(config: TrainConfig) -> str:
+    return config.base_model or PACKAGED_BASE_MODEL
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def training_run_get_or_start(*, project, trigger, requested_by=None, options=None, enqueue=True):
+    """(run, created): a new queued run, or the project's queued/running one (single flight).
+
+    With enqueue, the Celery task is sent only after the transaction commits, under a task id
+    stored on the row beforehand: a redelivered message carries that id, a stale one does not.
+    """
+    options = dict(options or {})
+    unknown = set(options) - TRAIN_OPTIONS
+    if unknown:
+        raise InvalidTrainingOptions(f"unknown training options: {', '.join(sorted(unknown))}")
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                run = TrainingRun.objects.create(
+                    project=project,
+                    trigger=trigger,
+                    requested_by=requested_by,
+                    options=options,
+                    task_id=str(uuid.uuid4()) if enqueue else "",
+                )
+        except IntegrityError:
+            existing = selectors.active_run(project=project)
+            if existing is not None:
+                return existing, False
+            continue  # the active run finished between our insert and our read: try again
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(run))
+        return run, True
+    raise RuntimeError(f"could not start a training run for {project.slug}")
+
+
+def training_run_start(*, project, trigger, requested_by=None, options=None, enqueue=True) -> TrainingRun:
+    """A new queued run, or the queued/running one a second trigger finds (single flight)."""
+    run, _created = training_run_get_or_start(
+        project=project, trigger=trigger, requested_by=requested_by, options=options, enqueue=enqueue
+    )
+    return run
+
+
+def _enqueue(run):
+    from rewardtrain.tasks import train_reward_model  # tasks import this module
+
+    train_reward_model.apply_async(args=[run.id], task_id=run.task_id)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progress=None):
+    """Claim the queued run and train it; returns the run as it ended (None if it is gone).
+
+    A run found already running is a redelivery of a message whose worker died (acks_late):
+    it is marked failed instead of being trained twice. A finished run is left alone.
+    `on_progress(report)` is called after every step (the command's progress bar).
+    """
+    now = timezone.now()
+    claimed = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED).update(
+        status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
+    if run is None:
+        return None
+    if not claimed:
+        redelivered = run.status == TrainingRun.Status.RUNNING and (
+            not task_id or not run.task_id or task_id == run.task_id
+        )
+        if redelivered:
+            _run_fail(run, "worker lost; not retried: the task was delivered again while the run was marked running")
+            run.refresh_from_db()
+        return run
+    try:
+        _train_and_publish(run, progress_every=progress_every, on_progress=on_progress)
+    except BaseException as error:  # KeyboardInterrupt in the command too: never leave it "running"
+        log.exception("training run %s failed", run.id)
+        if isinstance(error, RunAborted):
+            pass  # the row already says why (the reaper marked it failed)
+        else:
+            _run_fail(run, traceback.format_exc()[-ERROR_TAIL_CHARS:])
+        cleanup_partial(checkpoint_root(project=run.project))
+        run.refresh_from_db()
+        if not isinstance(error, Exception):
+            raise
+    return run
+
+
+def _run_fail(run, error):
+    TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING).update(
+        status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def _progress_writer(run, *, every, on_progress):
+    """The trainer's progress callback: writes progress, history and heartbeat to the row, at most
+    every `every` seconds (always after an evaluation), and aborts once the row is no longer running."""
+    last_write = 0.0
+
+    def progress(report):
+        nonlocal last_write
+        if on_progress:
+            on_progress(report)
+        run.progress = finite({k: report[k] for k in ("step", "total", "loss", "pairs_per_s")})
+        evaluated = "eval" in report
+        if evaluated:
+            run.history.append(finite(report["eval"]))
+        if not evaluated and time.monotonic() - last_write < every:
+            return
+        last_write = time.monotonic()
+        still_running = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING).update(
+            progress=run.progress, history=run.history, heartbeat_at=timezone.now()
+        )
+        if not still_running:
+            raise RunAborted(f"run {run.id} is no longer running; stopping")
+
+    return progress
+
+
+def _train_and_publish(run, *, progress_every, on_progress):
+    project = run.project
+    config = train_config_for(project=project, options=run.options)
+    pairs = selectors.training_pairs(project=project)
+    train_pairs, heldout_pairs = split_pairs(pairs, config.heldout_fraction)
+    if not train_pairs:
+        raise ValueError(f"nothing to train on: {len(pairs)} comparisons, {len(train_pairs)} outside the held-out split")
+    snapshot = {
+        "n_pairs": len(pairs),
+        "max_comparison_id": max(pair.id for pair in pairs),
+        "pair_ids_sha256": selectors.pair_ids_digest(pairs),
+    }
+    run.split = {
+        "fraction": config.heldout_fraction,
+        "n_train": len(train_pairs),
+        "n_heldout": len(heldout_pairs),
+        "heldout_ids_sha256": selectors.pair_ids_digest(heldout_pairs),
+        "max_comparison_id": snapshot["max_comparison_id"],
+    }
+    run.save(update_fields=["split"])
+
+    current = selectors.current_version(project=project)
+    # Warm start only from a model of the same lineage: a changed base model starts over.
+    warm = current is not None and not run.options.get("from_scratch") and current.base_model == base_model_label(config)
+    started_at = timezone.now()
+    result = train(
+        train_pairs,
+        heldout_pairs,
+        config,
+        init_from=current.path if warm else None,
+        progress=_progress_writer(run, every=progress_every, on_progress=on_progress),
+    )
+    gate = _promotion_gate(current=current, metrics=result.metrics, heldout_pairs=heldout_pairs, config=config)
+
+    number = _next_version_number(project)
+    path = write_checkpoint(
+        result,
+        checkpoint_root(project=project) / f"v{number}",
+        metadata={
+            "version": number,
+            "project": project.slug,
+            "run": run.id,
+            "base_model": base_model_label(config),
+            "parent_version": current.version if current else None,
+            "warm_start": warm,
+            "data": snapshot,
+            "split": run.split,
+            "gate": gate,
+            "started_at": started_at.isoformat(),
+            "finished_at": timezone.now().isoformat(),
+        },
+    )
+    try:
+        _record_version(
+            run, number=number, path=path, current=current, gate=gate, metrics=result.metrics, snapshot=snapshot,
+            warm=warm, base_model=base_model_label(config),
+        )
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # a folder without its row must not look published
+        raise
+
+
+def _record_version(run, *, number, path, current, gate, metrics, snapshot, warm, base_model):
+    """In one transaction: the version row, the "current" switch and the run's outcome."""
+    project = run.project
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=project.pk)  # one publisher per project at a time
+        version = RewardModelVersion.objects.create(
+            project=project,
+            version=number,
+            path=str(path),
+            status=RewardModelVersion.Status.PUBLISHED if gate["passed"] else RewardModelVersion.Status.REJECTED,
+            rejected_reason="" if gate["passed"] else gate["reason"],
+            parent=current,
+            metrics=finite({**metrics, "gate": gate, "warm_start": warm}),
+            data_snapshot=snapshot,
+            base_model=base_model,
+        )
+        if gate["passed"]:
+            _make_current(version)
+        run.status = TrainingRun.Status.SUCCEEDED if gate["passed"] else TrainingRun.Status.REJECTED
+        run.version = version
+        run.metrics = version.metrics
+        run.finished_at = timezone.now()
+        run.error = ""
+        run.save(update_fields=["status", "version", "metrics", "finished_at", "error", "progress", "history"])
+
+
+def finite(value):
+    """`value` with NaN and infinities replaced by None: JSON (and PostgreSQL's jsonb) has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def _promotion_gate(*, current, metrics, heldout_pairs, config) -> dict:
+    """Pass unless the new held-out accuracy is more than the tolerance below the current
+    version's, both measured on this run's held-out pairs. The first version always passes."""
+    tolerance = settings.ARBITER_PROMOTION_TOLERANCE
+    new = metrics.get("heldout_accuracy")
+    gate = {"tolerance": tolerance, "new_heldout_accuracy": new, "n_heldout": len(heldout_pairs)}
+    if current is None:
+        return {**gate, "passed": True, "reason": "first version"}
+    gate["current_version"] = current.version
+    if not heldout_pairs:
+        return {**gate, "passed": True, "reason": "no held-out pairs to compare on"}
+    try:
+        # The current version's own max_length etc., on this machine's device and threads.
+        saved = read_metadata(current.path).get("train_config", {})
+        eval_config = TrainConfig.from_dict({**saved, "device": config.device, "threads": config.threads})
+        old = evaluate_checkpoint(current.path, heldout_pairs, eval_config)["accuracy"]
+    except Exception as error:  # a deleted or corrupt current checkpoint serves nothing: replace it
+        log.warning("could not evaluate current version %s: %s", current, error)
+        return {**gate, "passed": True, "reason": f"current v{current.version} could not be evaluated: {error}"}
+    gate["current_heldout_accuracy"] = old
+    if new < old - tolerance - 1e-9:
+        reason = (
+            f"held-out accuracy {new:.3f} is more than {tolerance:.3f} below the current v{current.version}'s "
+            f"{old:.3f} on the same {len(heldout_pairs)} held-out pairs"
+        )
+        return {**gate, "passed": False, "reason": reason}
+    return {**gate, "passed": True, "reason": f"held-out accuracy {new:.3f} vs current {old:.3f}"}
+
+
+def _next_version_number(project) -> int:
+    """max+1 over the rows and the folders on disk (a folder whose row was never written is skipped)."""
+    highest = RewardModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0
+    root = checkpoint_root(project=project)
+    if root.is_dir():
+        on_disk = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
+        highest = max([highest, *on_disk])
+    return highest + 1
+
+
+def _make_current(version):
+    """Switch "current" to `version`; the caller holds a transaction."""
+    RewardModelVersion.objects.filter(project=version.project, is_current=True).exclude(pk=version.pk).update(
+        is_current=False
+    )
+    version.is_current = True
+    version.promoted_at = timezone.now()
+    version.save(update_fields=["is_current", "promoted_at"])
+
+
+# --- admin actions -------------------------------------------------------------------------
+
+
+def model_version_promote(*, version) -> RewardModelVersion:
+    """Make `version` current, overruling the gate if it had rejected it."""
+    if not (Path(version.path) / "config.json").is_file():
+        raise VersionUnavailable(f"v{version.version}'s checkpoint is missing at {version.path}")
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=version.project_id)
+        version = RewardModelVersion.objects.get(pk=version.pk)
+        if version.status == RewardModelVersion.Status.REJECTED:
+            version.status = RewardModelVersion.Status.PUBLISHED
+            version.rejected_reason = f"promoted by an admin over the gate: {version.rejected_reason}"
+            version.save(update_fields=["status", "rejected_reason"])
+        _make_current(version)
+    return version
+
+
+def model_version_rollback(*, project) -> RewardModelVersion:
+    """Make the published version before the current one current again."""
+    current = selectors.current_version(project=project)
+    if current is None:
+        raise VersionUnavailable("there is no current version to roll back from")
+    previous = (
+        RewardModelVersion.objects.filter(
+            project=project, status=RewardModelVersion.Status.PUBLISHED, version__lt=current.version
+        )
+        .order_by("-version")
+        .first()
+    )
+    if previous is None:
+        raise VersionUnavailable(f"no published version before v{current.version}")
+    return model_version_promote(version=previous)
+
+
+# --- periodic ------------------------------------------------------------------------------
+
+
+def reap_stale_runs() -> list[int]:
+    """Mark running runs whose heartbeat stopped failed, and remove their partial checkpoints."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS)
+    stale = list(
+        TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff).select_related("project")
+    )
+    reaped = []
+    for run in stale:
+        updated = TrainingRun.objects.filter(
+            id=run.id, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff
+        ).update(
+            status=TrainingRun.Status.FAILED,
+            error=f"worker stopped sending heartbeats (last at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)",
+            finished_at=now,
+        )
+        if updated:
+            reaped.append(run.id)
+            # The project's only writer is gone (single flight), so any temp folder is partial.
+            cleanup_partial(checkpoint_root(project=run.project))
+    return reaped
+
+
+def schedule_retraining() -> list[TrainingRun]:
+    """Start a run for every project with enough comparisons since its last run."""
+    started = []
+    for project in Project.objects.order_by("id"):
+        if selectors.active_run(project=project) is not None:
+            continue
+        if selectors.new_comparison_count(project=project) >= max(1, project.retrain_min_new_comparisons):
+            started.append(training_run_start(project=project, trigger=TrainingRun.Trigger.SCHEDULE))
+    return started

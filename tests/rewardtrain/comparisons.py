@@ -1,0 +1,45 @@
+"""Comparison rows for the Django-side reward-model tests: separable "good" vs "bad" replies."""
+
+from annotator.models import Comparison, Completion, Prompt
+from rewardtrain.models import TrainingRun
+from rewardtrain.services import training_run_execute, training_run_start
+
+NOUNS = "cat dog bird fish tree house car road city river".split()
+
+
+def make_comparisons(project, n_prompts, *, labelers=(None,), strength="", start=0):
+    """n_prompts prompts, each with a "good" and a "bad" reply that every labeler prefers "good" on.
+
+    Words come from the tiny test tokenizer's vocabulary. Returns the Comparison rows.
+    """
+    rows = []
+    for i in range(start, start + n_prompts):
+        noun = NOUNS[i % len(NOUNS)]
+        prompt = Prompt.objects.create(
+            project=project, external_id=f"cmp-{i}", text=f"human: tell me about the {noun} {i}. assistant:", queued=False
+        )
+        good = Completion.objects.create(prompt=prompt, text=f"the {noun} is good and kind")
+        bad = Completion.objects.create(prompt=prompt, text=f"the {noun} is bad and rude")
+        for labeler in labelers:
+            rows.append(
+                Comparison.objects.create(
+                    project=project,
+                    prompt=prompt,
+                    chosen=good,
+                    rejected=bad,
+                    annotator=labeler,
+                    source=Comparison.Source.HUMAN if labeler else Comparison.Source.IMPORTED,
+                    strength=strength,
+                )
+            )
+    return rows
+
+
+# A training config small enough for the tiny test model: a run takes about a second.
+SMALL = {"max_length": 32, "batch_size": 8, "heldout_fraction": 0.25, "threads": 1}
+
+
+def train_small(project, **options):
+    """Start and execute one run in this process (what the Celery task does); returns the finished run."""
+    run = training_run_start(project=project, trigger=TrainingRun.Trigger.MANUAL, options={**SMALL, **options})
+    return training_run_execute(run_id=run.id, task_id=run.task_id, progress_every=0)

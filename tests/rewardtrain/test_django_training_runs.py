@@ -1,0 +1,295 @@
+"""Training runs through the services: data, gating, single flight, failure, redelivery, reaper, schedule."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotator.models import Comparison
+from rewardtrain import selectors, services
+from rewardtrain.models import RewardModelVersion, TrainingRun
+from rewardtrain.services import training_run_execute, training_run_start
+from tests import factories
+from tests.rewardtrain.comparisons import SMALL, make_comparisons, train_small
+
+
+@pytest.fixture
+def trainable(project, tiny_model):
+    project.base_model = tiny_model
+    project.save()
+    make_comparisons(project, 40)
+    return project
+
+
+def visible_entries(settings, project):
+    root = Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def fake_gate(monkeypatch, *, new_accuracy, current_accuracy):
+    """The new run reports `new_accuracy`; the current version scores `current_accuracy` on its held-out pairs."""
+    real_train = services.train
+    seen = {}
+
+    def train(*args, **kwargs):
+        result = real_train(*args, **kwargs)
+        result.metrics["heldout_accuracy"] = new_accuracy
+        return result
+
+    def evaluate_checkpoint(path, pairs, config=None):
+        seen["path"], seen["pairs"] = path, pairs
+        return {"accuracy": current_accuracy}
+
+    monkeypatch.setattr(services, "train", train)
+    monkeypatch.setattr(services, "evaluate_checkpoint", evaluate_checkpoint)
+    return seen
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def test_two_labelers_disagreeing_stay_two_pairs_and_an_exact_duplicate_counts_once(project):
+    one, two = factories.user(), factories.user()
+    [first] = make_comparisons(project, 1, labelers=[one], strength="much")
+    Comparison.objects.create(  # the other labeler prefers the other side
+        project=project, prompt=first.prompt, chosen=first.rejected, rejected=first.chosen, annotator=two
+    )
+    Comparison.objects.create(  # the first labeler's pair again
+        project=project, prompt=first.prompt, chosen=first.chosen, rejected=first.rejected, annotator=one
+    )
+    pairs = selectors.training_pairs(project=project)
+    assert [(p.chosen, p.rejected) for p in pairs] == [
+        (first.chosen.text, first.rejected.text),
+        (first.rejected.text, first.chosen.text),
+    ]
+    assert [p.margin for p in pairs] == [selectors.MUCH_BETTER_MARGIN, 0.0]
+    assert pairs[0].prompt == first.prompt.text and pairs[0].id == first.id
+
+
+def test_a_run_records_its_split_and_data_snapshot(trainable):
+    run = train_small(trainable)
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert run.split["n_train"] + run.split["n_heldout"] == 40
+    assert run.split["n_heldout"] > 0 and run.split["fraction"] == 0.25
+    assert run.split["max_comparison_id"] == Comparison.objects.latest("id").id
+    assert run.version.data_snapshot["n_pairs"] == 40
+    assert run.history and run.progress["step"] == run.progress["total"]
+
+
+# --- gating --------------------------------------------------------------------------------
+
+
+def test_the_first_version_is_published_and_current(trainable, settings):
+    run = train_small(trainable)
+    version = run.version
+    assert (version.version, version.status, version.is_current) == (1, "published", True)
+    assert Path(version.path) == Path(settings.ARBITER_CHECKPOINT_DIR) / trainable.slug / "v1"
+    assert (Path(version.path) / "config.json").is_file()
+    assert visible_entries(settings, trainable) == ["v1"]
+    assert version.metrics["heldout_accuracy"] == run.metrics["heldout_accuracy"]
+
+
+def test_a_worse_version_is_rejected_with_its_reason_and_current_stays(trainable, monkeypatch):
+    first = train_small(trainable).version
+    seen = fake_gate(monkeypatch, new_accuracy=0.90, current_accuracy=1.0)
+    run = train_small(trainable)
+    assert run.status == TrainingRun.Status.REJECTED
+    assert run.version.status == RewardModelVersion.Status.REJECTED and not run.version.is_current
+    assert "0.900" in run.version.rejected_reason and "v1" in run.version.rejected_reason
+    assert selectors.current_version(project=trainable) == first
+    # The current version was measured on this run's held-out pairs.
+    assert seen["path"] == first.path
+    assert selectors.pair_ids_digest(seen["pairs"]) == run.split["heldout_ids_sha256"]
+
+
+def test_a_version_within_the_tolerance_is_promoted(trainable, monkeypatch, settings):
+    settings.ARBITER_PROMOTION_TOLERANCE = 0.01
+    train_small(trainable)
+    fake_gate(monkeypatch, new_accuracy=0.995, current_accuracy=1.0)
+    run = train_small(trainable)
+    assert run.status == TrainingRun.Status.SUCCEEDED
+    assert selectors.current_version(project=trainable) == run.version
+    assert run.version.parent.version == 1 and run.version.metrics["warm_start"] is True
+
+
+def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeypatch):
+    train_small(trainable)
+    calls = []
+    real_train = services.train
+    monkeypatch.setattr(services, "train", lambda *a, **kw: calls.append(kw["init_from"]) or real_train(*a, **kw))
+    train_small(trainable, from_scratch=True)
+    train_small(trainable)
+    assert calls[0] is None and calls[1].endswith("v2")
+
+
+def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkeypatch):
+    first = train_small(trainable).version
+    fake_gate(monkeypatch, new_accuracy=0.5, current_accuracy=1.0)
+    rejected = train_small(trainable).version
+    services.model_version_promote(version=rejected)
+    rejected.refresh_from_db()
+    assert rejected.is_current and rejected.status == "published"
+    assert "promoted by an admin" in rejected.rejected_reason
+    assert services.model_version_rollback(project=trainable) == first
+    assert selectors.current_version(project=trainable) == first
+    with pytest.raises(services.VersionUnavailable):
+        services.model_version_rollback(project=trainable)
+
+
+# --- single flight -------------------------------------------------------------------------
+
+
+def test_a_second_start_returns_the_queued_run(project, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        first, created = services.training_run_get_or_start(project=project, trigger="manual")
+        second, created_again = services.training_run_get_or_start(project=project, trigger="schedule")
+    assert (second, created, created_again) == (first, True, False)
+    assert sent == [first] and first.task_id
+    assert TrainingRun.objects.filter(project=project).count() == 1
+
+
+def test_the_task_is_enqueued_only_after_commit(project, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue", sent.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        training_run_start(project=project, trigger="manual")
+    assert sent == [] and len(callbacks) == 1
+
+
+def test_the_database_refuses_a_second_active_run(project):
+    TrainingRun.objects.create(project=project, status=TrainingRun.Status.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TrainingRun.objects.create(project=project, status=TrainingRun.Status.QUEUED)
+
+
+def test_unknown_options_are_refused(project):
+    with pytest.raises(services.InvalidTrainingOptions):
+        training_run_start(project=project, trigger="manual", options={"epoch": 3})
+
+
+# --- failure -------------------------------------------------------------------------------
+
+
+def test_an_exception_mid_training_fails_the_run_and_publishes_nothing(trainable, settings, monkeypatch):
+    first = train_small(trainable).version
+
+    def exploding_progress(report):
+        raise RuntimeError("disk on fire")
+
+    run = training_run_start(project=trainable, trigger="manual", options=SMALL)
+    run = training_run_execute(run_id=run.id, progress_every=0, on_progress=exploding_progress)
+    assert run.status == TrainingRun.Status.FAILED
+    assert "disk on fire" in run.error and run.finished_at
+    assert selectors.current_version(project=trainable) == first
+    assert visible_entries(settings, trainable) == ["v1"]
+
+
+def test_a_failure_while_writing_the_checkpoint_leaves_no_folder(trainable, settings, monkeypatch):
+    from rewardtrain import checkpoints
+
+    real_fsync = checkpoints.fsync_tree
+
+    def fsync_then_fail(folder):  # everything is written; the rename has not happened yet
+        real_fsync(folder)
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(checkpoints, "fsync_tree", fsync_then_fail)
+    run = train_small(trainable)
+    assert run.status == TrainingRun.Status.FAILED and "no space left" in run.error
+    assert visible_entries(settings, trainable) == []
+    assert not RewardModelVersion.objects.exists()
+
+
+def test_a_failure_recording_the_version_removes_the_published_folder(trainable, settings, monkeypatch):
+    first = train_small(trainable).version
+
+    def broken_switch(version):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "_make_current", broken_switch)
+    run = train_small(trainable)
+    assert run.status == TrainingRun.Status.FAILED and "database went away" in run.error
+    assert visible_entries(settings, trainable) == ["v1"]
+    assert list(RewardModelVersion.objects.all()) == [first] and first.is_current
+
+
+def test_a_project_without_comparisons_fails_with_a_clear_error(project):
+    run = train_small(project)
+    assert run.status == TrainingRun.Status.FAILED and "nothing to train on" in run.error
+
+
+# --- redelivery and the reaper -------------------------------------------------------------
+
+
+def test_a_redelivered_task_marks_the_running_run_failed_and_does_not_train(trainable, monkeypatch):
+    run = training_run_start(project=trainable, trigger="manual", options=SMALL)
+    TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=timezone.now())
+    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained twice"))
+    run = training_run_execute(run_id=run.id, task_id=run.task_id)
+    assert run.status == TrainingRun.Status.FAILED and "worker lost; not retried" in run.error
+    assert not RewardModelVersion.objects.exists()
+
+
+def test_a_finished_run_delivered_again_is_left_alone(trainable, monkeypatch):
+    run = train_small(trainable)
+    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained twice"))
+    again = training_run_execute(run_id=run.id, task_id=run.task_id)
+    assert again.status == TrainingRun.Status.SUCCEEDED and again.error == ""
+
+
+def test_the_reaper_fails_runs_with_a_stale_heartbeat_and_removes_partial_folders(project, settings):
+    settings.ARBITER_HEARTBEAT_STALE_SECONDS = 60
+    other = factories.project()
+    stale = TrainingRun.objects.create(
+        project=project, status="running", heartbeat_at=timezone.now() - timedelta(seconds=120)
+    )
+    fresh = TrainingRun.objects.create(project=other, status="running", heartbeat_at=timezone.now())
+    partial = Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug / ".v1.tmp-abc"
+    partial.mkdir(parents=True)
+    assert services.reap_stale_runs() == [stale.id]
+    stale.refresh_from_db(), fresh.refresh_from_db()
+    assert stale.status == "failed" and "stopped sending heartbeats" in stale.error
+    assert fresh.status == "running"
+    assert not partial.exists()
+
+
+def test_training_stops_when_the_reaper_failed_the_run(trainable, settings):
+    run = training_run_start(project=trainable, trigger="manual", options={**SMALL, "epochs": 2})
+    steps = []
+
+    def reaped_meanwhile(report):
+        steps.append(report["step"])
+        TrainingRun.objects.filter(id=run.id).update(status="failed", error="worker stopped sending heartbeats")
+
+    run = training_run_execute(run_id=run.id, progress_every=0, on_progress=reaped_meanwhile)
+    assert run.status == "failed" and run.error == "worker stopped sending heartbeats"
+    assert steps == [1]
+    assert visible_entries(settings, trainable) == []
+
+
+# --- schedule ------------------------------------------------------------------------------
+
+
+def test_the_schedule_retrains_only_projects_with_enough_new_comparisons(trainable, monkeypatch):
+    monkeypatch.setattr(services, "_enqueue", lambda run: None)
+    trainable.retrain_min_new_comparisons = 10
+    trainable.save()
+    quiet = factories.project()
+    make_comparisons(quiet, 5, start=100)
+    quiet.retrain_min_new_comparisons = 10
+    quiet.save()
+
+    [run] = services.schedule_retraining()
+    assert (run.project, run.trigger) == (trainable, "schedule")
+    training_run_execute(run_id=run.id, progress_every=0)
+    assert services.schedule_retraining() == []  # nothing new since that run
+
+    make_comparisons(trainable, 9, start=200)
+    assert services.schedule_retraining() == []
+    make_comparisons(trainable, 1, start=300)
+    [again] = services.schedule_retraining()
+    assert again.project == trainable
