@@ -167,6 +167,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "status" field with different choices: name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "TrainingRunStatusEnum": "rewardtrain.models.TrainingRun.Status",
+        "RewardModelVersionStatusEnum": "rewardtrain.models.RewardModelVersion.Status",
+    },
 }
 
 # Celery. Embedded default: kombu's SQLAlchemy transport on a SQLite file, so a

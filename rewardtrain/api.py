@@ -6,7 +6,7 @@ only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -67,16 +67,8 @@ class RunDetailSerializer(RunSerializer):
         fields = [*RunSerializer.Meta.fields, "history"]
 
 
-# A plain string in the schema: a second "status" enum beside TrainingRun's makes drf-spectacular
-# warn about an enum name collision until settings.SPECTACULAR_SETTINGS names both enums.
-@extend_schema_field({"type": "string", "description": " or ".join(RewardModelVersion.Status.values)})
-class VersionStatusField(serializers.CharField):
-    pass
-
-
 @extend_schema_serializer(component_name="RewardModelVersion")
 class VersionSerializer(serializers.ModelSerializer):
-    status = VersionStatusField(read_only=True)
     parent = serializers.IntegerField(source="parent.version", default=None, read_only=True)
 
     class Meta:

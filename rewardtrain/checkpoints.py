@@ -42,13 +42,15 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
         result.model.save_pretrained(temp)  # model.safetensors + config.json
         # Saved so that a plain tokenizer(prompt, completion, truncation="only_first") cuts the
         # prompt from its start at max_length, as Arbiter does.
+        # (transformers 5 saves truncation_side only from init_kwargs.)
         tokenizer = result.tokenizer
-        saved_side, saved_max = tokenizer.truncation_side, tokenizer.model_max_length
+        saved = tokenizer.truncation_side, tokenizer.model_max_length, dict(tokenizer.init_kwargs)
         tokenizer.truncation_side, tokenizer.model_max_length = "left", config.max_length
+        tokenizer.init_kwargs.update(truncation_side="left", model_max_length=config.max_length)
         try:
             tokenizer.save_pretrained(temp)
         finally:
-            tokenizer.truncation_side, tokenizer.model_max_length = saved_side, saved_max
+            tokenizer.truncation_side, tokenizer.model_max_length, tokenizer.init_kwargs = saved
         (temp / METADATA_FILE).write_text(meta_text)
         (temp / "README.md").write_text(model_card(full, target_dir.name))
         fsync_tree(temp)
@@ -145,7 +147,7 @@ with torch.no_grad():
 Input is `[CLS] prompt [SEP] completion [SEP]`. The saved tokenizer has `truncation_side="left"`
 and `model_max_length={max_length}`, so `truncation="only_first"` cuts the prompt from its start
 (the end of a dialogue matters most) and keeps the completion whole, exactly as Arbiter does.
-Arbiter differs only when the completion alone is longer than {completion_budget(max_length)} tokens: it
-then keeps the first {completion_budget(max_length)} completion tokens and the last
+The two differ only when the input is too long and the completion alone is longer than
+{completion_budget(max_length)} tokens: Arbiter then cuts the completion from its end and keeps at least the last
 {max_length - 3 - completion_budget(max_length)} prompt tokens (see `rewardtrain.data.encode_pair_text`).
 """
