@@ -79,7 +79,7 @@ class Prompt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="prompt_unique_external_id")
         ]
-        indexes = [models.Index(fields=["project", "queued", "judgment_count", "id"], name="prompt_queue_idx")]
+        indexes = [models.Index(fields=["project", "queued", "-judgment_count", "id"], name="prompt_queue_idx")]
 
     def __str__(self):
         return f"{self.project.slug}/{self.external_id}"

@@ -10,8 +10,7 @@ from itertools import combinations
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Assignment, Comparison, Completion, Judgment, Membership, Project, Prompt
@@ -32,15 +31,46 @@ class JudgmentConflict(Exception):
 # --- the queue -------------------------------------------------------------
 
 
-def _active_leases(now):
-    return Assignment.objects.filter(prompt=OuterRef("pk"), status=Assignment.Status.ACTIVE, expires_at__gt=now)
+# The queue's hot statement, in SQL because it runs on every "next" and the ORM
+# spent ten times longer building it than PostgreSQL spent running it. It picks
+# a prompt this labeler has not judged or skipped whose judgments plus live
+# leases are below the overlap; prompts already started come first (they finish
+# sooner), which the descending prompt_queue_idx serves without a sort.
+_CANDIDATE_SQL = """
+SELECT p.id FROM annotator_prompt p
+WHERE p.project_id = %s AND p.queued AND p.judgment_count < %s {exclude}
+  AND p.judgment_count + (
+    SELECT COUNT(*) FROM annotator_assignment a
+    WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
+  ) < %s
+  AND NOT EXISTS (
+    SELECT 1 FROM annotator_assignment a
+    WHERE a.prompt_id = p.id AND a.annotator_id = %s AND a.status IN ('done', 'skipped')
+  )
+  AND NOT EXISTS (SELECT 1 FROM annotator_judgment j WHERE j.prompt_id = p.id AND j.annotator_id = %s)
+ORDER BY p.judgment_count DESC, p.id
+LIMIT 1 {lock}
+"""
+
+# Judgments plus live leases of one prompt, read after its row is locked.
+_LOAD_SQL = """
+SELECT p.judgment_count + (
+  SELECT COUNT(*) FROM annotator_assignment a
+  WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
+) FROM annotator_prompt p WHERE p.id = %s
+"""
 
 
-def _lease_load(prompt_id, now):
-    """Judgments stored plus live leases: what counts against the overlap."""
-    judged = Prompt.objects.values_list("judgment_count", flat=True).get(pk=prompt_id)
-    leased = Assignment.objects.filter(prompt_id=prompt_id, status=Assignment.Status.ACTIVE, expires_at__gt=now)
-    return judged + leased.count()
+def _next_candidate(cursor, *, project, annotator, now, passed_over):
+    exclude = f"AND p.id NOT IN ({', '.join(['%s'] * len(passed_over))})" if passed_over else ""
+    # SKIP LOCKED: labelers asking at once each take a different prompt instead of queueing on one.
+    lock = "FOR UPDATE OF p SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    cursor.execute(
+        _CANDIDATE_SQL.format(exclude=exclude, lock=lock),
+        [project.pk, project.overlap, *passed_over, now, project.overlap, annotator.pk, annotator.pk],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _completions_to_show(*, project, prompt):
@@ -81,10 +111,9 @@ def assignment_next_for(*, annotator, project, now=None):
 
     It writes (a lease), so it lives here rather than in selectors.py. A labeler
     who already holds a live lease in the project gets it back, so a reload
-    never loses an item. On PostgreSQL candidate prompts are locked with
-    SKIP LOCKED, and the load (judgments + live leases) is counted again after
-    the lock is held, since the candidate query's snapshot may predate a lease
-    another labeler just committed.
+    never loses an item. On PostgreSQL the candidate prompt is locked with
+    SKIP LOCKED; every lease of a prompt is created under that lock, so the
+    load counted after it is exact.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -98,42 +127,33 @@ def assignment_next_for(*, annotator, project, now=None):
         if held:
             return held
 
-        leased = _active_leases(now).values("prompt").annotate(n=Count("id")).values("n")
-        seen_by_annotator = Assignment.objects.filter(
-            prompt=OuterRef("pk"),
-            annotator=annotator,
-            status__in=[Assignment.Status.DONE, Assignment.Status.SKIPPED],
-        )
-        candidates = (
-            Prompt.objects.filter(project=project, queued=True, judgment_count__lt=project.overlap)
-            .exclude(Exists(seen_by_annotator))
-            .exclude(Exists(Judgment.objects.filter(prompt=OuterRef("pk"), annotator=annotator)))
-            .annotate(leased=Coalesce(Subquery(leased, output_field=IntegerField()), Value(0)))
-            .filter(judgment_count__lt=project.overlap - F("leased"))
-            .order_by("id")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-
-        rejected_ids = []
-        for _attempt in range(20):
-            prompt = candidates.exclude(pk__in=rejected_ids).first()
-            if prompt is None:
-                return None
-            if _lease_load(prompt.pk, now) >= project.overlap:
-                rejected_ids.append(prompt.pk)  # filled up since our snapshot; try the next one
-                continue
-            shown = _completions_to_show(project=project, prompt=prompt)
-            if len(shown) < 2:
-                rejected_ids.append(prompt.pk)
-                continue
-            return Assignment.objects.create(
-                project=project,
-                prompt=prompt,
-                annotator=annotator,
-                shown=shown,
-                expires_at=now + timedelta(seconds=project.lease_seconds),
-            )
+        db_now = connection.ops.adapt_datetimefield_value(now)
+        passed_over = []
+        with connection.cursor() as cursor:
+            for _attempt in range(20):
+                prompt_id = _next_candidate(
+                    cursor, project=project, annotator=annotator, now=db_now, passed_over=passed_over
+                )
+                if prompt_id is None:
+                    return None
+                # The candidate query's snapshot may predate a lease another
+                # labeler committed just before we got the lock: count again.
+                cursor.execute(_LOAD_SQL, [db_now, prompt_id])
+                if cursor.fetchone()[0] >= project.overlap:
+                    passed_over.append(prompt_id)
+                    continue
+                prompt = Prompt(pk=prompt_id, project=project)
+                shown = _completions_to_show(project=project, prompt=prompt)
+                if len(shown) < 2:
+                    passed_over.append(prompt_id)
+                    continue
+                return Assignment.objects.create(
+                    project=project,
+                    prompt_id=prompt_id,
+                    annotator=annotator,
+                    shown=shown,
+                    expires_at=now + timedelta(seconds=project.lease_seconds),
+                )
         return None
 
 
@@ -226,79 +246,83 @@ def judgment_record(*, assignment, result, client_id):
     annotator = assignment.annotator
     if not client_id:
         raise InvalidJudgment({"client_id": "Required: a unique id the client generates per judgment."})
-    stored = Judgment.objects.filter(annotator=annotator, client_id=client_id).first()
-    if stored:
-        return stored, False
     project = assignment.project
     _validate(project=project, shown=assignment.shown, result=result)
 
-    with transaction.atomic():
-        # Lock the lease: two submits of one assignment queue here, and the
-        # second sees the first's judgment.
-        assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    try:
+        with transaction.atomic():
+            # Claim the lease with a conditional UPDATE: of two submits of one
+            # assignment the second waits on the row lock, then matches nothing.
+            claimed = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.ACTIVE).update(
+                status=Assignment.Status.DONE
+            )
+            if not claimed:
+                raise _AlreadyClosed
+            judgment = _judgment_store(assignment=assignment, project=project, result=result, client_id=client_id)
+    except (_AlreadyClosed, IntegrityError):
+        # A retry that raced its first attempt finds that attempt's judgment.
         stored = Judgment.objects.filter(annotator=annotator, client_id=client_id).first()
         if stored:
             return stored, False
-        if assignment.status != Assignment.Status.ACTIVE:
-            raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.")
-
-        edited = None
-        if result.edit_of is not None:
-            edited = Completion.objects.create(
-                prompt_id=assignment.prompt_id,
-                text=result.edit_text,
-                origin=Completion.Origin.EDITED,
-                parent_id=result.edit_of,
-                author=annotator,
-            )
-        choice = result.choice
-        if project.mode == Project.Mode.PAIRWISE and not choice and edited is not None:
-            # An edit alone says the edited one was the better of the two.
-            choice = Judgment.Choice.A if result.edit_of == assignment.shown[0] else Judgment.Choice.B
-        try:
-            with transaction.atomic():
-                judgment = Judgment.objects.create(
-                    annotator=annotator,
-                    prompt_id=assignment.prompt_id,
-                    assignment=assignment,
-                    shown=assignment.shown,
-                    choice=choice,
-                    ranking=list(result.ranking),
-                    excluded=list(result.excluded),
-                    edited_completion=edited,
-                    strength=result.strength,
-                    comment=result.comment,
-                    time_spent_ms=result.time_spent_ms,
-                    client_id=client_id,
-                )
-        except IntegrityError:
-            stored = Judgment.objects.filter(annotator=annotator, client_id=client_id).first()
-            if stored:
-                return stored, False
+        assignment.refresh_from_db(fields=["status"])
+        if assignment.status == Assignment.Status.ACTIVE:
             raise JudgmentConflict("You have already judged this prompt.") from None
-
-        pairs = pairs_from_result(
-            shown=assignment.shown,
-            choice=choice,
-            ranking=result.ranking,
-            edited_id=edited.pk if edited else None,
-        )
-        Comparison.objects.bulk_create(
-            Comparison(
-                project_id=project.pk,
-                prompt_id=assignment.prompt_id,
-                chosen_id=chosen,
-                rejected_id=rejected,
-                judgment=judgment,
-                annotator=annotator,
-                source=Comparison.Source.HUMAN,
-                strength=result.strength,
-            )
-            for chosen, rejected in pairs
-        )
-        Assignment.objects.filter(pk=assignment.pk).update(status=Assignment.Status.DONE)
-        Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
+        raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.") from None
     return judgment, True
+
+
+class _AlreadyClosed(Exception):
+    pass
+
+
+def _judgment_store(*, assignment, project, result, client_id):
+    """The judgment, its edited completion and comparisons, and the prompt's count; inside the caller's transaction."""
+    annotator = assignment.annotator
+    edited = None
+    if result.edit_of is not None:
+        edited = Completion.objects.create(
+            prompt_id=assignment.prompt_id,
+            text=result.edit_text,
+            origin=Completion.Origin.EDITED,
+            parent_id=result.edit_of,
+            author=annotator,
+        )
+    choice = result.choice
+    if project.mode == Project.Mode.PAIRWISE and not choice and edited is not None:
+        # An edit alone says the edited one was the better of the two.
+        choice = Judgment.Choice.A if result.edit_of == assignment.shown[0] else Judgment.Choice.B
+    judgment = Judgment.objects.create(
+        annotator=annotator,
+        prompt_id=assignment.prompt_id,
+        assignment=assignment,
+        shown=assignment.shown,
+        choice=choice,
+        ranking=list(result.ranking),
+        excluded=list(result.excluded),
+        edited_completion=edited,
+        strength=result.strength,
+        comment=result.comment,
+        time_spent_ms=result.time_spent_ms,
+        client_id=client_id,
+    )
+    pairs = pairs_from_result(
+        shown=assignment.shown, choice=choice, ranking=result.ranking, edited_id=edited.pk if edited else None
+    )
+    Comparison.objects.bulk_create(
+        Comparison(
+            project_id=project.pk,
+            prompt_id=assignment.prompt_id,
+            chosen_id=chosen,
+            rejected_id=rejected,
+            judgment=judgment,
+            annotator=annotator,
+            source=Comparison.Source.HUMAN,
+            strength=result.strength,
+        )
+        for chosen, rejected in pairs
+    )
+    Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
+    return judgment
 
 
 # --- set-up ----------------------------------------------------------------

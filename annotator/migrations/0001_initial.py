@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='prompt',
-            index=models.Index(fields=['project', 'queued', 'judgment_count', 'id'], name='prompt_queue_idx'),
+            index=models.Index(fields=['project', 'queued', '-judgment_count', 'id'], name='prompt_queue_idx'),
         ),
         migrations.AddConstraint(
             model_name='prompt',
