@@ -142,7 +142,8 @@ def _decode_lines(data):
         try:
             lines.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            errors.append(LineError(number, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"))
+            reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            errors.append(LineError(number, "", reason))
     if errors:
         raise ImportFailed(errors)
     return lines
@@ -158,7 +159,8 @@ def _check_text(errors, line, name, value, *, required=True):
         return False
     limit = settings.ARBITER_MAX_TEXT_CHARS
     if len(value) > limit:
-        errors.append(LineError(line, name, f"{len(value):,} characters, the limit is {limit:,} (ARBITER_MAX_TEXT_CHARS)"))
+        reason = f"{len(value):,} characters, the limit is {limit:,} (ARBITER_MAX_TEXT_CHARS)"
+        errors.append(LineError(line, name, reason))
         return False
     return True
 
@@ -226,12 +228,12 @@ def _parse_jsonl(lines):
     errors, records = [], []
     for number, obj in _json_objects(lines, errors):
         ok = _check_text(errors, number, "prompt", obj.get("prompt"))
-        metadata = obj.get("metadata", {})
+        metadata = obj.get("metadata") or {}  # null is as good as absent
         if not isinstance(metadata, dict):
             errors.append(LineError(number, "metadata", "must be an object"))
             ok = False
         external_id = None
-        if "id" in obj:
+        if obj.get("id") is not None:
             external_id = _check_id(errors, number, "id", obj["id"])
             ok = ok and external_id is not None
         completions_in = obj.get("completions")
@@ -244,13 +246,14 @@ def _parse_jsonl(lines):
             name = f"completions[{i}]"
             names.append(name)
             if isinstance(item, dict):
-                text, model, meta = item.get("text"), item.get("model", ""), item.get("metadata", {})
+                text, model, meta = item.get("text"), item.get("model") or "", item.get("metadata") or {}
                 name_text = f"{name}.text"
             else:
                 text, model, meta, name_text = item, "", {}, name
             ok = _check_text(errors, number, name_text, text) and ok
             if not isinstance(model, str) or len(model) > MAX_MODEL_CHARS:
-                errors.append(LineError(number, f"{name}.model", f"must be a string of at most {MAX_MODEL_CHARS} characters"))
+                reason = f"must be a string of at most {MAX_MODEL_CHARS} characters"
+                errors.append(LineError(number, f"{name}.model", reason))
                 ok = False
             if not isinstance(meta, dict):
                 errors.append(LineError(number, f"{name}.metadata", "must be an object"))
@@ -367,7 +370,8 @@ def _parse_pairs(lines, *, hh):
                 continue
             if not chosen.strip() or not rejected.strip() or chosen == rejected:
                 which = "rejected" if chosen.strip() else "chosen"
-                errors.append(LineError(number, which, "no reply after the shared prompt, or the same reply on both sides"))
+                reason = "no reply after the shared prompt, or the same reply on both sides"
+                errors.append(LineError(number, which, reason))
                 continue
         else:
             prompt, chosen, rejected = obj["prompt"], obj["chosen"], obj["rejected"]
@@ -414,7 +418,9 @@ def _import_prompts(project, records, format):
     try:
         with transaction.atomic():
             for chunk in _chunks(new):
-                prompts = [Prompt(project=project, external_id=r.external_id, text=r.text, metadata=r.metadata) for r in chunk]
+                prompts = [
+                    Prompt(project=project, external_id=r.external_id, text=r.text, metadata=r.metadata) for r in chunk
+                ]
                 Prompt.objects.bulk_create(prompts)
                 completions = [
                     Completion(prompt_id=prompt.pk, text=text, model_name=model, metadata=meta)
@@ -446,7 +452,9 @@ def _import_pairs(project, records, format):
     for chunk in _chunks(list(prompt_pk.values())):
         completion_pk.update(
             ((prompt_id, text), pk)
-            for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=chunk).values_list("pk", "prompt_id", "text")
+            for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=chunk).values_list(
+                "pk", "prompt_id", "text"
+            )
         )
         known_pairs.update(
             Comparison.objects.filter(prompt_id__in=chunk).values_list("prompt_id", "chosen_id", "rejected_id")
@@ -456,7 +464,9 @@ def _import_pairs(project, records, format):
             new_prompts = {}
             for r in records:
                 if r.external_id not in prompt_pk and r.external_id not in new_prompts:
-                    new_prompts[r.external_id] = Prompt(project=project, external_id=r.external_id, text=r.prompt, queued=False)
+                    new_prompts[r.external_id] = Prompt(
+                        project=project, external_id=r.external_id, text=r.prompt, queued=False
+                    )
             for chunk in _chunks(list(new_prompts.values())):
                 Prompt.objects.bulk_create(chunk)
             prompt_pk.update((external_id, prompt.pk) for external_id, prompt in new_prompts.items())

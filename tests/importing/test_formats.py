@@ -70,7 +70,8 @@ def test_hh_dialogues_split_into_shared_prompt_and_the_two_replies(project):
 
 
 def test_format_is_detected_from_extension_and_first_line(project):
-    assert import_file(project=project, data=b"prompt,completion_1,completion_2\nq,a,b\n", filename="x.csv").format == "csv"
+    csv_data = b"prompt,completion_1,completion_2\nq,a,b\n"
+    assert import_file(project=project, data=csv_data, filename="x.csv").format == "csv"
     pairs = jsonl({"prompt": "p", "chosen": "a", "rejected": "b"})
     assert import_file(project=project, data=pairs, filename="upload").format == "pairs"
     prompts = jsonl({"prompt": "p2", "completions": ["a", "b"]})
@@ -91,7 +92,7 @@ def test_bom_and_windows_line_endings_and_blank_lines_are_fine(project):
 
 
 def test_reimport_skips_prompts_already_there_and_counts_them(project):
-    first = jsonl({"id": "1", "prompt": "p1", "completions": ["a", "b"]}, {"id": "2", "prompt": "p2", "completions": ["a", "b"]})
+    first = jsonl(*({"id": str(i), "prompt": f"p{i}", "completions": ["a", "b"]} for i in (1, 2)))
     import_file(project=project, data=first)
     more = first + b"\n" + jsonl({"id": "3", "prompt": "p3", "completions": ["a", "b"]})
     report = import_file(project=project, data=more)
@@ -104,7 +105,8 @@ def test_reimported_pairs_are_skipped_and_new_pairs_on_a_known_prompt_reuse_its_
     pair = {"prompt": "p", "chosen": "good", "rejected": "bad"}
     import_file(project=project, data=jsonl(pair))
     report = import_file(project=project, data=jsonl(pair, {"prompt": "p", "chosen": "good", "rejected": "worse"}))
-    assert (report.prompts_created, report.completions_created, report.comparisons_created, report.skipped) == (0, 1, 1, 1)
+    assert (report.prompts_created, report.completions_created) == (0, 1)  # only "worse" is new
+    assert (report.comparisons_created, report.skipped) == (1, 1)
     assert Prompt.objects.count() == 1 and Comparison.objects.count() == 2
 
 
@@ -115,3 +117,11 @@ def test_the_same_ids_in_another_project_are_separate_prompts(project):
     data = jsonl({"id": "1", "prompt": "p", "completions": ["a", "b"]})
     import_file(project=project, data=data)
     assert import_file(project=other, data=data).prompts_created == 1
+
+
+def test_null_id_model_and_metadata_count_as_absent(project):
+    data = jsonl({"id": None, "prompt": "p", "metadata": None, "completions": [{"text": "a", "model": None}, "b"]})
+    import_file(project=project, data=data)
+    prompt = Prompt.objects.get()
+    assert prompt.external_id == text_id("p") and prompt.metadata == {}
+    assert prompt.completions.get(text="a").model_name == ""

@@ -94,7 +94,9 @@ def test_invalid_utf8_names_every_line_it_is_on(project):
 
 
 def test_the_same_prompt_twice_without_ids_is_an_error(project):
-    assert errors_for(project, lines(GOOD, GOOD)) == ["line 2, prompt: same prompt as line 1; give each an id to keep both"]
+    assert errors_for(project, lines(GOOD, GOOD)) == [
+        "line 2, prompt: same prompt as line 1; give each an id to keep both"
+    ]
 
 
 def test_pair_with_chosen_equal_to_rejected_is_an_error(project):

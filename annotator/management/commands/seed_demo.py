@@ -23,17 +23,20 @@ USERS = (  # (username, role in the demo project, superuser)
 )
 
 
+def _model_for(position):
+    return demo_data.MODELS[position % len(demo_data.MODELS)]
+
+
 def demo_jsonl():
     """The demo prompts as an import file, so they load through the same code as any upload."""
     lines = []
     for index, (prompt_id, category, prompt, candidates) in enumerate(demo_data.PROMPTS):
         completions = [
-            {"text": text, "model": demo_data.MODELS[(index + k) % len(demo_data.MODELS)], "metadata": {"quality": quality}}
+            {"text": text, "model": _model_for(index + k), "metadata": {"quality": quality}}
             for k, (quality, text) in enumerate(candidates)
         ]
-        lines.append(
-            json.dumps({"id": prompt_id, "prompt": prompt, "completions": completions, "metadata": {"category": category}})
-        )
+        record = {"id": prompt_id, "prompt": prompt, "completions": completions, "metadata": {"category": category}}
+        lines.append(json.dumps(record))
     return "\n".join(lines).encode()
 
 
