@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from rewardtrain.data import split_hh_dialogues
 
@@ -110,9 +110,25 @@ def import_file(*, project, data: bytes, filename: str = "", format: str | None 
     if format not in FORMATS:
         raise ImportFailed([LineError(None, "format", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")])
     if format in ("pairs", "hh"):
-        return _import_pairs(project, _parse_pairs(lines, hh=format == "hh"), format)
-    records = _parse_csv(lines) if format == "csv" else _parse_jsonl(lines)
-    return _import_prompts(project, records, format)
+        report = _import_pairs(project, _parse_pairs(lines, hh=format == "hh"), format)
+    else:
+        records = _parse_csv(lines) if format == "csv" else _parse_jsonl(lines)
+        report = _import_prompts(project, records, format)
+    if report.completions_created >= ANALYZE_AFTER_ROWS:
+        _refresh_planner_statistics()
+    return report
+
+
+# Right after a bulk load PostgreSQL still plans with the empty tables'
+# statistics: the queue's "next" took 87 ms instead of 1 on 10,000 fresh
+# prompts until autovacuum caught up. Large imports refresh them at once.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _refresh_planner_statistics():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE annotator_prompt, annotator_completion, annotator_comparison")
 
 
 def detect_format(filename, lines):

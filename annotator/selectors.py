@@ -1,9 +1,9 @@
 """Labeling reads: who may see what, and the numbers the pages show."""
 
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from .models import Judgment, Membership, Project, Prompt
+from .models import Comparison, Judgment, Membership, Project, Prompt
 
 LEAD_ROLES = (Membership.Role.LEAD, Membership.Role.ADMIN)
 
@@ -48,3 +48,30 @@ def project_progress(*, project, annotator=None):
             for n in prompts.filter(judgment_count__lt=project.overlap).values_list(F("judgment_count"), flat=True)
         ),
     }
+
+
+def labeler_activity(*, project):
+    """Every member and anyone who judged here: [{username, role, today, total}], busiest first."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = (
+        Judgment.objects.filter(prompt__project=project)
+        .values("annotator__username")
+        .annotate(total=Count("id"), today=Count("id", filter=Q(created_at__gte=today)))
+    )
+    rows = {
+        username: {"username": username, "role": role, "today": 0, "total": 0}
+        for username, role in Membership.objects.filter(project=project).values_list("user__username", "role")
+    }
+    for row in counts:
+        username = row["annotator__username"]
+        rows.setdefault(username, {"username": username, "role": "", "today": 0, "total": 0})
+        rows[username].update(today=row["today"], total=row["total"])
+    return sorted(rows.values(), key=lambda r: (-r["total"], r["username"]))
+
+
+def comparisons_by_source(*, project):
+    """[(label, count)] for each comparison source, zeros included."""
+    counts = dict(
+        Comparison.objects.filter(project=project).values_list("source").annotate(n=Count("id")).order_by()
+    )
+    return [(label, counts.get(source, 0)) for source, label in Comparison.Source.choices]

@@ -6,7 +6,6 @@ Leads and admins only: a labeler gets 403, an outsider 404 (see permissions.py).
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,40 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .exports import export_jsonl_lines
 from .imports import FORMATS, ImportFailed, import_file, validate_import_size
-from .models import Comparison, Judgment, Membership
 from .permissions import project_for_lead
-from .selectors import project_progress
+from .selectors import comparisons_by_source, labeler_activity, project_progress
 
 ERRORS_SHOWN = 50  # a broken file can have 100k bad lines; the page shows the first ones and a count
-
-
-# Reads for the lead page. They would sit in selectors.py; they live here
-# until that module's owner moves them.
-def labeler_activity(*, project):
-    """Every member and anyone who judged here: [{username, role, today, total}], busiest first."""
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = (
-        Judgment.objects.filter(prompt__project=project)
-        .values("annotator__username")
-        .annotate(total=Count("id"), today=Count("id", filter=Q(created_at__gte=today)))
-    )
-    rows = {
-        username: {"username": username, "role": role, "today": 0, "total": 0}
-        for username, role in Membership.objects.filter(project=project).values_list("user__username", "role")
-    }
-    for row in counts:
-        username = row["annotator__username"]
-        rows.setdefault(username, {"username": username, "role": "", "today": 0, "total": 0})
-        rows[username].update(today=row["today"], total=row["total"])
-    return sorted(rows.values(), key=lambda r: (-r["total"], r["username"]))
-
-
-def comparisons_by_source(*, project):
-    """[(label, count)] for each comparison source, zeros included."""
-    counts = dict(
-        Comparison.objects.filter(project=project).values_list("source").annotate(n=Count("id")).order_by()
-    )
-    return [(label, counts.get(source, 0)) for source, label in Comparison.Source.choices]
 
 
 class ImportForm(forms.Form):
