@@ -210,6 +210,8 @@ ARBITER_BASE_MODEL = env_str("ARBITER_BASE_MODEL")  # empty: the packaged all-Mi
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
 ARBITER_PROMOTION_TOLERANCE = env_float("ARBITER_PROMOTION_TOLERANCE", 0.01)  # accuracy points, 0.01 = 1 point
 ARBITER_HEARTBEAT_STALE_SECONDS = env_int("ARBITER_HEARTBEAT_STALE_SECONDS", 600)
+# A queued run no worker claimed for this long is sent again (its first message may be lost).
+ARBITER_QUEUED_RESEND_MINUTES = env_float("ARBITER_QUEUED_RESEND_MINUTES", 30)
 
 LOGGING = {
     "version": 1,

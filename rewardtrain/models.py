@@ -70,6 +70,7 @@ class TrainingRun(models.Model):
     # The Celery task id the run was enqueued under: a redelivery carries the
     # same id, a stale message from another enqueue does not.
     task_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its task was last sent.")
     version = models.ForeignKey(
         RewardModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -116,7 +116,25 @@ def training_run_start(*, project, trigger, requested_by=None, options=None, enq
 def _enqueue(run):
     from rewardtrain.tasks import train_reward_model  # tasks import this module
 
+    TrainingRun.objects.filter(id=run.id).update(enqueued_at=timezone.now())
     train_reward_model.apply_async(args=[run.id], task_id=run.task_id)
+
+
+def _resend_lost_runs(now) -> list[int]:
+    """Send queued runs that no worker claimed for a long while again, under a new task id.
+
+    A message can be lost (a broker restarted empty, a send that failed after the commit) and
+    its run would hold the project's single-flight slot for ever. The old message, should it
+    still arrive, no longer matches the run's task id and claims nothing.
+    """
+    cutoff = now - timedelta(minutes=settings.ARBITER_QUEUED_RESEND_MINUTES)
+    resent = []
+    for run in TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, enqueued_at__lt=cutoff):
+        run.task_id = str(uuid.uuid4())
+        if TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(task_id=run.task_id):
+            _enqueue(run)
+            resent.append(run.id)
+    return resent
 
 
 # --- running -------------------------------------------------------------------------------
@@ -130,16 +148,15 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
     `on_progress(report)` is called after every step (the command's progress bar).
     """
     now = timezone.now()
-    claimed = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED).update(
-        status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
+    claim = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED)
+    if task_id:
+        claim = claim.filter(task_id=task_id)  # a message the run was re-sent past claims nothing
+    claimed = claim.update(status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now)
     run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
     if run is None:
         return None
     if not claimed:
-        redelivered = run.status == TrainingRun.Status.RUNNING and (
-            not task_id or not run.task_id or task_id == run.task_id
-        )
+        redelivered = run.status == TrainingRun.Status.RUNNING and (not task_id or task_id == run.task_id)
         if redelivered:
             _run_fail(run, "worker lost; not retried: the task was delivered again while the run was marked running")
             run.refresh_from_db()
@@ -377,8 +394,12 @@ def model_version_rollback(*, project) -> RewardModelVersion:
 
 
 def reap_stale_runs() -> list[int]:
-    """Mark running runs whose heartbeat stopped failed, and remove their partial checkpoints."""
+    """Mark running runs whose heartbeat stopped failed, and remove their partial checkpoints.
+
+    Also sends queued runs whose message seems lost again (see _resend_lost_runs).
+    """
     now = timezone.now()
+    _resend_lost_runs(now)
     cutoff = now - timedelta(seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS)
     stale = list(
         TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff).select_related("project")

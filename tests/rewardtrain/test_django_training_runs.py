@@ -293,3 +293,21 @@ def test_the_schedule_retrains_only_projects_with_enough_new_comparisons(trainab
     make_comparisons(trainable, 1, start=300)
     [again] = services.schedule_retraining()
     assert again.project == trainable
+
+
+def test_a_queued_run_nobody_claimed_is_sent_again_and_its_old_message_claims_nothing(project, monkeypatch, settings):
+    settings.ARBITER_QUEUED_RESEND_MINUTES = 30
+    sent = []
+    monkeypatch.setattr(services, "_enqueue", lambda run: sent.append(run.task_id))
+    lost = TrainingRun.objects.create(
+        project=project, task_id="old", enqueued_at=timezone.now() - timedelta(minutes=31)
+    )
+    waiting = TrainingRun.objects.create(
+        project=factories.project(), task_id="recent", enqueued_at=timezone.now() - timedelta(minutes=5)
+    )
+    services.reap_stale_runs()
+    lost.refresh_from_db(), waiting.refresh_from_db()
+    assert sent == [lost.task_id] and lost.task_id != "old" and lost.status == "queued"
+    assert waiting.task_id == "recent"
+    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("a stale message trained"))
+    assert training_run_execute(run_id=lost.id, task_id="old").status == TrainingRun.Status.QUEUED
