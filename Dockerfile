@@ -10,4 +10,4 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
 RUN useradd --create-home arbiter && mkdir -p /data && chown arbiter /data
 USER arbiter
 EXPOSE 8000
-CMD ["gunicorn", "annotator.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4"]
+CMD ["gunicorn", "annotator.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--preload"]

@@ -7,7 +7,8 @@ from tests.celery_worker import running_worker
 
 
 def _round_trip(broker_url, result_backend, tmp_path):
-    client = Celery(broker=broker_url, backend=result_backend)
+    # Not the current app: shared tasks sent later in this process must keep using annotator's app.
+    client = Celery(broker=broker_url, backend=result_backend, set_as_current=False)
     with running_worker(broker_url=broker_url, result_backend=result_backend, log_path=tmp_path / "worker.log"):
         result = client.send_task("annotator.tasks.ping", args=["hello"], queue="default")
         return result.get(timeout=60)
