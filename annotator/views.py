@@ -10,14 +10,15 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from .forms import JudgmentForm
 from .models import Assignment, Completion, Project
-from .selectors import is_lead, project_progress, projects_for, role_for
+from .permissions import project_for_member
+from .selectors import is_lead, project_progress, projects_for
 from .services import InvalidJudgment, JudgmentConflict, assignment_next_for, assignment_skip, judgment_record
 
 
@@ -32,14 +33,6 @@ def project_list(request):
         for project in projects_for(user=request.user)
     ]
     return render(request, "annotator/project_list.html", {"rows": rows})
-
-
-def _project_for_member(request, slug):
-    """The project, or 404 for anyone who is not a member: outsiders must not learn it exists."""
-    project = get_object_or_404(Project, slug=slug)
-    if role_for(user=request.user, project=project) is None:
-        raise Http404
-    return project
 
 
 def _wants_partial(request):
@@ -68,7 +61,7 @@ def _item_context(request, project):
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("X-Requested-With")
 def label(request, slug):
-    project = _project_for_member(request, slug)
+    project, _role = project_for_member(user=request.user, slug=slug)
     if request.method == "POST":
         return _label_submit(request, project)
     template = "annotator/_item.html" if _wants_partial(request) else "annotator/label.html"
