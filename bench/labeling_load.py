@@ -55,6 +55,12 @@ class Recorder:
             self.created += created
 
 
+# What a kept-alive connection that the server closed while the labeler was
+# thinking looks like. Browsers and HTTP libraries send again on a new
+# connection, and so does this client (a submit is idempotent by client_id).
+STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
+
 def request(conn, method, path, token, body=None):
     """One request on a kept-alive connection: (status, body bytes, seconds)."""
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
@@ -63,14 +69,21 @@ def request(conn, method, path, token, body=None):
         payload = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
     started = time.perf_counter()
-    try:
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-    except (OSError, http.client.HTTPException):
-        conn.close()  # the next request opens a fresh connection
-        raise
-    return response.status, data, time.perf_counter() - started
+    reused = conn.sock is not None
+    while True:
+        try:
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, data, time.perf_counter() - started
+        except STALE_CONNECTION:
+            conn.close()
+            if not reused:
+                raise
+            reused = False  # once more, on a new connection
+        except (OSError, http.client.HTTPException):
+            conn.close()  # the next request opens a fresh connection
+            raise
 
 
 def labeler(*, host, port, timeout, project, token, think, deadline, run_id, recorder):

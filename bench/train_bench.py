@@ -73,6 +73,10 @@ def arbiter_config(args, **overrides):
     return config
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def run_arbiter(args) -> dict:
     """Train with Arbiter, publish a checkpoint, then measure the Scorer on the held-out pairs."""
     from rewardtrain.checkpoints import write_checkpoint
@@ -84,6 +88,8 @@ def run_arbiter(args) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     result = train(train_pairs, heldout, config)  # model load + tokenising + training + final held-out eval
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    # The training's own peak, before the scoring measurement below loads a second model.
+    training_peak_rss_mb = peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         write_checkpoint(result, Path(tmp) / "v1", metadata={"version": "bench"})
         scorer = Scorer.load(Path(tmp) / "v1", device="cpu")
@@ -105,6 +111,8 @@ def run_arbiter(args) -> dict:
         "n_train_pairs": m["n_train_pairs"],
         "n_heldout_pairs": m["n_heldout_pairs"],
         "scoring_pairs_per_s": len(heldout) / score_seconds,
+        "peak_rss_mb": training_peak_rss_mb,
+        "peak_rss_with_scoring_mb": peak_rss_mb(),
     }
 
 
@@ -215,7 +223,7 @@ def run_warm(args) -> dict:
 
 def worker(args):
     result = {"arbiter": run_arbiter, "trl": run_trl, "warm": run_warm}[args.worker](args)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    result.setdefault("peak_rss_mb", peak_rss_mb())
     print("RESULT " + json.dumps(result))
 
 

@@ -26,7 +26,7 @@ def collate(encodings: Sequence[dict], pad_token_id: int, device: torch.device) 
     batch = {}
     for key in encodings[0]:
         pad = pad_token_id if key == "input_ids" else 0
-        rows = [e[key] + [pad] * (width - len(e[key])) for e in encodings]
+        rows = [[*e[key], *[pad] * (width - len(e[key]))] for e in encodings]
         batch[key] = torch.tensor(rows, dtype=torch.long, device=device)
     return batch
 

@@ -10,6 +10,7 @@ import math
 import os
 import random
 import time
+from array import array
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
@@ -99,8 +100,15 @@ def freeze(model, config: TrainConfig) -> None:
 
 
 def encode_groups(tokenizer, groups: list[PromptGroup], max_length: int) -> list[list[dict]]:
-    """Every distinct completion of every group, tokenised once for the whole run."""
-    return [[encode_pair_text(tokenizer, g.prompt, c, max_length) for c in g.completions] for g in groups]
+    """Every distinct completion of every group, tokenised once for the whole run.
+
+    Kept as int32 arrays: a Python list spends 36 bytes on a token id, an array 4,
+    which is over 100 MB less for the 1,800 HH pairs.
+    """
+    return [
+        [{k: array("i", v) for k, v in encode_pair_text(tokenizer, g.prompt, c, max_length).items()} for c in g.completions]
+        for g in groups
+    ]
 
 
 def make_batches(encoded: list[list[dict]], groups: list[PromptGroup], batch_size: int, rng: random.Random) -> list[list[int]]:
