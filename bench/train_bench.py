@@ -39,6 +39,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--freeze-layers", type=int, default=None, help="Arbiter: lowest layers frozen (default: TrainConfig's)")
     p.add_argument("--freeze-embeddings", type=int, choices=(0, 1), default=None, help="Arbiter: 1/0 (default: TrainConfig's)")
+    p.add_argument(
+        "--activation-checkpointing", action="store_true", help="Arbiter: recompute activations (TRL does by default)"
+    )
     p.add_argument("--skip-trl", action="store_true", help="run Arbiter's trainer only")
     p.add_argument("--skip-arbiter", action="store_true", help="run TRL only")
     p.add_argument("--warm-start", action="store_true", help="Arbiter only: warm start vs from scratch")
@@ -68,6 +71,7 @@ def arbiter_config(args, **overrides):
         config.freeze_layers = args.freeze_layers
     if args.freeze_embeddings is not None:
         config.freeze_embeddings = bool(args.freeze_embeddings)
+    config.activation_checkpointing = args.activation_checkpointing
     for key, value in overrides.items():
         setattr(config, key, value)
     return config

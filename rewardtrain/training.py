@@ -47,6 +47,7 @@ class TrainConfig:
     margin_scale: float = 1.0  # loss margin = margin_scale * Pair.margin; 0 ignores labelled strengths
     freeze_embeddings: bool = True  # embeddings are half of MiniLM's weights: no grads or Adam state for them
     freeze_layers: int = 2  # lowest encoder layers kept frozen: no backward pass through them
+    activation_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower (TRL's default)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # torch CPU threads = the cores
     eval_every: int = 0  # evaluate held-out pairs every N steps; 0 = at the end of each epoch
 
@@ -223,6 +224,9 @@ def train(
     model, tokenizer = load_model(str(init_from or config.base_model or default_base_model()), device)
     set_dropout(model, config.dropout)
     freeze(model, config)
+    if config.activation_checkpointing:
+        # Non-reentrant: the frozen layers below hand the first trained layer inputs without grad.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     pad_id = tokenizer.pad_token_id
     use_bf16 = config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()
 

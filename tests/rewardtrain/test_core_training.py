@@ -91,6 +91,20 @@ def test_every_trainable_parameter_moves_and_frozen_ones_do_not(tiny_model, toy_
             assert moved != frozen, name
 
 
+def test_activation_checkpointing_trains_the_same_model_above_frozen_layers(tiny_model, toy_pairs):
+    plain, checkpointed = (
+        train(
+            toy_pairs(32),
+            [],
+            tiny_config(tiny_model, epochs=1, freeze_embeddings=True, freeze_layers=1, activation_checkpointing=on),
+        ).model
+        for on in (False, True)
+    )
+    assert checkpointed.is_gradient_checkpointing and not plain.is_gradient_checkpointing
+    for (name, a), b in zip(plain.named_parameters(), checkpointed.parameters()):
+        assert torch.allclose(a, b, atol=1e-5), name
+
+
 def test_same_seed_same_model_on_cpu(tiny_model, toy_pairs):
     runs = [train(toy_pairs(48), toy_pairs(16, seed=1), tiny_config(tiny_model, dropout=0.1)) for _ in range(2)]
     assert runs[0].metrics["train_loss"] == runs[1].metrics["train_loss"]
