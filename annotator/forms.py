@@ -32,9 +32,9 @@ class JudgmentForm(forms.Form):
         """
         data = self.cleaned_data
         ranking, excluded = [], []
-        if ranking_mode:
-            ranking, excluded = self._ranking(shown)
         edit_of = data["edit_of"]
+        if ranking_mode:
+            ranking, excluded = self._ranking(shown, edit_alone_allowed=edit_of is not None)
         time_spent = data["time_spent_ms"]
         return JudgmentResult(
             choice=data["choice"],
@@ -49,11 +49,13 @@ class JudgmentForm(forms.Form):
             time_spent_ms=min(time_spent, MAX_TIME_SPENT_MS) if time_spent is not None else None,
         )
 
-    def _ranking(self, shown):
+    def _ranking(self, shown, *, edit_alone_allowed):
         try:
             excluded = [int(v) for v in self.data.getlist("excluded")]
         except ValueError:
             raise InvalidJudgment({"excluded": "Not a completion id."}) from None
+        if edit_alone_allowed and not excluded and not any(self.data.get(f"rank_{c}") for c in shown):
+            return [], []  # an edit saved without ranking the others: it says only that the edit beats them
         ranks = {}
         for completion_id in shown:
             if completion_id in excluded:

@@ -1,61 +1,63 @@
 """Importing prompts, completions and labelled pairs from a file.
 
-One service behind the `import_prompts` command, the lead's upload page, the
-API and `seed_demo`. Every line is validated before anything is written; a
-file with any error changes nothing, and a valid one is written in one
-transaction with bulk inserts, so 100k lines take seconds rather than minutes.
-
-Formats (see `FORMATS`):
-  jsonl  {"id"?, "prompt", "completions": [text | {"text", "model"?, "metadata"?}], "metadata"?}
-  csv    header prompt, completion_1..completion_9, optional id; other columns go to metadata
-  pairs  {"prompt", "chosen", "rejected", "prompt_id"?} (what `export_comparisons` writes)
-  hh     {"chosen", "rejected"}: whole Anthropic HH dialogues, split into prompt and replies
+One service behind the `import_prompts` command, the lead's upload page (at
+once, or as an ImportJob on a Celery worker when the upload is large) and
+`seed_demo`. The file is read twice, line by line, so memory stays bounded
+whatever its size: the first pass checks every line and keeps only what the
+checks across lines need (ids seen); the second writes in batches of BATCH
+rows, all in one transaction. A file with any error changes nothing, unless the
+caller asks to skip invalid lines; then every skipped line is reported.
+The formats and the per-line checks are in fileformats.py.
 """
 
-import csv
 import hashlib
-import json
-from dataclasses import dataclass, field
+import io
+import logging
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
 
-from rewardtrain.data import split_hh_dialogues
+from .fileformats import FORMATS, LineError, Limits, PairRecord, detect_format, parse, read_lines, text_id
+from .models import Comparison, Completion, ImportJob, Prompt
 
-from .models import Comparison, Completion, Prompt
+__all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
 
-FORMATS = ("jsonl", "csv", "pairs", "hh")
-MIN_COMPLETIONS, MAX_COMPLETIONS = 2, 9  # a project shows 2..9 completions per item
-MAX_ID_CHARS = Prompt._meta.get_field("external_id").max_length
-MAX_MODEL_CHARS = Completion._meta.get_field("model_name").max_length
-CSV_COMPLETION_COLUMNS = [f"completion_{i}" for i in range(1, MAX_COMPLETIONS + 1)]
+logger = logging.getLogger(__name__)
+
 BATCH = 1000  # rows per INSERT; also ids per lookup (under SQLite's 32766 variables)
+ERRORS_KEPT = 1000  # a broken file can have a million bad lines: the first ones are kept, the rest counted
+IDENTICAL_REASON = "the same reply as chosen: no preference to learn from"
 
 
 def _s(n):
     return "" if n == 1 else "s"
 
 
-@dataclass(frozen=True)
-class LineError:
-    """One problem in an import file. `line` is 1-based (a CSV header is line 1); None for the file."""
-
-    line: int | None
-    field: str
-    reason: str
-
-    def __str__(self):
-        where = "file" if self.line is None else f"line {self.line}"
-        return f"{where}, {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
-
-
 class ImportFailed(Exception):
-    """The file was not imported; nothing was written."""
+    """The file was not imported; nothing was written. `errors` holds the first ERRORS_KEPT of `total`."""
 
-    def __init__(self, errors):
+    def __init__(self, errors, total=None):
         self.errors = list(errors)
-        super().__init__(f"{len(self.errors)} error{_s(len(self.errors))}; nothing was imported")
+        self.total = total or len(self.errors)
+        super().__init__(f"{self.total} error{_s(self.total)}; nothing was imported")
+
+
+class _Kept:
+    """The first ERRORS_KEPT LineErrors and a count of all."""
+
+    def __init__(self):
+        self.errors, self.total = [], 0
+
+    def add(self, error):
+        self.total += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append(error)
 
 
 @dataclass
@@ -65,55 +67,97 @@ class ImportReport:
     completions_created: int = 0
     comparisons_created: int = 0
     skipped: int = 0  # prompts (or pairs) already in the project, or repeated in the file
+    identical: int = 0  # pairs with the same reply on both sides: no preference, so not stored
+    invalid: int = 0  # lines left out because the caller asked to skip invalid lines
+    skipped_lines: list = field(default_factory=list)  # LineErrors: the first ERRORS_KEPT identical or invalid lines
 
     def summary(self):
-        return (
+        text = (
             f"Created {self.prompts_created} prompts ({self.completions_created} completions, "
             f"{self.comparisons_created} comparisons); skipped {self.skipped} already there."
         )
+        also = []
+        if self.identical:
+            also.append(f"{self.identical} pair{_s(self.identical)} with the same reply on both sides")
+        if self.invalid:
+            also.append(f"{self.invalid} invalid line{_s(self.invalid)}")
+        return text + (f" Also skipped {' and '.join(also)}." if also else "")
 
+    @property
+    def skipped_lines_hidden(self):
+        return self.identical + self.invalid - len(self.skipped_lines)
 
-@dataclass
-class _PromptRecord:
-    line: int
-    external_id: str
-    text: str
-    completions: list  # [(text, model_name, metadata)]
-    metadata: dict = field(default_factory=dict)
-    id_given: bool = True
+    def skip_line(self, error, *, identical=False):
+        if identical:
+            self.identical += 1
+        else:
+            self.invalid += 1
+        if len(self.skipped_lines) < ERRORS_KEPT:
+            self.skipped_lines.append(error)
 
+    def as_dict(self):
+        return asdict(self)
 
-@dataclass
-class _PairRecord:
-    line: int
-    external_id: str
-    prompt: str
-    chosen: str
-    rejected: str
+    @classmethod
+    def from_dict(cls, data):
+        lines = [LineError(**e) for e in data.get("skipped_lines", [])]
+        return cls(**{**data, "skipped_lines": lines})
 
 
 # --- entry points ------------------------------------------------------------
 
 
 def validate_import_size(size):
-    """Raise ImportFailed for a file over ARBITER_MAX_IMPORT_BYTES; callers check before reading it."""
+    """Raise ImportFailed for a file over ARBITER_MAX_IMPORT_BYTES."""
     limit = settings.ARBITER_MAX_IMPORT_BYTES
     if size > limit:
         raise ImportFailed([LineError(None, "", f"{size:,} bytes, the limit is {limit:,} (ARBITER_MAX_IMPORT_BYTES)")])
 
 
-def import_file(*, project, data: bytes, filename: str = "", format: str | None = None) -> ImportReport:
-    """Validate the whole file, then write it all in one transaction. Raises ImportFailed."""
-    validate_import_size(len(data))
-    lines = _decode_lines(data)
-    format = format or detect_format(filename, lines)
+def import_file(*, project, data: bytes, **options) -> ImportReport:
+    """import_stream for a small file already in memory (the demo, tests)."""
+    return import_stream(project=project, stream=io.BytesIO(data), **options)
+
+
+def import_stream(
+    *, project, stream, filename: str = "", format: str | None = None, skip_invalid: bool = False, progress=None
+) -> ImportReport:
+    """Check every line of a seekable binary file, then write it all in one transaction.
+
+    Raises ImportFailed, and writes nothing, if any line is invalid; with skip_invalid the
+    valid lines are written and the report lists the others. `progress(done, total)` is
+    called as lines are checked (total None) and then written.
+    """
+    stream.seek(0, io.SEEK_END)
+    validate_import_size(stream.tell())
+    format = format or _detect_format(stream, filename)
     if format not in FORMATS:
         raise ImportFailed([LineError(None, "format", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")])
-    if format in ("pairs", "hh"):
-        report = _import_pairs(project, _parse_pairs(lines, hh=format == "hh"), format)
-    else:
-        records = _parse_csv(lines) if format == "csv" else _parse_jsonl(lines)
-        report = _import_prompts(project, records, format)
+    progress = progress or (lambda done, total: None)
+    limits = Limits(
+        max_text_chars=settings.ARBITER_MAX_TEXT_CHARS,
+        max_id_chars=Prompt._meta.get_field("external_id").max_length,
+        max_model_chars=Completion._meta.get_field("model_name").max_length,
+    )
+    report = ImportReport(format=format)
+    errors = _Kept()
+    invalid = report.skip_line if skip_invalid else errors.add
+    ids = _PairIds() if format in ("pairs", "hh") else _PromptIds()
+    lines_total = _check_pass(stream, format, limits, ids, report, invalid, progress)
+    if errors.total:
+        raise ImportFailed(errors.errors, errors.total)
+    write = _write_pairs if format in ("pairs", "hh") else _write_prompts
+    try:
+        with transaction.atomic():
+            for chunk in _chunks(_valid_records(stream, format, limits, ids), BATCH):
+                write(project, chunk, report, invalid)
+                progress(chunk[-1].line, lines_total)
+            if errors.total:  # lines only the database could refuse: roll back
+                raise ImportFailed(errors.errors, errors.total)
+    except IntegrityError:
+        reason = "another import added some of these rows at the same time; try again"
+        raise ImportFailed([LineError(None, "", reason)]) from None
+    report.skipped_lines.sort(key=lambda e: e.line or 0)
     if report.completions_created >= ANALYZE_AFTER_ROWS:
         _refresh_planner_statistics()
     return report
@@ -131,390 +175,278 @@ def _refresh_planner_statistics():
             cursor.execute("ANALYZE annotator_prompt, annotator_completion, annotator_comparison")
 
 
-def detect_format(filename, lines):
-    """The format from the extension, then from the keys of the first JSON object."""
-    if filename.lower().endswith(".csv"):
-        return "csv"
-    first = next((line for line in lines if line.strip()), "")
-    try:
-        keys = json.loads(first).keys()
-    except (ValueError, RecursionError, AttributeError):
-        looks_like_json = filename.lower().endswith((".jsonl", ".json", ".ndjson")) or first.lstrip()[:1] in ("{", "[")
-        return "jsonl" if looks_like_json else "csv"
-    if "chosen" in keys:
-        return "pairs" if "prompt" in keys else "hh"
-    return "jsonl"
+def _detect_format(stream, filename):
+    stream.seek(0)
+    for item in read_lines(stream):
+        if not isinstance(item, LineError) and item[1].strip():
+            return detect_format(filename, item[1])
+    return detect_format(filename, "")
 
 
-# --- reading -----------------------------------------------------------------
+# --- the two passes ----------------------------------------------------------
 
 
-def _decode_lines(data):
-    """Lines as text (a UTF-8 BOM is dropped); every line that is not UTF-8 is an error."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines, errors = [], []
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        try:
-            lines.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
-            errors.append(LineError(number, "", reason))
-    if errors:
-        raise ImportFailed(errors)
-    return lines
+def _records(stream, format, limits):
+    stream.seek(0)
+    return parse(format, read_lines(stream), limits)
 
 
-def _check_text(errors, line, name, value, *, required=True):
-    """Append an error unless value is a non-empty string within ARBITER_MAX_TEXT_CHARS."""
-    if not isinstance(value, str):
-        errors.append(LineError(line, name, "required" if value is None else "must be a string"))
-        return False
-    if required and not value.strip():
-        errors.append(LineError(line, name, "empty"))
-        return False
-    limit = settings.ARBITER_MAX_TEXT_CHARS
-    if len(value) > limit:
-        reason = f"{len(value):,} characters, the limit is {limit:,} (ARBITER_MAX_TEXT_CHARS)"
-        errors.append(LineError(line, name, reason))
-        return False
-    return True
+def _identical(record):
+    return isinstance(record, PairRecord) and record.chosen == record.rejected
 
 
-def _check_id(errors, line, name, value):
-    """A given id as a string (numbers are accepted), or None after recording an error."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        errors.append(LineError(line, name, "must be a string or an integer"))
-        return None
-    value = str(value).strip()
-    if not value:
-        errors.append(LineError(line, name, "empty"))
-        return None
-    if len(value) > MAX_ID_CHARS:
-        errors.append(LineError(line, name, f"{len(value)} characters, the limit is {MAX_ID_CHARS}"))
-        return None
-    return value
+def _check_pass(stream, format, limits, ids, report, invalid, progress):
+    """Every line checked; returns the number of the last line read."""
+    last = 0
+    for item in _records(stream, format, limits):
+        last = max(last, item.line or 0)
+        if isinstance(item, LineError):
+            invalid(item)
+        elif _identical(item):
+            report.skip_line(LineError(item.line, "rejected", IDENTICAL_REASON), identical=True)
+        elif error := ids.error(item):
+            invalid(error)
+        progress(last, None)
+    return last
 
 
-def text_id(text):
-    """The external id of a prompt given without one: stable across files and re-imports."""
-    return "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+def _valid_records(stream, format, limits, ids):
+    """The records the check pass accepted: it is deterministic, and `ids` answers as it did then."""
+    for item in _records(stream, format, limits):
+        if not isinstance(item, LineError) and not _identical(item) and ids.error(item) is None:
+            yield item
 
 
-def _json_objects(lines, errors):
-    """(line number, dict) for every non-blank line, recording lines that are not JSON objects."""
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(LineError(number, "", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
-            errors.append(LineError(number, "", f"invalid JSON: {exc}"))
-            continue
-        if not isinstance(obj, dict):
-            errors.append(LineError(number, "", f"must be a JSON object, got {type(obj).__name__}"))
-            continue
-        yield number, obj
+class _PromptIds:
+    """One prompt per id in a file. Keeps {id: first line} (about 150 bytes a prompt)."""
+
+    def __init__(self):
+        self.first_line = {}
+
+    def error(self, record):
+        first = self.first_line.setdefault(record.external_id, record.line)
+        if first == record.line:
+            return None
+        if record.id_given:
+            return LineError(record.line, "id", f"id {record.external_id!r} is also on line {first}")
+        return LineError(record.line, "prompt", f"same prompt as line {first}; give each an id to keep both")
 
 
-def _check_completion_count(errors, line, name, n):
-    if not MIN_COMPLETIONS <= n <= MAX_COMPLETIONS:
-        errors.append(
-            LineError(
-                line,
-                name,
-                f"{n} completion{_s(n)}; each prompt needs {MIN_COMPLETIONS} to {MAX_COMPLETIONS} "
-                f"(a project shows {MIN_COMPLETIONS} to {MAX_COMPLETIONS} per item)",
-            )
-        )
+class _PairIds:
+    """A prompt id a line names must mean one prompt text. Ids made from the text need nothing
+    kept; for named ones, {id: (digest of the text, first line)}."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def error(self, record):
+        if not record.id_field:
+            return None
+        digest = hashlib.blake2b(record.prompt.encode("utf-8"), digest_size=16).digest()
+        seen_digest, seen_line = self.seen.setdefault(record.external_id, (digest, record.line))
+        if seen_digest == digest:
+            return None
+        reason = f"{record.external_id!r} names a different prompt on line {seen_line}"
+        return LineError(record.line, record.id_field, reason)
 
 
-def _check_distinct(errors, line, names, texts):
-    first_seen = {}
-    for name, text in zip(names, texts):
-        if text in first_seen:
-            errors.append(LineError(line, name, f"same text as {first_seen[text]}"))
-        first_seen.setdefault(text, name)
-
-
-def _parse_jsonl(lines):
-    errors, records = [], []
-    for number, obj in _json_objects(lines, errors):
-        ok = _check_text(errors, number, "prompt", obj.get("prompt"))
-        metadata = obj.get("metadata") or {}  # null is as good as absent
-        if not isinstance(metadata, dict):
-            errors.append(LineError(number, "metadata", "must be an object"))
-            ok = False
-        external_id = None
-        if obj.get("id") is not None:
-            external_id = _check_id(errors, number, "id", obj["id"])
-            ok = ok and external_id is not None
-        completions_in = obj.get("completions")
-        if not isinstance(completions_in, list):
-            errors.append(LineError(number, "completions", "required: a list of texts or objects"))
-            continue
-        _check_completion_count(errors, number, "completions", len(completions_in))
-        completions, names = [], []
-        for i, item in enumerate(completions_in):
-            name = f"completions[{i}]"
-            names.append(name)
-            if isinstance(item, dict):
-                text, model, meta = item.get("text"), item.get("model") or "", item.get("metadata") or {}
-                name_text = f"{name}.text"
-            else:
-                text, model, meta, name_text = item, "", {}, name
-            ok = _check_text(errors, number, name_text, text) and ok
-            if not isinstance(model, str) or len(model) > MAX_MODEL_CHARS:
-                reason = f"must be a string of at most {MAX_MODEL_CHARS} characters"
-                errors.append(LineError(number, f"{name}.model", reason))
-                ok = False
-            if not isinstance(meta, dict):
-                errors.append(LineError(number, f"{name}.metadata", "must be an object"))
-                ok = False
-            completions.append((text, model, meta))
-        if ok and MIN_COMPLETIONS <= len(completions) <= MAX_COMPLETIONS:
-            _check_distinct(errors, number, names, [c[0] for c in completions])
-            records.append(
-                _PromptRecord(
-                    number, external_id or text_id(obj["prompt"]), obj["prompt"], completions, metadata,
-                    id_given=external_id is not None,
-                )
-            )
-    _check_unique_ids(errors, records)
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda e: e.line or 0))
-    return records
-
-
-def _csv_rows(lines):
-    """(first line number, row) for each CSV record; a quoted field may span lines."""
-    reader = csv.reader(line + "\n" for line in lines)
-    start = 1
-    for row in reader:
-        yield start, row
-        start = reader.line_num + 1
-
-
-def _parse_csv(lines):
-    errors, records = [], []
-    rows = _csv_rows(lines)
-    try:
-        _, header = next(rows, (1, []))
-        header = [column.strip() for column in header]
-        if not {"prompt", "completion_1", "completion_2"} <= set(header):
-            raise ImportFailed(
-                [LineError(1, "header", "needs the columns prompt, completion_1 and completion_2 (up to completion_9)")]
-            )
-        for number, row in rows:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                errors.append(LineError(number, "", f"{len(row)} cells, the header has {len(header)}"))
-                continue
-            _parse_csv_row(errors, records, number, dict(zip(header, row)))
-    except csv.Error as exc:
-        errors.append(LineError(None, "", f"not valid CSV: {exc}"))
-    _check_unique_ids(errors, records)
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda e: e.line or 0))
-    return records
-
-
-def _parse_csv_row(errors, records, number, row):
-    ok = _check_text(errors, number, "prompt", row["prompt"])
-    external_id = None
-    if row.get("id", "").strip():
-        external_id = _check_id(errors, number, "id", row["id"])
-        ok = ok and external_id is not None
-    names, texts = [], []
-    for column in CSV_COMPLETION_COLUMNS:
-        if row.get(column, "").strip():
-            ok = _check_text(errors, number, column, row[column]) and ok
-            names.append(column)
-            texts.append(row[column])
-    _check_completion_count(errors, number, "completions", len(texts))
-    if ok and len(texts) >= MIN_COMPLETIONS:
-        _check_distinct(errors, number, names, texts)
-        known = {"id", "prompt", *CSV_COMPLETION_COLUMNS}
-        metadata = {column: value for column, value in row.items() if column not in known and column}
-        records.append(
-            _PromptRecord(
-                number, external_id or text_id(row["prompt"]), row["prompt"],
-                [(text, "", {}) for text in texts], metadata, id_given=external_id is not None,
-            )
-        )
-
-
-def _check_unique_ids(errors, records):
-    first_line = {}
-    for record in records:
-        if record.external_id in first_line:
-            if record.id_given:
-                reason = f"id {record.external_id!r} is also on line {first_line[record.external_id]}"
-            else:
-                reason = f"same prompt as line {first_line[record.external_id]}; give each an id to keep both"
-            errors.append(LineError(record.line, "id" if record.id_given else "prompt", reason))
-        first_line.setdefault(record.external_id, record.line)
-
-
-def _parse_pairs(lines, *, hh):
-    errors, records = [], []
-    prompt_of_id = {}  # external id -> (prompt text, first line): one id must mean one prompt
-    for number, obj in _json_objects(lines, errors):
-        ok = _check_text(errors, number, "chosen", obj.get("chosen"))
-        ok = _check_text(errors, number, "rejected", obj.get("rejected")) and ok
-        if not hh:
-            ok = _check_text(errors, number, "prompt", obj.get("prompt")) and ok
-        external_id = None
-        id_field = "prompt_id" if "prompt_id" in obj else "id"
-        if obj.get(id_field) is not None:
-            external_id = _check_id(errors, number, id_field, obj[id_field])
-            ok = ok and external_id is not None
-        if not ok:
-            continue
-        if obj["chosen"] == obj["rejected"]:
-            errors.append(LineError(number, "rejected", "the same text as chosen"))
-            continue
-        if hh:
-            try:
-                prompt, chosen, rejected = split_hh_dialogues(obj["chosen"], obj["rejected"])
-            except ValueError as exc:
-                errors.append(LineError(number, "chosen", str(exc)))
-                continue
-            if not chosen.strip() or not rejected.strip() or chosen == rejected:
-                which = "rejected" if chosen.strip() else "chosen"
-                reason = "no reply after the shared prompt, or the same reply on both sides"
-                errors.append(LineError(number, which, reason))
-                continue
-        else:
-            prompt, chosen, rejected = obj["prompt"], obj["chosen"], obj["rejected"]
-        external_id = external_id or text_id(prompt)
-        seen_text, seen_line = prompt_of_id.setdefault(external_id, (prompt, number))
-        if seen_text != prompt:
-            errors.append(LineError(number, id_field, f"{external_id!r} names a different prompt on line {seen_line}"))
-            continue
-        records.append(_PairRecord(number, external_id, prompt, chosen, rejected))
-    if errors:
-        raise ImportFailed(errors)
-    return records
-
-
-# --- writing -----------------------------------------------------------------
-
-
-def _chunks(items, size=BATCH):
+def _chunks(items, size):
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _existing_prompts(project, external_ids):
-    """{external id: (pk, text)} for the ids already in the project, looked up in chunks."""
-    found = {}
-    for chunk in _chunks(external_ids):
-        for pk, external_id, text in Prompt.objects.filter(project=project, external_id__in=chunk).values_list(
-            "pk", "external_id", "text"
-        ):
-            found[external_id] = (pk, text)
-    return found
+# --- writing -----------------------------------------------------------------
 
 
-def _race_lost():
-    return ImportFailed([LineError(None, "", "another import added some of these rows at the same time; try again")])
-
-
-def _import_prompts(project, records, format):
-    report = ImportReport(format=format)
-    existing = _existing_prompts(project, [r.external_id for r in records])
-    new = [r for r in records if r.external_id not in existing]
-    report.skipped = len(records) - len(new)
-    try:
-        with transaction.atomic():
-            for chunk in _chunks(new):
-                prompts = [
-                    Prompt(project=project, external_id=r.external_id, text=r.text, metadata=r.metadata) for r in chunk
-                ]
-                Prompt.objects.bulk_create(prompts)
-                completions = [
-                    Completion(prompt_id=prompt.pk, text=text, model_name=model, metadata=meta)
-                    for prompt, record in zip(prompts, chunk)
-                    for text, model, meta in record.completions
-                ]
-                Completion.objects.bulk_create(completions, batch_size=BATCH)
-                report.prompts_created += len(prompts)
-                report.completions_created += len(completions)
-    except IntegrityError:
-        raise _race_lost() from None
-    return report
-
-
-def _import_pairs(project, records, format):
-    """Labelled pairs: prompts stored unqueued, completions deduplicated by text, imported comparisons."""
-    report = ImportReport(format=format)
-    existing = _existing_prompts(project, list(dict.fromkeys(r.external_id for r in records)))
-    errors = [
-        LineError(r.line, "prompt", f"prompt id {r.external_id!r} is already in the project with a different text")
-        for r in records
-        if r.external_id in existing and existing[r.external_id][1] != r.prompt
+def _write_prompts(project, chunk, report, invalid):
+    existing = set(
+        Prompt.objects.filter(project=project, external_id__in=[r.external_id for r in chunk]).values_list(
+            "external_id", flat=True
+        )
+    )
+    new = [r for r in chunk if r.external_id not in existing]
+    report.skipped += len(chunk) - len(new)
+    prompts = [Prompt(project=project, external_id=r.external_id, text=r.text, metadata=r.metadata) for r in new]
+    Prompt.objects.bulk_create(prompts)
+    completions = [
+        Completion(prompt_id=prompt.pk, text=text, model_name=model, metadata=meta)
+        for prompt, record in zip(prompts, new)
+        for text, model, meta in record.completions
     ]
-    if errors:
-        raise ImportFailed(errors)
-    prompt_pk = {external_id: pk for external_id, (pk, _) in existing.items()}
-    completion_pk = {}  # (prompt pk, text) -> completion pk
-    known_pairs = set()  # (prompt pk, chosen pk, rejected pk)
-    for chunk in _chunks(list(prompt_pk.values())):
-        completion_pk.update(
-            ((prompt_id, text), pk)
-            for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=chunk).values_list(
-                "pk", "prompt_id", "text"
+    Completion.objects.bulk_create(completions, batch_size=BATCH)
+    report.prompts_created += len(prompts)
+    report.completions_created += len(completions)
+
+
+def _write_pairs(project, chunk, report, invalid):
+    """Labelled pairs: prompts stored unqueued, completions deduplicated by text, imported comparisons.
+    Earlier chunks' rows are in the database by now, so each chunk looks up only its own prompts."""
+    prompt_pk, prompt_text = {}, {}
+    for pk, external_id, text in Prompt.objects.filter(
+        project=project, external_id__in={r.external_id for r in chunk}
+    ).values_list("pk", "external_id", "text"):
+        prompt_pk[external_id], prompt_text[external_id] = pk, text
+    records = []
+    for r in chunk:
+        if r.external_id in prompt_text and prompt_text[r.external_id] != r.prompt:
+            reason = f"prompt id {r.external_id!r} is already in the project with a different text"
+            invalid(LineError(r.line, "prompt", reason))
+        else:
+            records.append(r)
+    known = list(prompt_pk.values())
+    completion_pk = {
+        (prompt_id, text): pk
+        for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=known).values_list("pk", "prompt_id", "text")
+    }
+    known_pairs = set(
+        Comparison.objects.filter(prompt_id__in=known).values_list("prompt_id", "chosen_id", "rejected_id")
+    )
+
+    new_prompts = {}
+    for r in records:
+        if r.external_id not in prompt_pk and r.external_id not in new_prompts:
+            new_prompts[r.external_id] = Prompt(project=project, external_id=r.external_id, text=r.prompt, queued=False)
+    Prompt.objects.bulk_create(new_prompts.values())
+    prompt_pk.update((external_id, prompt.pk) for external_id, prompt in new_prompts.items())
+    report.prompts_created += len(new_prompts)
+
+    new_completions = {}
+    for r in records:
+        for text in (r.chosen, r.rejected):
+            key = (prompt_pk[r.external_id], text)
+            if key not in completion_pk and key not in new_completions:
+                new_completions[key] = Completion(prompt_id=key[0], text=text)
+    Completion.objects.bulk_create(new_completions.values(), batch_size=BATCH)
+    completion_pk.update((key, completion.pk) for key, completion in new_completions.items())
+    report.completions_created += len(new_completions)
+
+    comparisons = []
+    for r in records:
+        prompt_id = prompt_pk[r.external_id]
+        key = (prompt_id, completion_pk[(prompt_id, r.chosen)], completion_pk[(prompt_id, r.rejected)])
+        if key in known_pairs:
+            report.skipped += 1
+            continue
+        known_pairs.add(key)
+        comparisons.append(
+            Comparison(
+                project=project, prompt_id=key[0], chosen_id=key[1], rejected_id=key[2],
+                source=Comparison.Source.IMPORTED,
             )
-        )
-        known_pairs.update(
-            Comparison.objects.filter(prompt_id__in=chunk).values_list("prompt_id", "chosen_id", "rejected_id")
-        )
+        )  # fmt: skip
+    Comparison.objects.bulk_create(comparisons, batch_size=BATCH)
+    report.comparisons_created += len(comparisons)
+
+
+# --- background jobs ---------------------------------------------------------
+
+
+def import_job_create(*, project, requested_by, upload, format="", skip_invalid=False) -> ImportJob:
+    """Save an uploaded file under the data dir (which the workers share) and queue its import
+    after the transaction commits."""
+    folder = settings.DATA_DIR / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.upload"
+    with open(path, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    job = ImportJob.objects.create(
+        project=project, requested_by=requested_by, filename=upload.name[:255], format=format or "",
+        skip_invalid=skip_invalid, upload_path=str(path), size=upload.size,
+    )  # fmt: skip
+    transaction.on_commit(lambda: _enqueue(job))
+    return job
+
+
+def _enqueue(job):
+    from .tasks import import_job_run_task  # tasks import this module
+
     try:
-        with transaction.atomic():
-            new_prompts = {}
-            for r in records:
-                if r.external_id not in prompt_pk and r.external_id not in new_prompts:
-                    new_prompts[r.external_id] = Prompt(
-                        project=project, external_id=r.external_id, text=r.prompt, queued=False
-                    )
-            for chunk in _chunks(list(new_prompts.values())):
-                Prompt.objects.bulk_create(chunk)
-            prompt_pk.update((external_id, prompt.pk) for external_id, prompt in new_prompts.items())
-            report.prompts_created = len(new_prompts)
+        import_job_run_task.delay(job.pk)
+    except Exception as exc:  # the broker is down: say so on the page instead of a 500 after commit
+        logger.exception("could not queue import job %s", job.pk)
+        _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", f"could not queue the import: {exc}")])
 
-            new_completions = {}
-            for r in records:
-                for text in (r.chosen, r.rejected):
-                    key = (prompt_pk[r.external_id], text)
-                    if key not in completion_pk and key not in new_completions:
-                        new_completions[key] = Completion(prompt_id=key[0], text=text)
-            for chunk in _chunks(list(new_completions.values())):
-                Completion.objects.bulk_create(chunk)
-            completion_pk.update((key, completion.pk) for key, completion in new_completions.items())
-            report.completions_created = len(new_completions)
 
-            comparisons = []
-            for r in records:
-                prompt_id = prompt_pk[r.external_id]
-                key = (prompt_id, completion_pk[(prompt_id, r.chosen)], completion_pk[(prompt_id, r.rejected)])
-                if key in known_pairs:
-                    report.skipped += 1
-                    continue
-                known_pairs.add(key)
-                comparisons.append(
-                    Comparison(
-                        project=project, prompt_id=key[0], chosen_id=key[1], rejected_id=key[2],
-                        source=Comparison.Source.IMPORTED,
-                    )
+def import_job_run(*, job_id) -> ImportJob | None:
+    """Run a queued job: claimed with a conditional UPDATE, so a redelivered message that finds
+    it already running (its worker died mid-import, so its transaction rolled back) fails it
+    instead of importing twice."""
+    claimed = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    job = ImportJob.objects.select_related("project").filter(id=job_id).first()
+    if job is None:
+        return None
+    if not claimed:
+        if job.status == ImportJob.Status.RUNNING:
+            reason = "the worker stopped during the import; nothing was imported, upload the file again"
+            _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
+        return job
+    progress = _JobProgress(job)
+    try:
+        with open(job.upload_path, "rb") as stream:
+            report = import_stream(
+                project=job.project, stream=stream, filename=job.filename, format=job.format or None,
+                skip_invalid=job.skip_invalid, progress=progress,
+            )  # fmt: skip
+    except ImportFailed as failed:
+        _job_finish(job, ImportJob.Status.FAILED, errors=failed.errors, errors_total=failed.total)
+    except OSError as exc:
+        reason = f"cannot read the upload: {exc.strerror}"
+        _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
+    else:
+        _job_finish(job, ImportJob.Status.SUCCEEDED, report=report)
+    finally:
+        progress.close()
+    return job
+
+
+def _job_finish(job, status, *, report=None, errors=(), errors_total=None):
+    job.status, job.finished_at = status, timezone.now()
+    job.errors = [asdict(e) for e in errors]
+    job.errors_total = errors_total or len(job.errors)
+    if report is not None:
+        job.report = report.as_dict()
+        job.lines_done = job.lines_total or job.lines_done  # every line is accounted for
+    job.save(update_fields=["status", "finished_at", "errors", "errors_total", "report", "lines_done", "lines_total"])
+    try:
+        os.remove(job.upload_path)
+    except FileNotFoundError:
+        pass
+
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class _JobProgress:
+    """progress(done, total) for import_stream that stores the job's progress at most once a second.
+
+    The writing pass runs inside one long transaction, and an UPDATE made there would stay
+    invisible until the end, so progress goes through a connection of its own. SQLite
+    allows one writer at a time: there only the checking pass's progress shows as it goes.
+    """
+
+    def __init__(self, job):
+        self.job, self.saved_at = job, 0.0
+        self.own = connections.create_connection("default") if connection.vendor == "postgresql" else None
+
+    def __call__(self, done, total):
+        self.job.lines_done, self.job.lines_total = done, total  # saved with the job at the end
+        now = time.monotonic()
+        if now - self.saved_at < PROGRESS_EVERY_SECONDS:
+            return
+        self.saved_at = now
+        if self.own is not None:
+            with self.own.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE annotator_importjob SET lines_done = %s, lines_total = %s WHERE id = %s",
+                    [done, total, self.job.pk],
                 )
-            Comparison.objects.bulk_create(comparisons, batch_size=BATCH)
-            report.comparisons_created = len(comparisons)
-    except IntegrityError:
-        raise _race_lost() from None
-    return report
+        elif not connection.in_atomic_block:
+            ImportJob.objects.filter(pk=self.job.pk).update(lines_done=done, lines_total=total)
+
+    def close(self):
+        if self.own is not None:
+            self.own.close()

@@ -198,3 +198,34 @@ class Comparison(models.Model):
 
     def __str__(self):
         return f"{self.chosen_id} > {self.rejected_id}"
+
+
+class ImportJob(models.Model):
+    """A large upload imported by a Celery worker; the lead watches its progress on a page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=16, blank=True, help_text="Empty: detected from the file.")
+    skip_invalid = models.BooleanField(default=False)
+    upload_path = models.CharField(max_length=500, help_text="The saved upload; removed when the job ends.")
+    size = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Lines checked (lines_total still null), then lines written out of lines_total.
+    lines_done = models.PositiveIntegerField(default=0)
+    lines_total = models.PositiveIntegerField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True, help_text="ImportReport.as_dict() once it succeeded.")
+    errors = models.JSONField(default=list, blank=True, help_text="[{line, field, reason}], the first ones.")
+    errors_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"import {self.pk} of {self.filename} ({self.status})"

@@ -1,9 +1,10 @@
 """Labeling reads: who may see what, and the numbers the pages show."""
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Comparison, Judgment, Membership, Project, Prompt
+from .models import Assignment, Comparison, Judgment, Membership, Project, Prompt
 
 LEAD_ROLES = (Membership.Role.LEAD, Membership.Role.ADMIN)
 
@@ -29,25 +30,58 @@ def projects_for(*, user):
 
 
 def project_progress(*, project, annotator=None):
-    """Judged today by this labeler, prompts left to judge, and the totals."""
+    """The numbers the pages show, in one query over the project's queued prompts.
+
+    For everyone: `prompts`, `remaining` (prompts still short of the overlap),
+    judgment totals. For a labeler also `done_today` and where the remaining
+    prompts stand for them, counted with the queue's own rules so the labeling
+    page never says "N left for you" beside "All done here":
+    `left_for_you` (they hold it, or could lease it now), `held_by_others`
+    (open to them, but every free place is leased to others right now: it comes
+    back if those leases lapse or are skipped) and `waiting_for_others` (they
+    judged or skipped it; it still needs labels from other people).
+    """
+    now = timezone.now()
+    overlap = project.overlap
     prompts = Prompt.objects.filter(project=project, queued=True)
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    done_today = (
-        Judgment.objects.filter(prompt__project=project, annotator=annotator, created_at__gte=today).count()
-        if annotator
-        else None
-    )
-    return {
-        "done_today": done_today,
-        "remaining": prompts.filter(judgment_count__lt=project.overlap).count(),
-        "prompts": prompts.count(),
-        "judgments": Judgment.objects.filter(prompt__project=project).count(),
-        "judgments_wanted": prompts.count() * project.overlap,
-        "judgments_missing": sum(
-            project.overlap - n
-            for n in prompts.filter(judgment_count__lt=project.overlap).values_list(F("judgment_count"), flat=True)
-        ),
-    }
+    short = Q(judgment_count__lt=overlap)
+    counts = {"prompts": Count("id"), "remaining": Count("id", filter=short)}
+    if annotator:
+        live = Assignment.objects.filter(
+            prompt=OuterRef("pk"), status=Assignment.Status.ACTIVE, expires_at__gt=now
+        )
+        others_live = (
+            live.exclude(annotator=annotator).order_by().values("prompt").annotate(n=Count("id")).values("n")
+        )
+        prompts = prompts.annotate(
+            others_leases=Coalesce(Subquery(others_live), 0),
+            held_by_me=Exists(live.filter(annotator=annotator)),
+            closed_for_me=Exists(
+                Assignment.objects.filter(
+                    prompt=OuterRef("pk"),
+                    annotator=annotator,
+                    status__in=(Assignment.Status.DONE, Assignment.Status.SKIPPED),
+                )
+            )
+            | Exists(Judgment.objects.filter(prompt=OuterRef("pk"), annotator=annotator)),
+        )
+        open_to_me = short & Q(closed_for_me=False)
+        has_room = Q(held_by_me=True) | Q(judgment_count__lt=overlap - F("others_leases"))
+        counts |= {
+            "left_for_you": Count("id", filter=open_to_me & has_room),
+            "held_by_others": Count("id", filter=open_to_me & ~has_room),
+            "waiting_for_others": Count("id", filter=short & Q(closed_for_me=True)),
+        }
+    numbers = prompts.aggregate(**counts)
+    judgments = Judgment.objects.filter(prompt__project=project)
+    numbers["judgments"] = judgments.count()
+    numbers["judgments_wanted"] = numbers["prompts"] * overlap
+    if annotator:
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        numbers["done_today"] = judgments.filter(annotator=annotator, created_at__gte=today).count()
+    else:
+        numbers["done_today"] = None
+    return numbers
 
 
 def labeler_activity(*, project):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import combinations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -28,6 +29,14 @@ class JudgmentConflict(Exception):
     """The assignment was already judged or skipped under another client id."""
 
 
+class LeaseExpired(JudgmentConflict):
+    """The lease ran out and its place under the prompt's overlap went to another labeler."""
+
+
+class JudgmentMismatch(Exception):
+    """A client_id already stored for this labeler came back with a different judgment."""
+
+
 # --- the queue -------------------------------------------------------------
 
 
@@ -35,57 +44,91 @@ class JudgmentConflict(Exception):
 # spent ten times longer building it than PostgreSQL spent running it. It picks
 # a prompt this labeler has not judged or skipped whose judgments plus live
 # leases are below the overlap; prompts already started come first (they finish
-# sooner), which the descending prompt_queue_idx serves without a sort.
+# sooner), which the descending prompt_queue_idx serves without a sort. It
+# returns that prompt's text and its imported completions with it (a row per
+# completion; one with a NULL completion for a prompt that has none), and no
+# row at all while the labeler already holds a live lease here, so the common
+# "next" is one read and one insert.
 _CANDIDATE_SQL = """
-SELECT p.id FROM annotator_prompt p
-WHERE p.project_id = %s AND p.queued AND p.judgment_count < %s {exclude}
-  AND p.judgment_count + (
-    SELECT COUNT(*) FROM annotator_assignment a
-    WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
-  ) < %s
-  AND NOT EXISTS (
-    SELECT 1 FROM annotator_assignment a
-    WHERE a.prompt_id = p.id AND a.annotator_id = %s AND a.status IN ('done', 'skipped')
-  )
-  AND NOT EXISTS (SELECT 1 FROM annotator_judgment j WHERE j.prompt_id = p.id AND j.annotator_id = %s)
-ORDER BY p.judgment_count DESC, p.id
-LIMIT 1 {lock}
+SELECT picked.id, picked.text, c.id, c.text FROM (
+  SELECT p.id, p.text FROM annotator_prompt p
+  WHERE p.project_id = %s AND p.queued AND p.judgment_count < %s {exclude}
+    AND p.judgment_count + (
+      SELECT COUNT(*) FROM annotator_assignment a
+      WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
+    ) < %s
+    AND NOT EXISTS (
+      SELECT 1 FROM annotator_assignment a
+      WHERE a.prompt_id = p.id AND a.annotator_id = %s AND a.status IN ('done', 'skipped')
+    )
+    AND NOT EXISTS (SELECT 1 FROM annotator_judgment j WHERE j.prompt_id = p.id AND j.annotator_id = %s)
+    AND NOT EXISTS (
+      SELECT 1 FROM annotator_assignment held
+      WHERE held.annotator_id = %s AND held.project_id = %s AND held.status = 'active' AND held.expires_at > %s
+    )
+  ORDER BY p.judgment_count DESC, p.id
+  LIMIT 1 {lock}
+) picked
+LEFT JOIN annotator_completion c ON c.prompt_id = picked.id AND c.origin = 'imported'
+ORDER BY c.id
 """
 
-# Judgments plus live leases of one prompt, read after its row is locked.
-_LOAD_SQL = """
-SELECT p.judgment_count + (
-  SELECT COUNT(*) FROM annotator_assignment a
-  WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
-) FROM annotator_prompt p WHERE p.id = %s
+# Judgments plus live leases of one prompt. Only a statement that starts after
+# the prompt's row lock was taken sees every lease committed by the lock's
+# previous holder, so it is counted again there, not trusted from the
+# candidate statement.
+_LOAD_SQL = """(
+  SELECT p.judgment_count + (
+    SELECT COUNT(*) FROM annotator_assignment a
+    WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.id <> %s
+  ) FROM annotator_prompt p WHERE p.id = %s
+)"""
+
+# The lease, created only if the prompt (locked by the candidate statement)
+# still has room: the recount and the insert in one statement.
+_LEASE_SQL = f"""
+INSERT INTO annotator_assignment (project_id, prompt_id, annotator_id, shown, status, created_at, expires_at)
+SELECT %s, %s, %s, %s, 'active', %s, %s WHERE {_LOAD_SQL} < %s
+RETURNING id
 """
 
 
 def _next_candidate(cursor, *, project, annotator, now, passed_over):
+    """(prompt id, prompt text, [(completion id, text), ...]) of the next prompt, or None."""
     exclude = f"AND p.id NOT IN ({', '.join(['%s'] * len(passed_over))})" if passed_over else ""
     # SKIP LOCKED: labelers asking at once each take a different prompt instead of queueing on one.
     lock = "FOR UPDATE OF p SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     cursor.execute(
         _CANDIDATE_SQL.format(exclude=exclude, lock=lock),
-        [project.pk, project.overlap, *passed_over, now, project.overlap, annotator.pk, annotator.pk],
+        [
+            project.pk,
+            project.overlap,
+            *passed_over,
+            now,
+            project.overlap,
+            annotator.pk,
+            annotator.pk,
+            annotator.pk,
+            project.pk,
+            now,
+        ],
     )
-    row = cursor.fetchone()
-    return row[0] if row else None
+    rows = cursor.fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], [(row[2], row[3]) for row in rows if row[2] is not None]
 
 
-def _completions_to_show(*, project, prompt):
-    """Pick the completions for one item and shuffle their display order.
+def _completions_to_show(*, project, prompt_id, candidates):
+    """Pick the completions for one item (ids, from `candidates`) and shuffle their display order.
 
     With more candidates than the project shows, take those compared least so
     far, so every pair gets labels before any pair gets many.
     """
-    candidates = list(
-        prompt.completions.filter(origin=Completion.Origin.IMPORTED).order_by("id").values_list("id", flat=True)
-    )
     wanted = 2 if project.mode == Project.Mode.PAIRWISE else project.completions_shown
     if len(candidates) > wanted:
         pair_counts = {}
-        for chosen, rejected in Comparison.objects.filter(prompt=prompt).values_list("chosen_id", "rejected_id"):
+        for chosen, rejected in Comparison.objects.filter(prompt_id=prompt_id).values_list("chosen_id", "rejected_id"):
             key = frozenset((chosen, rejected))
             pair_counts[key] = pair_counts.get(key, 0) + 1
         if wanted == 2:
@@ -98,12 +141,71 @@ def _completions_to_show(*, project, prompt):
                 for c in key:
                     if c in per_completion:
                         per_completion[c] += n
+            candidates = list(candidates)
             random.shuffle(candidates)
             chosen_ids = sorted(candidates, key=per_completion.__getitem__)[:wanted]
     else:
-        chosen_ids = candidates
+        chosen_ids = list(candidates)
     random.shuffle(chosen_ids)
     return chosen_ids
+
+
+def _lease(*, pk, project, annotator, prompt_id, shown, created_at, expires_at, prompt_text, texts):
+    """The Assignment row just read or written, with its prompt and shown completions attached.
+
+    Only the fields the item needs are loaded (from_db defers the others, so
+    they load on access): the prompt's text and each shown completion's text.
+    """
+    db = connection.alias
+    assignment = Assignment.from_db(
+        db,
+        ["id", "project_id", "prompt_id", "annotator_id", "shown", "status", "created_at", "expires_at"],
+        [pk, project.pk, prompt_id, annotator.pk, shown, Assignment.Status.ACTIVE, created_at, expires_at],
+    )
+    assignment.project, assignment.annotator = project, annotator
+    assignment.prompt = Prompt.from_db(db, ["id", "project_id", "text"], [prompt_id, project.pk, prompt_text])
+    assignment.shown_completions = [
+        Completion.from_db(db, ["id", "prompt_id", "text"], [completion_id, prompt_id, texts[completion_id]])
+        for completion_id in shown
+    ]
+    return assignment
+
+
+def _held_lease(*, annotator, project, now):
+    """The live lease this labeler holds in the project, with its texts (one statement), or None."""
+    rows = list(
+        Completion.objects.filter(
+            prompt__assignments__annotator=annotator,
+            prompt__assignments__project=project,
+            prompt__assignments__status=Assignment.Status.ACTIVE,
+            prompt__assignments__expires_at__gt=now,
+        )
+        .order_by("prompt__assignments__id", "id")
+        .values_list(
+            "prompt__assignments__id",
+            "prompt__assignments__shown",
+            "prompt__assignments__created_at",
+            "prompt__assignments__expires_at",
+            "prompt_id",
+            "prompt__text",
+            "id",
+            "text",
+        )
+    )
+    if not rows:
+        return None
+    lease_id, shown, created_at, expires_at, prompt_id, prompt_text = rows[0][:6]
+    return _lease(
+        pk=lease_id,
+        project=project,
+        annotator=annotator,
+        prompt_id=prompt_id,
+        shown=shown,
+        created_at=created_at,
+        expires_at=expires_at,
+        prompt_text=prompt_text,
+        texts={row[6]: row[7] for row in rows if row[0] == lease_id},
+    )
 
 
 def assignment_next_for(*, annotator, project, now=None):
@@ -114,47 +216,63 @@ def assignment_next_for(*, annotator, project, now=None):
     never loses an item. On PostgreSQL the candidate prompt is locked with
     SKIP LOCKED; every lease of a prompt is created under that lock, so the
     load counted after it is exact.
+
+    The returned assignment carries what the item shows: `prompt` (its text
+    loaded) and `shown_completions`, the shown Completion rows in display order
+    (id and text loaded). A new lease costs two statements besides the
+    transaction; one more for a prompt with more completions than are shown.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        held = (
-            Assignment.objects.filter(
-                annotator=annotator, project=project, status=Assignment.Status.ACTIVE, expires_at__gt=now
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    passed_over = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for _attempt in range(20):
+            candidate = _next_candidate(
+                cursor, project=project, annotator=annotator, now=db_now, passed_over=passed_over
             )
-            .order_by("id")
-            .first()
-        )
-        if held:
-            return held
-
-        db_now = connection.ops.adapt_datetimefield_value(now)
-        passed_over = []
-        with connection.cursor() as cursor:
-            for _attempt in range(20):
-                prompt_id = _next_candidate(
-                    cursor, project=project, annotator=annotator, now=db_now, passed_over=passed_over
-                )
-                if prompt_id is None:
-                    return None
-                # The candidate query's snapshot may predate a lease another
-                # labeler committed just before we got the lock: count again.
-                cursor.execute(_LOAD_SQL, [db_now, prompt_id])
-                if cursor.fetchone()[0] >= project.overlap:
-                    passed_over.append(prompt_id)
-                    continue
-                prompt = Prompt(pk=prompt_id, project=project)
-                shown = _completions_to_show(project=project, prompt=prompt)
-                if len(shown) < 2:
-                    passed_over.append(prompt_id)
-                    continue
-                return Assignment.objects.create(
-                    project=project,
-                    prompt_id=prompt_id,
-                    annotator=annotator,
-                    shown=shown,
-                    expires_at=now + timedelta(seconds=project.lease_seconds),
-                )
-        return None
+            if candidate is None:
+                # Nothing left, or the labeler holds a lease, which the candidate statement leaves alone.
+                return _held_lease(annotator=annotator, project=project, now=now)
+            prompt_id, prompt_text, completions = candidate
+            candidates = [pk for pk, _text in completions]
+            shown = _completions_to_show(project=project, prompt_id=prompt_id, candidates=candidates)
+            if len(shown) < 2:
+                passed_over.append(prompt_id)
+                continue
+            expires_at = now + timedelta(seconds=project.lease_seconds)
+            cursor.execute(
+                _LEASE_SQL,
+                [
+                    project.pk,
+                    prompt_id,
+                    annotator.pk,
+                    connection.ops.adapt_json_value(shown, None),
+                    db_now,
+                    connection.ops.adapt_datetimefield_value(expires_at),
+                    db_now,
+                    0,  # no lease of this prompt is left out of the count
+                    prompt_id,
+                    project.overlap,
+                ],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                # The candidate statement's snapshot predates a lease another
+                # labeler committed just before we got the lock: it is full.
+                passed_over.append(prompt_id)
+                continue
+            return _lease(
+                pk=row[0],
+                project=project,
+                annotator=annotator,
+                prompt_id=prompt_id,
+                shown=shown,
+                created_at=now,
+                expires_at=expires_at,
+                prompt_text=prompt_text,
+                texts=dict(completions),
+            )
+    return None
 
 
 def assignment_skip(*, assignment):
@@ -212,10 +330,12 @@ def _validate(*, project, shown, result):
         elif not result.choice and result.edit_of is None:
             errors["choice"] = "A choice is required."
     else:
+        ranked, excluded = list(result.ranking), list(result.excluded)
         if result.choice:
             errors["choice"] = "This project ranks: send a ranking, not a choice."
-        ranked, excluded = list(result.ranking), list(result.excluded)
-        if len(set(ranked)) != len(ranked) or len(set(excluded)) != len(excluded):
+        elif not ranked and not excluded and result.edit_of is not None:
+            pass  # an edit alone: it beats every completion shown, and nothing is said about the others
+        elif len(set(ranked)) != len(ranked) or len(set(excluded)) != len(excluded):
             errors["ranking"] = "A completion appears twice."
         elif not set(ranked) <= shown_set or not set(excluded) <= shown_set:
             errors["ranking"] = "Only the completions shown can be ranked or excluded."
@@ -225,6 +345,9 @@ def _validate(*, project, shown, result):
             errors["ranking"] = "Rank every completion shown or mark it excluded."
     if result.strength and result.strength not in Judgment.Strength.values:
         errors["strength"] = f"Must be one of {', '.join(Judgment.Strength.values)}."
+    limit = settings.ARBITER_MAX_TEXT_CHARS
+    if len(result.comment) > limit:
+        errors["comment"] = f"The comment has {len(result.comment)} characters; at most {limit} are allowed."
     if result.edit_of is not None:
         if not project.allow_edit:
             errors["edit"] = "Editing is not allowed in this project."
@@ -232,51 +355,110 @@ def _validate(*, project, shown, result):
             errors["edit"] = "Only a completion shown can be edited."
         elif not result.edit_text.strip():
             errors["edit"] = "The edited text is empty."
+        elif len(result.edit_text) > limit:
+            errors["edit"] = f"The edited text has {len(result.edit_text)} characters; at most {limit} are allowed."
     if errors:
         raise InvalidJudgment(errors)
 
 
-def judgment_record(*, assignment, result, client_id):
+# Claim the lease with a conditional UPDATE: of two submits of one assignment
+# the second waits on the row lock, then matches nothing. It also matches
+# nothing when the prompt has no room left for this judgment: the judgments
+# (this one included: the caller counted it first, under the prompt's row lock)
+# plus the other labelers' live leases must stay within the overlap. A live
+# lease always has room; an expired one may have lost its place to a labeler
+# who was given the prompt meanwhile.
+_CLAIM_SQL = f"""
+UPDATE annotator_assignment SET status = 'done'
+WHERE id = %s AND status = 'active' AND {_LOAD_SQL} <= %s
+"""
+
+
+def judgment_record(*, assignment, result, client_id, now=None):
     """Store one judgment and its comparisons exactly once.
 
     Returns (judgment, created). A retry with a client_id already stored for
-    this labeler returns the stored judgment and created=False, whatever the
-    retry carried, so a double-submitted judgment is never stored twice.
+    this labeler returns the stored judgment and created=False when it carries
+    the same judgment, and raises JudgmentMismatch when it carries another one,
+    so a double-submitted judgment is never stored twice nor silently changed.
+    A submit whose lease expired is accepted while the prompt still has room
+    under its overlap, else it raises LeaseExpired and writes nothing.
     """
     annotator = assignment.annotator
     if not client_id:
         raise InvalidJudgment({"client_id": "Required: a unique id the client generates per judgment."})
     project = assignment.project
     _validate(project=project, shown=assignment.shown, result=result)
+    now = now or timezone.now()
 
     try:
-        with transaction.atomic():
-            # Claim the lease with a conditional UPDATE: of two submits of one
-            # assignment the second waits on the row lock, then matches nothing.
-            claimed = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.ACTIVE).update(
-                status=Assignment.Status.DONE
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Count this judgment first: the UPDATE takes the prompt's row lock,
+            # which every new lease of the prompt is created under, so the claim
+            # below (a later statement) sees every lease that exists.
+            Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
+            db_now = connection.ops.adapt_datetimefield_value(now)
+            cursor.execute(
+                _CLAIM_SQL, [assignment.pk, db_now, assignment.pk, assignment.prompt_id, project.overlap]
             )
-            if not claimed:
-                raise _AlreadyClosed
+            if cursor.rowcount != 1:
+                raise _NotClaimed
             judgment = _judgment_store(assignment=assignment, project=project, result=result, client_id=client_id)
-    except (_AlreadyClosed, IntegrityError):
+    except (_NotClaimed, IntegrityError) as error:
         # A retry that raced its first attempt finds that attempt's judgment.
-        stored = Judgment.objects.filter(annotator=annotator, client_id=client_id).first()
+        stored = (
+            Judgment.objects.select_related("edited_completion")
+            .filter(annotator=annotator, client_id=client_id)
+            .first()
+        )
         if stored:
+            if not _same_judgment(stored, assignment=assignment, result=result):
+                raise JudgmentMismatch(
+                    "This client_id was already used for a different judgment; send a new one for a new judgment."
+                ) from None
             return stored, False
         assignment.refresh_from_db(fields=["status"])
-        if assignment.status == Assignment.Status.ACTIVE:
-            raise JudgmentConflict("You have already judged this prompt.") from None
-        raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.") from None
+        if assignment.status != Assignment.Status.ACTIVE:
+            raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.") from None
+        if isinstance(error, _NotClaimed):
+            # Still active, so the claim found no room: another labeler was
+            # given the prompt after this lease ran out (by their clock).
+            raise LeaseExpired("lease expired and the prompt is full") from None
+        raise JudgmentConflict("You have already judged this prompt.") from None
     return judgment, True
 
 
-class _AlreadyClosed(Exception):
+class _NotClaimed(Exception):
     pass
 
 
+def _same_judgment(stored, *, assignment, result):
+    """Whether a stored judgment says what `result` says about `assignment` (time spent aside)."""
+    edited = stored.edited_completion
+    return (
+        stored.assignment_id == assignment.pk
+        and stored.choice == result.choice
+        and stored.ranking == list(result.ranking)
+        and stored.excluded == list(result.excluded)
+        and stored.strength == result.strength
+        and stored.comment == result.comment
+        and (edited.parent_id if edited else None) == result.edit_of
+        and (edited.text if edited else "") == result.edit_text
+    )
+
+
+def judgment_pairs(judgment):
+    """The (chosen, rejected) pairs stored for a judgment, computed as judgment_record computed them."""
+    return pairs_from_result(
+        shown=judgment.shown,
+        choice=judgment.choice,
+        ranking=judgment.ranking,
+        edited_id=judgment.edited_completion_id,
+    )
+
+
 def _judgment_store(*, assignment, project, result, client_id):
-    """The judgment, its edited completion and comparisons, and the prompt's count; inside the caller's transaction."""
+    """The judgment, its edited completion and comparisons; inside the caller's transaction."""
     annotator = assignment.annotator
     edited = None
     if result.edit_of is not None:
@@ -287,16 +469,14 @@ def _judgment_store(*, assignment, project, result, client_id):
             parent_id=result.edit_of,
             author=annotator,
         )
-    choice = result.choice
-    if project.mode == Project.Mode.PAIRWISE and not choice and edited is not None:
-        # An edit alone says the edited one was the better of the two.
-        choice = Judgment.Choice.A if result.edit_of == assignment.shown[0] else Judgment.Choice.B
+    # An edit alone says only that the edited text beats every completion
+    # shown; a choice or a ranking is stored only when the labeler made one.
     judgment = Judgment.objects.create(
         annotator=annotator,
         prompt_id=assignment.prompt_id,
         assignment=assignment,
         shown=assignment.shown,
-        choice=choice,
+        choice=result.choice,
         ranking=list(result.ranking),
         excluded=list(result.excluded),
         edited_completion=edited,
@@ -304,9 +484,6 @@ def _judgment_store(*, assignment, project, result, client_id):
         comment=result.comment,
         time_spent_ms=result.time_spent_ms,
         client_id=client_id,
-    )
-    pairs = pairs_from_result(
-        shown=assignment.shown, choice=choice, ranking=result.ranking, edited_id=edited.pk if edited else None
     )
     Comparison.objects.bulk_create(
         Comparison(
@@ -319,9 +496,8 @@ def _judgment_store(*, assignment, project, result, client_id):
             source=Comparison.Source.HUMAN,
             strength=result.strength,
         )
-        for chosen, rejected in pairs
+        for chosen, rejected in judgment_pairs(judgment)
     )
-    Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
     return judgment
 
 

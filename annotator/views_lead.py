@@ -7,12 +7,21 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .exports import export_jsonl_lines
-from .imports import FORMATS, ImportFailed, import_file, validate_import_size
+from .imports import (
+    FORMATS,
+    ImportFailed,
+    ImportReport,
+    LineError,
+    import_job_create,
+    import_stream,
+    validate_import_size,
+)
+from .models import ImportJob
 from .permissions import project_for_lead
 from .selectors import comparisons_by_source, labeler_activity, project_progress
 
@@ -23,6 +32,9 @@ class ImportForm(forms.Form):
     file = forms.FileField()
     format = forms.ChoiceField(
         choices=[("", "Detect from the file")] + [(f, f) for f in FORMATS], required=False
+    )
+    skip_invalid = forms.BooleanField(
+        required=False, label="Skip invalid lines: import the valid ones and list the others"
     )
 
 
@@ -46,28 +58,64 @@ def project_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 def project_import(request, slug):
     project, _ = project_for_lead(user=request.user, slug=slug)
-    context = {"project": project, "max_bytes": settings.ARBITER_MAX_IMPORT_BYTES}
+    context = {
+        "project": project,
+        "max_bytes": settings.ARBITER_MAX_IMPORT_BYTES,
+        "background_bytes": settings.ARBITER_IMPORT_BACKGROUND_BYTES,
+    }
     form = ImportForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
+        # Django keeps an upload over 2.5 MB in a temporary file: it is read from there line by line.
+        upload, format, skip_invalid = (form.cleaned_data[name] for name in ("file", "format", "skip_invalid"))
         try:
-            validate_import_size(upload.size)  # before reading it into memory
-            context["report"] = import_file(
-                project=project,
-                data=upload.read(),
-                filename=upload.name,
-                format=form.cleaned_data["format"] or None,
+            validate_import_size(upload.size)
+            if upload.size > settings.ARBITER_IMPORT_BACKGROUND_BYTES:
+                job = import_job_create(
+                    project=project, requested_by=request.user, upload=upload, format=format, skip_invalid=skip_invalid
+                )
+                return redirect("import_job_detail", project.slug, job.pk)
+            report = import_stream(
+                project=project, stream=upload, filename=upload.name, format=format or None, skip_invalid=skip_invalid
             )
+            context.update(_report_context(report))
             form = ImportForm()
         except ImportFailed as failed:
             context["errors"] = failed.errors[:ERRORS_SHOWN]
-            context["errors_hidden"] = max(0, len(failed.errors) - ERRORS_SHOWN)
+            context["errors_hidden"] = failed.total - len(context["errors"])
             status = 400
     elif request.method == "POST":
         status = 400
     context["form"] = form
     return render(request, "annotator/import.html", context, status=status)
+
+
+def _report_context(report):
+    if report is None:
+        return {}
+    shown = report.skipped_lines[:ERRORS_SHOWN]
+    return {"report": report, "skipped_lines": shown, "skipped_hidden": report.identical + report.invalid - len(shown)}
+
+
+@login_required
+@require_GET
+def import_job_detail(request, slug, job_id):
+    project, _ = project_for_lead(user=request.user, slug=slug)
+    job = get_object_or_404(ImportJob, project=project, pk=job_id)
+    report = ImportReport.from_dict(job.report) if job.report else None
+    errors = [LineError(**e) for e in job.errors[:ERRORS_SHOWN]]
+    return render(
+        request,
+        "annotator/import_job.html",
+        {
+            "project": project,
+            "job": job,
+            "active": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+            **_report_context(report),
+            "errors": errors,
+            "errors_hidden": job.errors_total - len(errors),
+        },
+    )
 
 
 @login_required

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SUBMIT_ATTEMPTS = 3  # a submit that fails on the network is retried with the same client_id, as a real client does
+SLOW_SECONDS = 0.1  # requests at least this slow are listed in --json with their start time, to match server logs
 
 
 class Recorder:
@@ -39,11 +40,14 @@ class Recorder:
         self.statuses = Counter()  # (endpoint, status or exception name)
         self.acknowledged = {}  # judgment id -> client_id, from 201 and 200 answers
         self.created = 0  # 201s
+        self.slow = []  # [endpoint, status, unix time it started, seconds] of every request over SLOW_SECONDS
 
     def response(self, endpoint, status, seconds):
         with self.lock:
             self.latencies[endpoint].append(seconds)
             self.statuses[endpoint, status] += 1
+            if seconds >= SLOW_SECONDS:
+                self.slow.append([endpoint, status, round(time.time() - seconds, 3), round(seconds, 4)])
 
     def failure(self, endpoint, error):
         with self.lock:
@@ -302,6 +306,7 @@ def main():
                 for endpoint, v in recorder.latencies.items()
             },
             "db_problems": problems,
+            "slow_requests": recorder.slow,
         }
         args.json.write_text(json.dumps(figures, indent=2))
     sys.exit(1 if problems or unexpected else 0)

@@ -1,7 +1,32 @@
+from django import forms
 from django.contrib import admin, messages
+
+from annotator.admin import ProjectAdmin
+from annotator.models import Project
 
 from . import services
 from .models import RewardModelVersion, TrainingRun
+
+
+class ProjectForm(forms.ModelForm):
+    def clean_base_model(self):
+        base_model = self.cleaned_data["base_model"]
+        if base_model:  # empty: ARBITER_BASE_MODEL or the packaged model, checked when a run starts
+            try:
+                services.base_model_check(base_model, source="this base model")
+            except services.InvalidTrainingOptions as error:
+                raise forms.ValidationError(str(error)) from None
+        return base_model
+
+
+# The project admin belongs to annotator, which knows nothing of reward models; the base model
+# check is this app's, so this app swaps in a form that adds it.
+admin.site.unregister(Project)
+
+
+@admin.register(Project)
+class ProjectWithBaseModelAdmin(ProjectAdmin):
+    form = ProjectForm
 
 
 def retrain(model_admin, request, projects):

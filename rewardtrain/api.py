@@ -4,6 +4,7 @@ Training and versions are for the project's leads and admins (promote and roll b
 only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
@@ -12,6 +13,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from annotator.api import ApiView, ErrorSerializer
+from annotator.fields import StrictCharField
 from annotator.models import Membership
 from annotator.permissions import project_for_lead, project_for_member
 
@@ -29,6 +31,20 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: DRF's BooleanField also takes "yes", 0, "off" and the like."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 def _project_for_admin(*, user, slug):
     project, role = project_for_lead(user=user, slug=slug)
     if role != Membership.Role.ADMIN:
@@ -36,10 +52,21 @@ def _project_for_admin(*, user, slug):
     return project
 
 
+def _viewer_context(role):
+    """Serializer context: admins see run tracebacks, leads only their last line."""
+    return {"is_admin": role == Membership.Role.ADMIN}
+
+
 @extend_schema_serializer(component_name="TrainingRun")
 class RunSerializer(serializers.ModelSerializer):
-    requested_by = serializers.CharField(source="requested_by.username", default=None, read_only=True)
-    version = serializers.IntegerField(source="version.version", default=None, read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", default=None, read_only=True, allow_null=True)
+    version = serializers.IntegerField(source="version.version", default=None, read_only=True, allow_null=True)
+    error = serializers.SerializerMethodField(
+        help_text="Why the run failed: the traceback's end for admins, its last line for leads."
+    )
+
+    def get_error(self, run) -> str:
+        return selectors.run_error_for(run=run, is_admin=self.context.get("is_admin", False))
 
     class Meta:
         model = TrainingRun
@@ -53,6 +80,8 @@ class RunSerializer(serializers.ModelSerializer):
             "metrics",
             "split",
             "error",
+            "send_error",
+            "attempts",
             "version",
             "created_at",
             "started_at",
@@ -69,7 +98,7 @@ class RunDetailSerializer(RunSerializer):
 
 @extend_schema_serializer(component_name="RewardModelVersion")
 class VersionSerializer(serializers.ModelSerializer):
-    parent = serializers.IntegerField(source="parent.version", default=None, read_only=True)
+    parent = serializers.IntegerField(source="parent.version", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = RewardModelVersion
@@ -82,7 +111,6 @@ class VersionSerializer(serializers.ModelSerializer):
             "metrics",
             "data_snapshot",
             "base_model",
-            "path",
             "created_at",
             "promoted_at",
         ]
@@ -91,7 +119,7 @@ class VersionSerializer(serializers.ModelSerializer):
 class TrainStartApi(ApiView):
     class InputSerializer(serializers.Serializer):
         epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
-        from_scratch = serializers.BooleanField(required=False)
+        from_scratch = StrictBooleanField(required=False)
 
     @extend_schema(
         operation_id="projects_train",
@@ -99,23 +127,29 @@ class TrainStartApi(ApiView):
         responses={
             201: RunSerializer,
             200: OpenApiResponse(RunSerializer, description="A run was already queued or running: that run."),
-            400: ErrorSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="Invalid options, or the base model is not under ARBITER_MODEL_ROOTS."
+            ),
             403: ErrorSerializer,
             404: ErrorSerializer,
         },
         description="Leads and admins. Queue a training run (one at a time per project).",
     )
     def post(self, request, slug):
-        project, _role = project_for_lead(user=request.user, slug=slug)
+        project, role = project_for_lead(user=request.user, slug=slug)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run, created = services.training_run_get_or_start(
-            project=project,
-            trigger=TrainingRun.Trigger.MANUAL,
-            requested_by=request.user,
-            options=serializer.validated_data,
-        )
-        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        try:
+            run, created = services.training_run_get_or_start(
+                project=project,
+                trigger=TrainingRun.Trigger.MANUAL,
+                requested_by=request.user,
+                options=serializer.validated_data,
+            )
+        except services.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
+            raise serializers.ValidationError({"non_field_errors": [str(error)]}) from None
+        body = RunSerializer(run, context=_viewer_context(role)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class RunListApi(ApiView):
@@ -125,8 +159,8 @@ class RunListApi(ApiView):
         description="Leads and admins. The latest 50 runs, newest first.",
     )
     def get(self, request, slug):
-        project, _role = project_for_lead(user=request.user, slug=slug)
-        return Response(RunSerializer(selectors.runs_for(project=project), many=True).data)
+        project, role = project_for_lead(user=request.user, slug=slug)
+        return Response(RunSerializer(selectors.runs_for(project=project), many=True, context=_viewer_context(role)).data)
 
 
 class RunDetailApi(ApiView):
@@ -135,9 +169,9 @@ class RunDetailApi(ApiView):
         responses={200: RunDetailSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request, slug, run_id):
-        project, _role = project_for_lead(user=request.user, slug=slug)
+        project, role = project_for_lead(user=request.user, slug=slug)
         run = get_object_or_404(TrainingRun.objects.select_related("version", "requested_by"), project=project, pk=run_id)
-        return Response(RunDetailSerializer(run).data)
+        return Response(RunDetailSerializer(run, context=_viewer_context(role)).data)
 
 
 class ModelListApi(ApiView):
@@ -155,8 +189,13 @@ class ModelPromoteApi(ApiView):
     @extend_schema(
         operation_id="projects_models_promote",
         request=None,
-        responses={200: VersionSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-        description="Admins. Make this version current (overrules the promotion gate).",
+        responses={
+            200: VersionSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The checkpoint failed verification against its manifest."),
+        },
+        description="Admins. Make this version current (overrules the promotion gate) once its checkpoint verifies.",
     )
     def post(self, request, slug, version):
         project = _project_for_admin(user=request.user, slug=slug)
@@ -172,7 +211,14 @@ class ModelRollbackApi(ApiView):
     @extend_schema(
         operation_id="projects_models_rollback",
         request=None,
-        responses={200: VersionSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            200: VersionSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="No current version, none before it, or its checkpoint failed verification."
+            ),
+        },
         description="Admins. Make the published version before the current one current again.",
     )
     def post(self, request, slug):
@@ -191,28 +237,69 @@ def _scored(call):
         raise ModelUnavailableError(str(error)) from None
 
 
+def _refuse_too_large(*, n_items, texts):
+    """413 for a request over the scoring limits, checked on the raw body before the serializer
+    spends time on it; whatever is not a list or a string is left to the serializer's 400."""
+    try:
+        serving.check_size(n_items=n_items, texts=texts)
+    except serving.TooLarge as error:
+        raise PayloadTooLarge(str(error)) from None
+
+
+def _strings(named):
+    return [(name, value) for name, value in named if isinstance(value, str)]
+
+
+MAX_ITEMS, MAX_CHARS = settings.ARBITER_SCORE_MAX_ITEMS, settings.ARBITER_SCORE_MAX_CHARS
+TOO_LARGE = OpenApiResponse(
+    ErrorSerializer,
+    description=f"More than ARBITER_SCORE_MAX_ITEMS ({MAX_ITEMS}) items, or a text longer than "
+    f"ARBITER_SCORE_MAX_CHARS ({MAX_CHARS}) characters; `detail` says which.",
+)
+UNAVAILABLE = OpenApiResponse(ErrorSerializer, description="No version yet, or none whose checkpoint verifies.")
+
+
 class ScoreApi(ApiView):
     @extend_schema_serializer(component_name="ScoreInput")
     class InputSerializer(serializers.Serializer):
         class ScoreItemSerializer(serializers.Serializer):
-            prompt = serializers.CharField(trim_whitespace=False, allow_blank=True)
-            completion = serializers.CharField(trim_whitespace=False, allow_blank=True)
+            prompt = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
+            completion = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
 
-        items = ScoreItemSerializer(many=True, allow_empty=False, max_length=serving.MAX_ITEMS)
+        # A ListField, not many=True, so the schema carries minItems and maxItems.
+        items = serializers.ListField(child=ScoreItemSerializer(), min_length=1, max_length=MAX_ITEMS)
 
     @extend_schema_serializer(component_name="Scores")
     class OutputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(help_text="The reward model version that scored.")
+        version = serializers.IntegerField(
+            help_text="The version that scored: the current one, or the newest earlier published one when "
+            "the current checkpoint fails verification."
+        )
         rewards = serializers.ListField(child=serializers.FloatField(), help_text="In the order of the items.")
 
     @extend_schema(
         operation_id="projects_score",
         request=InputSerializer,
-        responses={200: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer},
-        description=f"Any member. Rewards r(prompt, completion) from the current version; at most {serving.MAX_ITEMS} items.",
+        responses={
+            200: OutputSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            413: TOO_LARGE,
+            503: UNAVAILABLE,
+        },
+        description=f"Any member. Rewards r(prompt, completion) from the current version; at most {MAX_ITEMS} items.",
     )
     def post(self, request, slug):
         project, _role = project_for_member(user=request.user, slug=slug)
+        raw = request.data.get("items") if isinstance(request.data, dict) else None
+        if isinstance(raw, list):
+            named = [
+                (f"items[{i}].{key}", item.get(key))
+                for i, item in enumerate(raw)
+                if isinstance(item, dict)
+                for key in ("prompt", "completion")
+            ]
+            _refuse_too_large(n_items=len(raw), texts=_strings(named))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         items = [(item["prompt"], item["completion"]) for item in serializer.validated_data["items"]]
@@ -223,11 +310,11 @@ class ScoreApi(ApiView):
 class RankApi(ApiView):
     @extend_schema_serializer(component_name="RankInput")
     class InputSerializer(serializers.Serializer):
-        prompt = serializers.CharField(trim_whitespace=False, allow_blank=True)
+        prompt = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
         completions = serializers.ListField(
-            child=serializers.CharField(trim_whitespace=False, allow_blank=True),
+            child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
             min_length=1,
-            max_length=serving.MAX_ITEMS,
+            max_length=MAX_ITEMS,
         )
 
     @extend_schema_serializer(component_name="Ranking")
@@ -237,7 +324,7 @@ class RankApi(ApiView):
             text = serializers.CharField()
             reward = serializers.FloatField()
 
-        version = serializers.IntegerField()
+        version = serializers.IntegerField(help_text="The version that scored (see the score endpoint).")
         completions = RankedSerializer(many=True, help_text="Best first.")
         p_first_better = serializers.FloatField(
             required=False, help_text="Only for exactly two completions: sigmoid(r_first - r_second)."
@@ -246,11 +333,22 @@ class RankApi(ApiView):
     @extend_schema(
         operation_id="projects_rank",
         request=InputSerializer,
-        responses={200: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer},
-        description="Any member. Best-of-n: the completions sorted by reward, best first.",
+        responses={
+            200: OutputSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            413: TOO_LARGE,
+            503: UNAVAILABLE,
+        },
+        description=f"Any member. Best-of-n: the completions sorted by reward, best first; at most {MAX_ITEMS}.",
     )
     def post(self, request, slug):
         project, _role = project_for_member(user=request.user, slug=slug)
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("completions")
+        if isinstance(raw, list):
+            named = [("prompt", data.get("prompt")), *((f"completions[{i}]", text) for i, text in enumerate(raw))]
+            _refuse_too_large(n_items=len(raw), texts=_strings(named))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -3,13 +3,21 @@
 Everything is written into a hidden temporary folder beside the target (same filesystem), then
 renamed into place with one `os.replace`. A worker killed mid-write leaves only a hidden
 `.<name>.tmp-*` folder, which `cleanup_partial` removes.
+
+The last file written before the rename is `manifest.json`: every other file's relative path,
+size and sha256. `verify_checkpoint` checks a folder against it before anything loads it, so a
+truncated copy, a flipped byte, a missing or added file, or a symlink planted in (or as) the
+folder is refused instead of served. It guards against corruption and accidents; whoever can
+write the folder can also rewrite its manifest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -17,7 +25,18 @@ from rewardtrain.data import completion_budget
 from rewardtrain.training import TrainResult
 
 METADATA_FILE = "arbiter.json"
+MANIFEST_FILE = "manifest.json"
 TEMP_MARKER = ".tmp-"
+HASH_CHUNK = 1 << 20
+
+
+class CheckpointInvalid(ValueError):
+    """A checkpoint folder that does not match its manifest. The message names files relative
+    to the folder, never a filesystem path: it is shown to API users."""
+
+
+class ManifestMissing(CheckpointInvalid):
+    """A folder without manifest.json, e.g. one published before manifests existed."""
 
 
 def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -> Path:
@@ -53,6 +72,7 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
             tokenizer.truncation_side, tokenizer.model_max_length, tokenizer.init_kwargs = saved
         (temp / METADATA_FILE).write_text(meta_text)
         (temp / "README.md").write_text(model_card(full, target_dir.name))
+        write_manifest(temp)
         fsync_tree(temp)
         if target_dir.exists():  # someone published the same name meanwhile
             raise FileExistsError(f"checkpoint {target_dir} already exists")
@@ -68,6 +88,80 @@ def read_metadata(path: str | Path) -> dict:
     """arbiter.json of a checkpoint ({} when it has none, e.g. a plain base model)."""
     meta = Path(path) / METADATA_FILE
     return json.loads(meta.read_text()) if meta.exists() else {}
+
+
+def write_manifest(folder: Path) -> None:
+    """manifest.json: path, size and sha256 of every file in `folder` (written last)."""
+    files = [
+        {"path": rel, "size": (folder / rel).stat().st_size, "sha256": file_sha256(folder / rel)}
+        for rel in sorted(_walk_files(folder))
+        if rel != MANIFEST_FILE
+    ]
+    (folder / MANIFEST_FILE).write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=2))
+
+
+def verify_checkpoint(folder: str | Path, *, root: str | Path) -> None:
+    """Raise CheckpointInvalid unless `folder` is a real folder inside `root` holding exactly
+    the files its manifest lists, each with the listed size and sha256.
+
+    A file the manifest does not list is refused too: from_pretrained picks up whatever it
+    finds (another weights file, an index, added tokens), so an extra file can change what
+    loads. Symlinks are refused wherever they are; `root` itself may be one.
+    """
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise CheckpointInvalid("the checkpoint folder is a symbolic link")
+    if not folder.is_dir():
+        raise CheckpointInvalid("the checkpoint folder is missing")
+    resolved_root = Path(root).resolve()
+    resolved = folder.resolve()
+    if resolved == resolved_root or not resolved.is_relative_to(resolved_root):
+        raise CheckpointInvalid("the checkpoint folder is outside the checkpoint root")
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        listed = {entry["path"]: entry for entry in manifest["files"]}
+    except FileNotFoundError:
+        raise ManifestMissing(f"{MANIFEST_FILE} is missing") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CheckpointInvalid(f"{MANIFEST_FILE} is unreadable") from None
+    present = _walk_files(folder) - {MANIFEST_FILE}
+    missing, extra = sorted(set(listed) - present), sorted(present - set(listed))
+    if missing:
+        raise CheckpointInvalid(f"missing: {', '.join(missing)}")
+    if extra:
+        raise CheckpointInvalid(f"not in the manifest: {', '.join(extra)}")
+    for rel in sorted(present):
+        size = (folder / rel).stat().st_size
+        if size != listed[rel].get("size"):
+            raise CheckpointInvalid(f"{rel} is {size} bytes, the manifest says {listed[rel].get('size')}")
+        if file_sha256(folder / rel) != listed[rel].get("sha256"):
+            raise CheckpointInvalid(f"{rel} does not match its sha256 in the manifest")
+
+
+def _walk_files(folder: Path) -> set[str]:
+    """Relative POSIX paths of the regular files under `folder`; CheckpointInvalid on a symlink
+    or anything else that is not a plain file or folder."""
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise CheckpointInvalid(f"{rel} is a symbolic link")
+            if stat.S_ISREG(mode):
+                found.add(rel)
+            elif not stat.S_ISDIR(mode):
+                raise CheckpointInvalid(f"{rel} is not a regular file")
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def cleanup_partial(parent_dir: str | Path) -> list[Path]:

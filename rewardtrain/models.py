@@ -70,7 +70,13 @@ class TrainingRun(models.Model):
     # The Celery task id the run was enqueued under: a redelivery carries the
     # same id, a stale message from another enqueue does not.
     task_id = models.CharField(max_length=64, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its task was last sent.")
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its task was last sent (or tried).")
+    send_error = models.TextField(
+        blank=True, help_text="Why the last send to the broker failed; the reaper's next tick sends it again."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker claimed it: a redelivery after the worker died retries once."
+    )
     version = models.ForeignKey(
         RewardModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -47,12 +47,28 @@ def current_version(*, project):
     return RewardModelVersion.objects.filter(project=project, is_current=True).first()
 
 
+def published_versions_before(*, project, version):
+    """Published versions older than `version`, newest first: what scoring falls back on."""
+    return RewardModelVersion.objects.filter(
+        project=project, status=RewardModelVersion.Status.PUBLISHED, version__lt=version
+    ).order_by("-version")
+
+
 def versions_for(*, project):
     return RewardModelVersion.objects.filter(project=project).select_related("parent").order_by("-version")
 
 
 def runs_for(*, project, limit=50):
     return TrainingRun.objects.filter(project=project).select_related("version", "requested_by").order_by("-id")[:limit]
+
+
+def run_error_for(*, run, is_admin) -> str:
+    """What a viewer may read of a failed run's error: admins the whole traceback tail, leads
+    only its last line (the exception and its message), which holds no stack or source paths."""
+    if is_admin:
+        return run.error
+    lines = [line.strip() for line in run.error.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def active_run(*, project):

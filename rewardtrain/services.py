@@ -11,23 +11,33 @@ import logging
 import math
 import re
 import shutil
+import threading
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
+from annotator.celery import app, broker_send_connection
 from annotator.models import Project
 from rewardtrain import selectors
-from rewardtrain.checkpoints import cleanup_partial, read_metadata, write_checkpoint
+from rewardtrain.checkpoints import (
+    CheckpointInvalid,
+    cleanup_partial,
+    read_metadata,
+    verify_checkpoint,
+    write_checkpoint,
+)
 from rewardtrain.data import split_pairs
-from rewardtrain.training import TrainConfig, evaluate_checkpoint, train
+from rewardtrain.training import TrainConfig, default_base_model, evaluate_checkpoint, train
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -38,6 +48,11 @@ PACKAGED_BASE_MODEL = "packaged all-MiniLM-L6-v2"
 # version and start from the base model; by default a run warm-starts from the current version).
 TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} | {"from_scratch"}
 ERROR_TAIL_CHARS = 4000  # the end of a traceback is where the cause is
+TRAIN_TASK = "rewardtrain.tasks.train_reward_model"  # sent by name: the task module only wraps this one
+# The first delivery and one redelivery after its worker died (e.g. killed for memory mid-run):
+# a run that kills its worker twice would most likely do it again.
+MAX_ATTEMPTS = 2
+HEARTBEAT_EVERY_S = 5.0  # well under ARBITER_HEARTBEAT_STALE_SECONDS (default 120)
 
 
 class InvalidTrainingOptions(ValueError):
@@ -58,13 +73,44 @@ def checkpoint_root(*, project) -> Path:
 
 
 def train_config_for(*, project, options) -> TrainConfig:
-    """Defaults, then the deployment's device and the project's base model, then the run's options."""
+    """Defaults, then the deployment's device and the project's base model, then the run's options.
+
+    InvalidTrainingOptions when the base model is not a folder under ARBITER_MODEL_ROOTS.
+    """
     values = {
         "device": settings.ARBITER_TRAIN_DEVICE,
         "base_model": project.base_model or settings.ARBITER_BASE_MODEL,
     }
     values.update({k: v for k, v in options.items() if k != "from_scratch"})
-    return TrainConfig.from_dict({**TrainConfig().to_dict(), **values})
+    config = TrainConfig.from_dict({**TrainConfig().to_dict(), **values})
+    if options.get("base_model"):
+        source = "the base_model option"
+    elif project.base_model:
+        source = f"project {project.slug}'s base_model"
+    elif settings.ARBITER_BASE_MODEL:
+        source = "ARBITER_BASE_MODEL"
+    else:
+        source = "the packaged base model"
+    base_model_check(config.base_model, source=source)
+    return config
+
+
+def base_model_check(base_model: str, *, source: str) -> None:
+    """Raise InvalidTrainingOptions unless `base_model` ("" = the packaged model) is a folder
+    under one of ARBITER_MODEL_ROOTS once symlinks are resolved.
+
+    Loading a model trusts its files, so they come only from folders the operator chose. The
+    message names where the setting came from, not the path: leads read it in the API.
+    """
+    try:
+        folder = Path(base_model or default_base_model()).resolve()
+        roots = [Path(root).resolve() for root in settings.ARBITER_MODEL_ROOTS]
+    except (OSError, ValueError):  # e.g. a NUL byte in the path
+        raise InvalidTrainingOptions(f"{source} is not a valid folder name") from None
+    if not any(folder.is_relative_to(root) for root in roots):
+        raise InvalidTrainingOptions(f"{source} is not under ARBITER_MODEL_ROOTS, the only folders base models load from")
+    if not folder.is_dir():
+        raise InvalidTrainingOptions(f"{source} is not a folder")
 
 
 def base_model_label(config: TrainConfig) -> str:
@@ -84,6 +130,7 @@ def training_run_get_or_start(*, project, trigger, requested_by=None, options=No
     unknown = set(options) - TRAIN_OPTIONS
     if unknown:
         raise InvalidTrainingOptions(f"unknown training options: {', '.join(sorted(unknown))}")
+    train_config_for(project=project, options=options)  # refuses a base model outside ARBITER_MODEL_ROOTS
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -114,14 +161,28 @@ def training_run_start(*, project, trigger, requested_by=None, options=None, enq
 
 
 def _enqueue(run):
-    from rewardtrain.tasks import train_reward_model  # tasks import this module
-
-    TrainingRun.objects.filter(id=run.id).update(enqueued_at=timezone.now())
-    train_reward_model.apply_async(args=[run.id], task_id=run.task_id)
+    """Send the run's task. A broker that is down or hung fails the send within
+    ARBITER_BROKER_SEND_TIMEOUT, never the request: the run stays queued with the reason on the
+    row, and the reaper's next tick sends it again."""
+    sent_at = timezone.now()
+    try:
+        with broker_send_connection() as broker:
+            # No result: the row is the outcome, and a Redis result backend would be contacted first.
+            app.send_task(
+                TRAIN_TASK, args=[run.id], task_id=run.task_id, connection=broker, retry=False, ignore_result=True
+            )
+        error = ""
+    except (KombuError, OSError) as exc:
+        log.warning("could not send training run %s to the broker: %s", run.id, exc)
+        error = f"could not send the run to the broker: {exc}"
+    run.enqueued_at, run.send_error = sent_at, error
+    # Queued only: a send that timed out after the broker took it may already be running.
+    TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(enqueued_at=sent_at, send_error=error)
 
 
 def _resend_lost_runs(now) -> list[int]:
-    """Send queued runs that no worker claimed for a long while again, under a new task id.
+    """Send queued runs again, under a new task id: those whose last send failed, and those no
+    worker claimed for a long while.
 
     A message can be lost (a broker restarted empty, a send that failed after the commit) and
     its run would hold the project's single-flight slot for ever. The old message, should it
@@ -129,7 +190,8 @@ def _resend_lost_runs(now) -> list[int]:
     """
     cutoff = now - timedelta(minutes=settings.ARBITER_QUEUED_RESEND_MINUTES)
     resent = []
-    for run in TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, enqueued_at__lt=cutoff):
+    lost = Q(enqueued_at__lt=cutoff) | ~Q(send_error="")
+    for run in TrainingRun.objects.filter(lost, status=TrainingRun.Status.QUEUED):
         run.task_id = str(uuid.uuid4())
         if TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(task_id=run.task_id):
             _enqueue(run)
@@ -143,30 +205,31 @@ def _resend_lost_runs(now) -> list[int]:
 def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progress=None):
     """Claim the queued run and train it; returns the run as it ended (None if it is gone).
 
-    A run found already running is a redelivery of a message whose worker died (acks_late):
-    it is marked failed instead of being trained twice. A finished run is left alone.
-    `on_progress(report)` is called after every step (the command's progress bar).
+    A run found already running is a redelivery of a message whose worker died (acks_late and
+    reject_on_worker_lost): it is trained again once, under attempt 2, and failed on a further
+    redelivery. A finished run is left alone. `on_progress(report)` is called after every step
+    (the command's progress bar).
     """
     now = timezone.now()
     claim = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED)
     if task_id:
         claim = claim.filter(task_id=task_id)  # a message the run was re-sent past claims nothing
-    claimed = claim.update(status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now)
+    claimed = claim.update(status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1)
     run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
     if run is None:
         return None
     if not claimed:
         redelivered = run.status == TrainingRun.Status.RUNNING and (not task_id or task_id == run.task_id)
-        if redelivered:
-            _run_fail(run, "worker lost; not retried: the task was delivered again while the run was marked running")
+        if not (redelivered and _reclaim(run, now=now)):
             run.refresh_from_db()
-        return run
+            return run
     try:
-        _train_and_publish(run, progress_every=progress_every, on_progress=on_progress)
+        with _heartbeat(run):
+            _train_and_publish(run, progress_every=progress_every, on_progress=on_progress)
     except BaseException as error:  # KeyboardInterrupt in the command too: never leave it "running"
         log.exception("training run %s failed", run.id)
         if isinstance(error, RunAborted):
-            pass  # the row already says why (the reaper marked it failed)
+            pass  # the row already says why: the reaper failed it, or a redelivery took it over
         else:
             _run_fail(run, traceback.format_exc()[-ERROR_TAIL_CHARS:])
         cleanup_partial(checkpoint_root(project=run.project))
@@ -176,15 +239,75 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
     return run
 
 
+def _reclaim(run, *, now) -> bool:
+    """Take over a running run whose worker died, once; fail it when its retry was used.
+
+    The conditional UPDATE on `attempts` lets one redelivery win; it refreshes the heartbeat so
+    the reaper leaves the retry alone. Should the earlier attempt still be alive after all, its
+    next write finds the attempt number changed and it stops (see _progress_writer).
+    """
+    if run.attempts >= MAX_ATTEMPTS:
+        _run_fail(
+            run,
+            f"the worker died during each of its {run.attempts} attempts (killed mid-training, e.g. out of "
+            "memory); not retried again",
+        )
+        return False
+    retried = TrainingRun.objects.filter(
+        id=run.id, status=TrainingRun.Status.RUNNING, task_id=run.task_id, attempts=run.attempts
+    ).update(attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress={}, history=[])
+    if retried:
+        run.attempts += 1
+        run.progress, run.history = {}, []
+        log.warning("training run %s: its worker died; retrying (attempt %s)", run.id, run.attempts)
+    return bool(retried)
+
+
+@contextmanager
+def _heartbeat(run):
+    """Write the run's heartbeat every HEARTBEAT_EVERY_S from a thread while the block runs.
+
+    Training steps write one too (_progress_writer), but an evaluation of the held-out pairs, in
+    the loop or for the gate, runs for minutes on a large project without a step. The thread
+    says the worker process is alive: it stops when the process dies (killed for memory) and
+    once the row is no longer this attempt's. (A step that hangs for ever is not detected.)
+    """
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(HEARTBEAT_EVERY_S):
+                try:
+                    mine = TrainingRun.objects.filter(
+                        id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as error:  # e.g. the database restarting: beat again next time
+                    log.warning("heartbeat of training run %s not written: %s", run.id, error)
+                    continue
+                if not mine:
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _run_fail(run, error):
-    TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING).update(
+    TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts).update(
         status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now()
     )
 
 
 def _progress_writer(run, *, every, on_progress):
     """The trainer's progress callback: writes progress, history and heartbeat to the row, at most
-    every `every` seconds (always after an evaluation), and aborts once the row is no longer running."""
+    every `every` seconds (always after an evaluation), and aborts once the row is no longer running
+    under this attempt (the reaper failed it, or a redelivery took it over)."""
     last_write = 0.0
 
     def progress(report):
@@ -198,9 +321,9 @@ def _progress_writer(run, *, every, on_progress):
         if not evaluated and time.monotonic() - last_write < every:
             return
         last_write = time.monotonic()
-        still_running = TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING).update(
-            progress=run.progress, history=run.history, heartbeat_at=timezone.now()
-        )
+        still_running = TrainingRun.objects.filter(
+            id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts
+        ).update(progress=run.progress, history=run.history, heartbeat_at=timezone.now())
         if not still_running:
             raise RunAborted(f"run {run.id} is no longer running; stopping")
 
@@ -277,6 +400,9 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, warm
     project = run.project
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=project.pk)  # one publisher per project at a time
+        if not TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts).exists():
+            # Reaped, or taken over by a redelivery, since the last heartbeat: publish nothing.
+            raise RunAborted(f"run {run.id} is no longer running under attempt {run.attempts}; not publishing")
         version = RewardModelVersion.objects.create(
             project=project,
             version=number,
@@ -362,9 +488,12 @@ def _make_current(version):
 
 
 def model_version_promote(*, version) -> RewardModelVersion:
-    """Make `version` current, overruling the gate if it had rejected it."""
-    if not (Path(version.path) / "config.json").is_file():
-        raise VersionUnavailable(f"v{version.version}'s checkpoint is missing at {version.path}")
+    """Make `version` current, overruling the gate if it had rejected it; VersionUnavailable
+    (naming the version, never its path) when its checkpoint fails verification."""
+    try:
+        verify_checkpoint(version.path, root=checkpoint_root(project=version.project))
+    except CheckpointInvalid as error:
+        raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=version.project_id)
         version = RewardModelVersion.objects.get(pk=version.pk)
@@ -430,5 +559,8 @@ def schedule_retraining() -> list[TrainingRun]:
         if selectors.active_run(project=project) is not None:
             continue
         if selectors.new_comparison_count(project=project) >= max(1, project.retrain_min_new_comparisons):
-            started.append(training_run_start(project=project, trigger=TrainingRun.Trigger.SCHEDULE))
+            try:
+                started.append(training_run_start(project=project, trigger=TrainingRun.Trigger.SCHEDULE))
+            except InvalidTrainingOptions as error:  # one misconfigured project must not stop the others
+                log.warning("not retraining %s: %s", project.slug, error)
     return started

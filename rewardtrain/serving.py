@@ -2,39 +2,79 @@
 
 Checkpoint folders are never rewritten (v1, v2, ... are immutable once published), so a
 scorer cached by path stays valid; when "current" moves to another version, its new path
-misses the cache and that version is loaded.
+misses the cache and that version is verified against its manifest, then loaded. A version
+that fails is skipped for the earlier published ones, newest first, and every answer says
+which version scored. A refusal is remembered for a minute, so a broken version is not
+hashed again on every request.
 """
 
+import logging
 import math
 import threading
+import time
 from collections import OrderedDict
+from itertools import chain
 
 from django.conf import settings
 
 from rewardtrain import selectors
+from rewardtrain.checkpoints import CheckpointInvalid, verify_checkpoint
 from rewardtrain.scoring import Scorer
+from rewardtrain.services import checkpoint_root
+
+log = logging.getLogger(__name__)
 
 CACHED_MODELS = 4  # a few projects' current versions; each MiniLM is ~90 MB
-MAX_ITEMS = 256  # per scoring request: bounds a request's time and memory
+REFUSED_RECHECK_SECONDS = 60  # a repaired checkpoint is tried again after this long
 
 _cache: "OrderedDict[str, Scorer]" = OrderedDict()
+_refused: dict[str, tuple[float, str]] = {}  # path -> (when, reason)
 _cache_lock = threading.Lock()
 
 
 class ModelUnavailable(Exception):
-    """No version to score with, or its checkpoint cannot be loaded."""
+    """No version to score with: none yet, or none whose checkpoint verifies and loads.
+    The message names versions, never paths: it is the API's answer."""
 
 
-def scorer_for_path(path: str) -> Scorer:
+class TooLarge(ValueError):
+    """A scoring request over ARBITER_SCORE_MAX_ITEMS items, or with a text over ARBITER_SCORE_MAX_CHARS."""
+
+
+def check_size(*, n_items, texts):
+    """TooLarge unless `n_items` items whose texts are `texts` ((name, text) pairs) are within the limits."""
+    if n_items > settings.ARBITER_SCORE_MAX_ITEMS:
+        raise TooLarge(f"{n_items} items; at most {settings.ARBITER_SCORE_MAX_ITEMS} per request (ARBITER_SCORE_MAX_ITEMS)")
+    limit = settings.ARBITER_SCORE_MAX_CHARS
+    for name, text in texts:
+        if len(text) > limit:
+            raise TooLarge(f"{name} is {len(text)} characters; at most {limit} (ARBITER_SCORE_MAX_CHARS)")
+
+
+def scorer_for(version, *, root) -> Scorer:
+    """The loaded scorer of `version`; ModelUnavailable with the reason when its checkpoint
+    does not verify against its manifest under `root`, or does not load."""
+    path = version.path
     with _cache_lock:
         if path in _cache:
             _cache.move_to_end(path)
             return _cache[path]
-        # Loaded under the lock: two first requests must not load the same model twice.
+        refused = _refused.get(path)
+        if refused and time.monotonic() - refused[0] < REFUSED_RECHECK_SECONDS:
+            raise ModelUnavailable(refused[1])
+        # Verified and loaded under the lock: two first requests must not load the same model twice.
         try:
+            verify_checkpoint(path, root=root)
             scorer = Scorer.load(path, device=settings.ARBITER_TRAIN_DEVICE)
         except Exception as error:
-            raise ModelUnavailable(f"the reward model checkpoint at {path} cannot be loaded: {error}") from error
+            if isinstance(error, CheckpointInvalid):
+                reason = f"v{version.version} failed verification: {error}"
+            else:  # the loader's message holds the path: it goes to the log only
+                reason = f"v{version.version} could not be loaded"
+            log.warning("not scoring with v%s at %s: %s", version.version, path, error)
+            _refused[path] = (time.monotonic(), reason)
+            raise ModelUnavailable(reason) from error
+        _refused.pop(path, None)
         _cache[path] = scorer
         while len(_cache) > CACHED_MODELS:
             _cache.popitem(last=False)
@@ -42,11 +82,20 @@ def scorer_for_path(path: str) -> Scorer:
 
 
 def current_scorer(*, project):
-    """(version, scorer) of the project's current version."""
-    version = selectors.current_version(project=project)
-    if version is None:
+    """(version, scorer) of the current version or, when it fails, of the newest earlier
+    published version that verifies and loads."""
+    current = selectors.current_version(project=project)
+    if current is None:
         raise ModelUnavailable(f"project {project.slug} has no reward model yet: train one first")
-    return version, scorer_for_path(version.path)
+    root = checkpoint_root(project=project)
+    reasons = []
+    # The earlier versions are read from the database only when the current one fails.
+    for version in chain([current], selectors.published_versions_before(project=project, version=current.version)):
+        try:
+            return version, scorer_for(version, root=root)
+        except ModelUnavailable as error:
+            reasons.append(str(error))
+    raise ModelUnavailable(f"no reward model version can score: {'; '.join(reasons)}")
 
 
 def rewards_for(*, project, items):

@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers that take ids and call one service.
 
-Expected failures are reported on the TrainingRun row by the service, never retried: a
-training run is long, and a redelivered one is marked failed rather than trained twice.
+Expected failures are reported on the TrainingRun row by the service, never retried. A worker
+that dies mid-run (killed for memory) leaves its message to be delivered again: acks_late keeps
+it unacknowledged and reject_on_worker_lost requeues it; the service retries such a run once.
 """
 
 from celery import shared_task
@@ -9,7 +10,8 @@ from celery import shared_task
 from rewardtrain import services
 
 
-@shared_task(bind=True, acks_late=True)
+# ignore_result: the run's row is its outcome. The name is what services.TRAIN_TASK sends.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def train_reward_model(self, run_id):
     run = services.training_run_execute(run_id=run_id, task_id=self.request.id)
     return {"run": run_id, "status": run.status if run else None}

@@ -50,10 +50,18 @@ def project_models(request, slug):
 @require_POST
 def project_train(request, slug):
     project, _role = project_for_lead(user=request.user, slug=slug)
-    run, created = services.training_run_get_or_start(
-        project=project, trigger=TrainingRun.Trigger.MANUAL, requested_by=request.user
-    )
-    if created:
+    try:
+        run, created = services.training_run_get_or_start(
+            project=project, trigger=TrainingRun.Trigger.MANUAL, requested_by=request.user
+        )
+    except services.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
+        messages.error(request, f"No run started: {error}.")
+        return redirect("project_models", slug=project.slug)
+    if created and run.send_error:  # the broker is down or hung; the reaper's next tick sends it again
+        messages.warning(
+            request, f"Run {run.id} is queued, but Arbiter could not reach the broker; it is sent again within a minute."
+        )
+    elif created:
         messages.success(request, f"Run {run.id} is queued.")
     else:
         messages.info(request, f"Run {run.id} is already {run.status}; it will use the latest data it loaded.")
@@ -88,7 +96,7 @@ def project_model_rollback(request, slug):
 @login_required
 @require_GET
 def project_run(request, slug, run_id):
-    project, _role = project_for_lead(user=request.user, slug=slug)
+    project, role = project_for_lead(user=request.user, slug=slug)
     run = get_object_or_404(TrainingRun.objects.select_related("version", "requested_by"), project=project, pk=run_id)
     history = run.history or []
     return render(
@@ -98,6 +106,7 @@ def project_run(request, slug, run_id):
             "project": project,
             "run": run,
             "active": run.status in TrainingRun.ACTIVE_STATUSES,
+            "error": selectors.run_error_for(run=run, is_admin=role == Membership.Role.ADMIN),
             "loss_chart": line_chart(history, ["train_loss", "heldout_loss"]),
             "accuracy_chart": line_chart(history, ["heldout_accuracy"], y_range=(0.0, 1.0)),
             "metrics": [(name.replace("_", " "), _formatted(value)) for name, value in run.metrics.items() if name != "gate"],

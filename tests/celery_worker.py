@@ -22,8 +22,11 @@ def test_database_url():
 
 
 @contextmanager
-def running_worker(*, broker_url, result_backend, log_path: Path, queues="default,training", extra_env=None):
-    """A worker consuming `queues` until the block ends; its log goes to log_path."""
+def running_worker(*, broker_url, result_backend, log_path: Path, queues="default,training", pool="solo", extra_env=None):
+    """A worker consuming `queues` until the block ends; its log goes to log_path.
+
+    pool="prefork" runs tasks in one child process (pool_children finds it), as deployed.
+    """
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "annotator.settings",
@@ -33,6 +36,7 @@ def running_worker(*, broker_url, result_backend, log_path: Path, queues="defaul
         "CELERY_RESULT_BACKEND": result_backend,
         "ARBITER_DATA_DIR": str(settings.DATA_DIR),
         "ARBITER_CHECKPOINT_DIR": str(settings.ARBITER_CHECKPOINT_DIR),
+        "ARBITER_MODEL_ROOTS": ":".join(str(root) for root in settings.ARBITER_MODEL_ROOTS),
         **(extra_env or {}),
     }
     celery = [sys.executable, "-m", "celery", "-A", "annotator"]
@@ -42,7 +46,7 @@ def running_worker(*, broker_url, result_backend, log_path: Path, queues="defaul
         raise RuntimeError(f"celery purge failed:\n{purge.stdout}{purge.stderr}")
     log = open(log_path, "w")
     worker = subprocess.Popen(
-        [*celery, "worker", "-P", "solo", "-Q", queues, "-l", "info", "--without-gossip", "--without-mingle"],
+        [*celery, "worker", "-P", pool, "-c", "1", "-Q", queues, "-l", "info", "--without-gossip", "--without-mingle"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -61,3 +65,17 @@ def running_worker(*, broker_url, result_backend, log_path: Path, queues="defaul
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
+
+
+def pool_children(worker) -> list[int]:
+    """Pids of the worker's pool processes (its children), read from /proc (Linux)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (name) state ppid ...": the name may hold spaces, so split after its ")".
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+        if ppid == worker.pid:
+            children.append(int(stat.parent.name))
+    return children

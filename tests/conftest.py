@@ -34,9 +34,15 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
-    """Every test publishes checkpoints into its own folder; passwords hash fast."""
+    """Every test publishes checkpoints into its own folder; passwords hash fast.
+
+    API tokens are read on every request (no per-process memory), so a test that
+    deletes a token or deactivates a user sees it at once; tests/api/test_token_cache.py
+    turns the memory on.
+    """
     settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ARBITER_TOKEN_CACHE_SECONDS = 0
 
 
 @pytest.fixture

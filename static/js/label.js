@@ -1,6 +1,11 @@
 // Keyboard shortcuts, drag-and-drop ranking and in-place submits for the
 // labeling page. The page works without this script: it only fills the same
 // form's fields and posts it with fetch, then swaps in the next item.
+//
+// What a submission stores is only what the labeler said: a choice is sent
+// only for a key or button they pressed, a ranking only once they ranked
+// every card (or excluded it), an edit only when they changed the text. The
+// "Will store" line shows the pairs before anything is sent.
 (() => {
   "use strict";
 
@@ -11,9 +16,13 @@
   let shownAt = performance.now();
   let busy = false;
   let selectedCard = null; // the completion the labeler last focused or clicked
+  let chosen = ""; // a choice pressed while an edit is in progress: it is sent with the edit
+  let afterDiscard = null; // what to do once the labeler agreed to discard their edit
 
   const currentForm = () => itemBox.querySelector("form.judge");
   const cards = (form) => Array.from(form.querySelectorAll(".completion"));
+  const nameOf = (card) => card.querySelector(".tag").textContent.trim();
+  const isRanking = (form) => form.dataset.mode === "ranking";
 
   function say(text, kind = "") {
     statusBox.textContent = text;
@@ -29,6 +38,8 @@
     itemBox.replaceChildren(...doc.body.childNodes);
     shownAt = performance.now();
     selectedCard = null;
+    chosen = "";
+    afterDiscard = null;
     setUpItem();
     window.scrollTo({ top: 0 });
   }
@@ -39,10 +50,24 @@
     if (response.ok) swapIn(await response.text());
   }
 
-  async function submit(form, submitter) {
+  async function errorText(response) {
+    try {
+      const body = await response.json();
+      return body.errors ? Object.values(body.errors).join(" ") : body.detail || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  async function send(form, { choice = "", skip = false }) {
     if (busy) return; // one submit at a time: a second key press while waiting does nothing
-    const data = new FormData(form, submitter);
+    // No submitter: the only choice sent is the one the labeler pressed.
+    const data = new FormData(form);
     data.set("time_spent_ms", String(Math.round(performance.now() - shownAt)));
+    if (skip) data.set("skip", "1");
+    if (choice) data.set("choice", choice);
+    const draft = draftOf(form);
+    if (draft && !skip) data.set("edit_of", draft.dataset.editFor);
     busy = true;
     form.classList.add("busy");
     try {
@@ -57,10 +82,15 @@
       if (response.ok) {
         say("");
         swapIn(await response.text());
-      } else if (response.status === 400 || response.status === 409) {
-        const body = await response.json();
-        say(Object.values(body.errors).join(" "), response.status === 409 ? "warning" : "error");
-        if (response.status === 409) await loadNext();
+      } else if (response.status === 400) {
+        // Invalid: the item stays as it is, to fix and send again.
+        say(await errorText(response), "error");
+      } else if (response.status === 409 || response.status === 422) {
+        // The item is closed (judged already, or its lease lapsed and others
+        // filled it): nothing here can be redone, so say why and move on.
+        const why = await errorText(response);
+        await loadNext();
+        say(why || "This item is closed. Here is the next one.", "warning");
       } else {
         say(`The server answered ${response.status}. Press the key again to retry.`, "error");
       }
@@ -72,15 +102,54 @@
     }
   }
 
+  // What a button press means. Choice buttons send at once, unless an edit is
+  // in progress: then the choice joins the edit (press it again to take it
+  // back) and the edit's save sends both. Skipping an edit asks first.
+  function act(form, button) {
+    if (busy || !button) return;
+    const draft = draftOf(form);
+    if (button.name === "skip") {
+      if (draft) return ask(form, draft, "Skipping discards your edit of", () => send(form, { skip: true }));
+      return send(form, { skip: true });
+    }
+    if (button.name === "choice") {
+      if (!draft) return send(form, { choice: button.value });
+      chosen = chosen === button.value ? "" : button.value;
+      return update(form);
+    }
+    if (button.hasAttribute("data-save-edit") && !draft) {
+      return say("The edit is still the same as the original: change it before saving.", "error");
+    }
+    const editAlone = draft && button.hasAttribute("data-save-edit");
+    if (isRanking(form) && !rankingComplete(form) && !(editAlone && rankingUntouched(form))) {
+      return say(`Give every completion a rank or mark it too hard / invalid first (${unranked(form).length} left).`, "error");
+    }
+    send(form, { choice: chosen });
+  }
+
   itemBox.addEventListener("submit", (event) => {
     event.preventDefault();
-    submit(event.target, event.submitter);
+    act(event.target, event.submitter);
   });
 
   // --- editing ---------------------------------------------------------------
 
+  // The edit panel whose text the labeler changed, if any: that edit is sent.
+  function draftOf(form) {
+    return (
+      Array.from(form.querySelectorAll("details.edit")).find((panel) => {
+        const textarea = panel.querySelector("textarea");
+        return textarea.value !== textarea.defaultValue;
+      }) || null
+    );
+  }
+
   function openEditor(form) {
-    const card = (selectedCard && form.contains(selectedCard) && selectedCard) || cards(form)[0];
+    // One edit per item: with a draft, `e` goes back to it.
+    const draft = draftOf(form);
+    const card = draft
+      ? draft.closest(".completion")
+      : (selectedCard && form.contains(selectedCard) && selectedCard) || cards(form)[0];
     const panel = card && card.querySelector("details.edit");
     if (!panel) return;
     form.querySelectorAll("details.edit[open]").forEach((other) => other !== panel && (other.open = false));
@@ -90,42 +159,130 @@
     textarea.setSelectionRange(textarea.value.length, textarea.value.length);
   }
 
+  // The in-page question before typed text is thrown away. Keeping is the
+  // default (Esc or Enter); only "Discard the edit" loses the text.
+  function ask(form, draft, question, then = null) {
+    const box = form.querySelector("[data-confirm]");
+    box.querySelector("[data-confirm-text]").textContent =
+      `${question} ${nameOf(draft.closest(".completion"))}. Keep it (it is saved with this item) or discard it?`;
+    afterDiscard = then;
+    box.hidden = false;
+    box.querySelector("[data-keep]").focus();
+  }
+
+  function keepDraft(form) {
+    const box = form.querySelector("[data-confirm]");
+    box.hidden = true;
+    afterDiscard = null;
+    const draft = draftOf(form);
+    // Out of the text box, so keys work: 1/2/t/b add a choice, e edits again.
+    if (draft) draft.closest(".completion").focus();
+  }
+
+  function discardDraft(form) {
+    const box = form.querySelector("[data-confirm]");
+    box.hidden = true;
+    const draft = draftOf(form);
+    if (draft) {
+      const textarea = draft.querySelector("textarea");
+      textarea.value = textarea.defaultValue;
+      draft.open = false;
+      draft.closest(".completion").focus();
+    }
+    chosen = "";
+    update(form);
+    const then = afterDiscard;
+    afterDiscard = null;
+    if (then) then();
+  }
+
+  function leaveEditor(form, textarea) {
+    const panel = textarea.closest("details.edit");
+    if (textarea.value !== textarea.defaultValue) return ask(form, panel, "You typed an edit of");
+    panel.open = false; // nothing typed: nothing to lose
+    panel.closest(".completion").focus();
+  }
+
   // --- ranking ---------------------------------------------------------------
+  //
+  // Each card's rank lives in data-rank (the select shows it and is what the
+  // form posts). Cards start unranked; a rank is only ever given by the
+  // labeler: a digit, a drag, the select, or "use the shown order".
 
   const isExcluded = (card) => card.querySelector("[data-exclude]").checked;
+  const rankOf = (card) => Number(card.dataset.rank || 0);
+  const active = (list) => Array.from(list.children).filter((card) => !isExcluded(card));
+  const unranked = (form) => active(form.querySelector("ol.ranking")).filter((card) => !rankOf(card));
+  const rankingComplete = (form) => unranked(form).length === 0;
+  const rankingUntouched = (form) => cards(form).every((card) => !rankOf(card) && !isExcluded(card));
 
-  function syncRanks(list) {
-    // Ranked cards first in screen order, excluded ones after them; then the
-    // rank selects (what the form posts) are set to match the screen.
-    const all = Array.from(list.children);
-    list.append(...all.filter((c) => !isExcluded(c)), ...all.filter(isExcluded));
-    let rank = 0;
-    for (const card of list.children) {
-      const excluded = isExcluded(card);
-      const select = card.querySelector("[data-rank]");
-      card.classList.toggle("excluded", excluded);
-      select.disabled = excluded;
-      select.value = excluded ? "" : String(++rank);
-    }
+  function setRankValue(card, rank) {
+    card.dataset.rank = rank ? String(rank) : "";
+    card.querySelector("[data-rank]").value = card.dataset.rank;
   }
 
-  function moveTo(card, position) {
+  function setRank(card, rank) {
+    // Like moving a card in a list: the one holding that rank moves one place
+    // toward the rank this card left (or down, if it had none), and so on.
     const list = card.parentElement;
+    const last = list.children.length;
+    const old = rankOf(card);
     card.querySelector("[data-exclude]").checked = false; // giving it a rank takes it back in
-    const others = Array.from(list.children).filter((c) => c !== card && !isExcluded(c));
-    list.insertBefore(card, others[Math.max(0, position)] || null);
-    syncRanks(list);
-    card.focus();
+    setRankValue(card, 0);
+    const step = old && old < rank ? -1 : 1;
+    let moving = card;
+    for (let r = rank; moving; r += step) {
+      if (r < 1 || r > last) {
+        setRankValue(moving, 0); // pushed off the end: unranked again, the labeler sees it
+        break;
+      }
+      const holder = Array.from(list.children).find((c) => c !== moving && rankOf(c) === r);
+      setRankValue(moving, r);
+      moving = holder;
+    }
+    arrange(list);
   }
 
-  function rankOf(card) {
-    return Array.from(card.parentElement.children).filter((c) => !isExcluded(c)).indexOf(card);
+  function arrange(list) {
+    // Screen order follows the ranks: a card ranked r sits in place r, unranked
+    // cards fill the free places in their current order, excluded ones last.
+    const cardsIn = active(list);
+    const places = new Array(cardsIn.length).fill(null);
+    const ranked = cardsIn.filter(rankOf).sort((x, y) => rankOf(x) - rankOf(y));
+    for (const card of ranked) {
+      let place = Math.min(rankOf(card), places.length) - 1;
+      while (places[place]) place = (place + 1) % places.length;
+      places[place] = card;
+    }
+    const waiting = cardsIn.filter((card) => !rankOf(card));
+    for (let i = 0; i < places.length; i++) if (!places[i]) places[i] = waiting.shift();
+    const excluded = Array.from(list.children).filter(isExcluded);
+    list.append(...places, ...excluded);
+    for (const card of list.children) {
+      const out = isExcluded(card);
+      if (out) setRankValue(card, 0);
+      card.classList.toggle("excluded", out);
+      card.classList.toggle("unranked", !out && !rankOf(card));
+      card.querySelector("[data-rank]").disabled = out;
+    }
+    update(list.closest("form"));
+  }
+
+  function rankInShownOrder(form) {
+    const list = form.querySelector("ol.ranking");
+    active(list).forEach((card, i) => setRankValue(card, i + 1));
+    arrange(list);
+  }
+
+  function toggleExcluded(card) {
+    const box = card.querySelector("[data-exclude]");
+    box.checked = !box.checked;
+    afterExcludeChange(card);
   }
 
   function afterExcludeChange(card) {
-    // Newly excluded: last of all; taken back in: last of the ranked ones.
-    card.parentElement.appendChild(card);
-    syncRanks(card.parentElement);
+    setRankValue(card, 0); // excluded has no rank; taken back in, it waits for one
+    arrange(card.parentElement);
     card.focus();
   }
 
@@ -154,19 +311,73 @@
       const card = dragged;
       dragged = null;
       card.classList.remove("dragging");
-      syncRanks(list);
+      // Dropped in place p of the list: that is its rank.
+      setRank(card, Array.from(list.children).filter((c) => c === card || !isExcluded(c)).indexOf(card) + 1);
       card.focus();
     });
     list.addEventListener("change", (event) => {
       const card = event.target.closest(".completion");
       if (event.target.matches("[data-exclude]")) afterExcludeChange(card);
       if (event.target.matches("[data-rank]")) {
-        if (event.target.value) return moveTo(card, Number(event.target.value) - 1);
-        card.querySelector("[data-exclude]").checked = true; // no rank: same as "too hard / invalid"
-        afterExcludeChange(card);
+        const wanted = Number(event.target.value);
+        event.target.value = card.dataset.rank || ""; // setRank needs the rank it had
+        if (wanted) setRank(card, wanted);
+        else {
+          setRankValue(card, 0);
+          arrange(list);
+        }
       }
     });
-    syncRanks(list);
+    arrange(list);
+  }
+
+  // --- what will be stored ---------------------------------------------------
+
+  const PAIRWISE_CHOICES = { a: ["A", "B"], b: ["B", "A"] };
+  const NO_PAIR = { tie: "tie: no pair", both_bad: "both bad: no pair" };
+
+  function update(form) {
+    if (!form) return;
+    const line = form.querySelector("[data-will-store]");
+    const shown = cards(form);
+    const draft = draftOf(form);
+    const parts = [];
+    let pairs = 0;
+    if (draft) {
+      const edited = nameOf(draft.closest(".completion"));
+      for (const card of shown) {
+        const other = nameOf(card);
+        parts.push(`edited ${edited} > ${other === edited ? "original " : ""}${other}`);
+        pairs += 1;
+      }
+    }
+    let missing = "";
+    if (isRanking(form)) {
+      const list = form.querySelector("ol.ranking");
+      const ranked = active(list).filter(rankOf).sort((x, y) => rankOf(x) - rankOf(y));
+      const left = unranked(form).length;
+      if (draft && rankingUntouched(form)) missing = "Rank them too, or save the edit alone.";
+      else if (left) missing = `${left} of ${shown.length} still need a rank or x.`;
+      else if (ranked.length > 1) {
+        parts.push(ranked.map(nameOf).join(" > "));
+        pairs += (ranked.length * (ranked.length - 1)) / 2;
+      } else parts.push("no ranking pair (fewer than two ranked)");
+      form.querySelector('.actions [data-key="Enter"]').disabled = Boolean(left);
+    } else {
+      if (PAIRWISE_CHOICES[chosen]) {
+        parts.push(PAIRWISE_CHOICES[chosen].join(" > "));
+        pairs += 1;
+      } else if (NO_PAIR[chosen]) parts.push(NO_PAIR[chosen]);
+      form.querySelectorAll(".actions button[name=choice]").forEach((button) => {
+        button.setAttribute("aria-pressed", String(Boolean(draft) && button.value === chosen));
+      });
+      if (!draft) missing = "1 stores A > B, 2 stores B > A; a tie or both bad stores no pair.";
+      else if (!chosen) missing = "Press 1, 2, t or b to also say which original is better, or save the edit alone.";
+      else missing = "Ctrl+Enter (or Save) sends it; press the choice again to take it back.";
+    }
+    const stored = parts.length ? `${parts.join(", ")} (${pairs} pair${pairs === 1 ? "" : "s"})` : "nothing yet";
+    line.textContent = `Will store: ${stored}.${missing ? " " + missing : ""}`;
+    line.hidden = false;
   }
 
   // --- set-up and keys -------------------------------------------------------
@@ -178,11 +389,28 @@
       const card = event.target.closest(".completion");
       if (card) selectedCard = card;
     });
+    form.addEventListener("input", () => update(form));
+    form.addEventListener("click", (event) => {
+      const summary = event.target.closest("details.edit > summary");
+      const panel = summary && summary.parentElement;
+      if (panel && panel.open && panel === draftOf(form)) {
+        event.preventDefault(); // closing the panel would hide typed text: ask instead
+        ask(form, panel, "You typed an edit of");
+      } else if (panel && !panel.open && draftOf(form)) {
+        event.preventDefault(); // one edit per item: back to the one in progress
+        openEditor(form);
+      }
+      if (event.target.closest("[data-keep]")) keepDraft(form);
+      if (event.target.closest("[data-discard]")) discardDraft(form);
+      if (event.target.closest("[data-action=shown-order]")) rankInShownOrder(form);
+    });
     const list = form.querySelector("ol.ranking");
     if (list) {
+      form.querySelector("[data-action=shown-order]").hidden = false;
       setUpRanking(list);
       list.firstElementChild.focus({ preventScroll: true });
     }
+    update(form);
   }
 
   function isTyping(element) {
@@ -191,36 +419,57 @@
 
   function pressButton(form, key) {
     const button = form.querySelector(`.actions [data-key="${key}"]`);
-    if (button) form.requestSubmit(button);
+    if (button) act(form, button);
     return Boolean(button);
   }
 
   function rankingKey(event) {
     const card = document.activeElement && document.activeElement.closest(".ranking > .completion");
     if (!card) return false;
-    if (/^[1-9]$/.test(event.key)) {
-      moveTo(card, Number(event.key) - 1);
-    } else if (event.key === "ArrowUp") {
-      moveTo(card, rankOf(card) - 1);
-    } else if (event.key === "ArrowDown") {
-      moveTo(card, rankOf(card) + 1);
+    const rank = rankOf(card);
+    if (/^[1-9]$/.test(event.key) && Number(event.key) <= card.parentElement.children.length) {
+      setRank(card, Number(event.key));
+    } else if (event.key === "ArrowUp" && rank > 1) {
+      setRank(card, rank - 1);
+    } else if (event.key === "ArrowDown" && rank && rank < active(card.parentElement).length) {
+      setRank(card, rank + 1);
     } else if (event.key === "x") {
-      const box = card.querySelector("[data-exclude]");
-      box.checked = !box.checked;
-      afterExcludeChange(card);
+      toggleExcluded(card);
     } else {
       return false;
     }
+    card.focus();
     return true;
   }
 
   document.addEventListener("keydown", (event) => {
     const target = event.target;
+    const form = currentForm();
+    const confirmBox = form && form.querySelector("[data-confirm]");
+    if (confirmBox && !confirmBox.hidden) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        keepDraft(form);
+      }
+      return; // the question is open: only its buttons (Tab, Enter) act
+    }
     if (target.matches && target.matches("details.edit textarea")) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
-        target.form.requestSubmit(target.closest("details.edit").querySelector("[data-save-edit]"));
+        act(target.form, target.closest("details.edit").querySelector("[data-save-edit]"));
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        leaveEditor(target.form, target);
       }
+      return; // never a shortcut while the labeler types
+    }
+    if (form && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      const draft = draftOf(form);
+      if (draft) {
+        event.preventDefault();
+        act(form, draft.querySelector("[data-save-edit]"));
+      }
+      return;
     }
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (isTyping(target)) {
@@ -233,14 +482,15 @@
       help.showModal();
       return;
     }
-    const form = currentForm();
     if (!form || busy) return;
-    const ranking = form.dataset.mode === "ranking";
+    const ranking = isRanking(form);
     let handled = true;
     if (ranking && rankingKey(event)) {
-      // moved, ranked or excluded the focused card
+      // ranked, moved or excluded the focused card
     } else if (event.key === "Enter" && ranking && !target.closest("button, summary, a")) {
       pressButton(form, "Enter");
+    } else if (event.key === "o" && ranking) {
+      rankInShownOrder(form);
     } else if (!ranking && ["1", "2", "t", "b"].includes(event.key)) {
       handled = pressButton(form, event.key);
     } else if (event.key === "s") {

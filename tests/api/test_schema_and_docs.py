@@ -4,7 +4,8 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-def test_schema_lists_every_labeling_operation(client):
+def test_schema_lists_every_labeling_operation(client, labeler):
+    client.force_login(labeler)
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     paths = response.json()["paths"]
@@ -15,10 +16,11 @@ def test_schema_lists_every_labeling_operation(client):
         "/api/v1/judgments/",
         "/api/v1/assignments/{assignment_id}/skip/",
     } <= set(paths)
-    assert set(paths["/api/v1/judgments/"]["post"]["responses"]) == {"200", "201", "400", "404", "409"}
+    assert set(paths["/api/v1/judgments/"]["post"]["responses"]) == {"200", "201", "400", "404", "409", "422"}
 
 
-def test_docs_page_renders_from_local_assets(client):
+def test_docs_page_renders_from_local_assets(client, labeler):
+    client.force_login(labeler)
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger-ui" in response.content

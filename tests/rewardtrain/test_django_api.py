@@ -4,9 +4,9 @@ import math
 import shutil
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
-from rewardtrain import serving
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -97,7 +97,8 @@ def test_an_unreadable_checkpoint_is_503(trained, labeler):
     version = RewardModelVersion.objects.get(is_current=True)
     shutil.rmtree(version.path)
     response = score(labeler, trained, [{"prompt": "p", "completion": "c"}])
-    assert response.status_code == 503 and "cannot be loaded" in response.json()["detail"]
+    assert response.status_code == 503
+    assert response.json()["detail"] == "no reward model version can score: v1 failed verification: the checkpoint folder is missing"
 
 
 def test_a_labeler_gets_rewards_in_the_order_of_the_items(trained, labeler):
@@ -119,9 +120,9 @@ def test_scoring_refuses_outsiders_and_bad_input(trained, labeler, outsider):
     assert score(outsider, trained, [{"prompt": "p", "completion": "c"}]).status_code == 404
     assert score(labeler, trained, []).status_code == 400
     assert score(labeler, trained, [{"prompt": "p"}]).status_code == 400
-    too_many = [{"prompt": "p", "completion": "c"}] * (serving.MAX_ITEMS + 1)
+    too_many = [{"prompt": "p", "completion": "c"}] * (settings.ARBITER_SCORE_MAX_ITEMS + 1)
     response = score(labeler, trained, too_many)
-    assert response.status_code == 400 and "items" in response.json()["errors"]
+    assert response.status_code == 413 and "ARBITER_SCORE_MAX_ITEMS" in response.json()["detail"]
 
 
 def test_rank_sorts_best_first_and_gives_p_first_better_for_two(trained, labeler):

@@ -225,12 +225,12 @@ def test_a_project_without_comparisons_fails_with_a_clear_error(project):
 # --- redelivery and the reaper -------------------------------------------------------------
 
 
-def test_a_redelivered_task_marks_the_running_run_failed_and_does_not_train(trainable, monkeypatch):
+def test_a_task_redelivered_after_its_retry_fails_the_running_run_and_does_not_train(trainable, monkeypatch):
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
-    TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=timezone.now())
-    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained twice"))
+    TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=timezone.now(), attempts=2)
+    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained a third time"))
     run = training_run_execute(run_id=run.id, task_id=run.task_id)
-    assert run.status == TrainingRun.Status.FAILED and "worker lost; not retried" in run.error
+    assert run.status == TrainingRun.Status.FAILED and "the worker died during each of its 2 attempts" in run.error
     assert not RewardModelVersion.objects.exists()
 
 

@@ -2,11 +2,13 @@
 
 Each input line is a JSON object with "prompt" and "completion" (other keys are kept); each
 output line is the same object plus "reward" and "version", scored by the project's current
-reward model in batches. Every line is checked before any is scored.
+reward model in batches. Every line is checked before any is scored; a prompt or completion
+longer than ARBITER_SCORE_MAX_CHARS is an error naming the line, as in the API.
 """
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
@@ -54,6 +56,12 @@ def read_records(path):
                     raise CommandError(f"{path}:{number}: not JSON: {error}") from None
                 if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("prompt", "completion")):
                     raise CommandError(f'{path}:{number}: needs string "prompt" and "completion"')
+                for key in ("prompt", "completion"):
+                    if len(record[key]) > settings.ARBITER_SCORE_MAX_CHARS:
+                        raise CommandError(
+                            f"{path}:{number}: {key} is {len(record[key])} characters; "
+                            f"at most {settings.ARBITER_SCORE_MAX_CHARS} (ARBITER_SCORE_MAX_CHARS)"
+                        )
                 records.append(record)
     except OSError as error:
         raise CommandError(f"Cannot read {path}: {error}") from None

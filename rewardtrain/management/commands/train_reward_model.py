@@ -42,9 +42,12 @@ class Command(BaseCommand):
         if from_scratch:
             options["from_scratch"] = True
         # --sync trains here: no message goes to a worker, which would otherwise claim the run too.
-        run, created = services.training_run_get_or_start(
-            project=project_row, trigger=TrainingRun.Trigger.CLI, options=options, enqueue=not sync
-        )
+        try:
+            run, created = services.training_run_get_or_start(
+                project=project_row, trigger=TrainingRun.Trigger.CLI, options=options, enqueue=not sync
+            )
+        except services.InvalidTrainingOptions as error:
+            raise CommandError(f"No run started: {error}.") from None
         if not created:
             raise CommandError(f"Run {run.id} of {project} is already {run.status}; wait for it to finish.")
         if not sync:

@@ -1,0 +1,21 @@
+"""Serializer fields that take only what the schema declares.
+
+DRF's CharField also takes numbers and booleans and turns them into text, so
+{"completion": 0} would be scored as "0" although the schema says string. It
+also refuses NUL characters (PostgreSQL cannot store them), which the schema
+says with "not": a "pattern" would make drf-spectacular turn a blankable field
+into a oneOf that the empty string matches twice, so fails.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+@extend_schema_field({"type": "string", "not": {"pattern": "\\u0000"}})
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"invalid": "Not a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
