@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 
 def broker_send_connection():
     """A new broker connection that gives up within ARBITER_BROKER_SEND_TIMEOUT: for a send that
-    someone waits on ("Retrain now", the API, a beat task), to be used with `retry=False`.
+    someone waits on ("Retrain now", the API, a beat task, an upload), to be used with `retry=False`.
 
     The app's own connections suit the worker, which should wait out a broker restart: kombu
     retries the first connect for broker_connection_timeout with back-off, and the Redis client

@@ -5,6 +5,7 @@ fields (rank selects, time spent) and posts it with fetch.
 """
 
 from django import forms
+from django.conf import settings
 
 from .models import Judgment
 from .services import InvalidJudgment, JudgmentResult
@@ -19,7 +20,7 @@ class JudgmentForm(forms.Form):
     skip = forms.BooleanField(required=False)
     choice = forms.CharField(max_length=16, required=False)
     strength = forms.CharField(max_length=16, required=False)
-    comment = forms.CharField(max_length=10_000, required=False)
+    comment = forms.CharField(max_length=settings.ARBITER_MAX_TEXT_CHARS, required=False)  # as the API
     time_spent_ms = forms.IntegerField(min_value=0, required=False)
     edit_of = forms.IntegerField(required=False)
 
@@ -36,6 +37,9 @@ class JudgmentForm(forms.Form):
         if ranking_mode:
             ranking, excluded = self._ranking(shown, edit_alone_allowed=edit_of is not None)
         time_spent = data["time_spent_ms"]
+        # A browser sends a textarea's line breaks as CRLF, while the text it shows has LF (HTML
+        # reads CRLF as LF): an unchanged edit must compare, and a changed one store, with LF.
+        edit_text = self.data.get(f"edit_text_{edit_of}", "").replace("\r\n", "\n") if edit_of is not None else ""
         return JudgmentResult(
             choice=data["choice"],
             ranking=ranking,
@@ -45,7 +49,7 @@ class JudgmentForm(forms.Form):
             strength=data["strength"] if data["choice"] in PREFERENCES else "",
             comment=data["comment"].strip(),
             edit_of=edit_of,
-            edit_text=self.data.get(f"edit_text_{edit_of}", "") if edit_of is not None else "",
+            edit_text=edit_text,
             time_spent_ms=min(time_spent, MAX_TIME_SPENT_MS) if time_spent is not None else None,
         )
 

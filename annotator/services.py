@@ -240,6 +240,12 @@ def assignment_next_for(*, annotator, project, now=None):
                 passed_over.append(prompt_id)
                 continue
             expires_at = now + timedelta(seconds=project.lease_seconds)
+            if connection.vendor == "postgresql":
+                # A lease is soft state: lost in a database crash, its labeler just
+                # gets a new item. So its commit need not wait for the WAL flush, which
+                # on a busy disk was the tail of "next" (bench/README.md). Judgments
+                # keep synchronous commits: an acknowledged judgment is never lost.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
                 _LEASE_SQL,
                 [
@@ -361,6 +367,15 @@ def _validate(*, project, shown, result):
         raise InvalidJudgment(errors)
 
 
+def _refuse_unchanged_edit(*, result):
+    """InvalidJudgment when the edited text is the original's: it would store a copy of a
+    completion as better than itself. One statement, only when an edit is sent (the submit
+    path otherwise never reads a completion's text)."""
+    original = Completion.objects.filter(pk=result.edit_of).values_list("text", flat=True).first()
+    if result.edit_text == original:
+        raise InvalidJudgment({"edit": "The edited text is the same as the original."})
+
+
 # Claim the lease with a conditional UPDATE: of two submits of one assignment
 # the second waits on the row lock, then matches nothing. It also matches
 # nothing when the prompt has no room left for this judgment: the judgments
@@ -389,6 +404,8 @@ def judgment_record(*, assignment, result, client_id, now=None):
         raise InvalidJudgment({"client_id": "Required: a unique id the client generates per judgment."})
     project = assignment.project
     _validate(project=project, shown=assignment.shown, result=result)
+    if result.edit_of is not None:
+        _refuse_unchanged_edit(result=result)
     now = now or timezone.now()
 
     try:

@@ -216,9 +216,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A training run's send gives up after this many seconds per connect or read, instead of
-# hanging the request on a broker that is down or hung; the run stays queued with the reason
-# and the reaper's next tick sends it again (annotator/celery.py, rewardtrain/services.py).
+# A training run's or an import job's send gives up after this many seconds per connect or
+# read, instead of hanging the request on a broker that is down or hung; the run stays queued
+# with the reason and the reaper's next tick sends it again, the job fails with the reason
+# (annotator/celery.py, rewardtrain/services.py, annotator/imports.py).
 ARBITER_BROKER_SEND_TIMEOUT = env_float("ARBITER_BROKER_SEND_TIMEOUT", 1.0)
 CELERY_BEAT_SCHEDULE = {
     "retrain-projects-with-new-data": {

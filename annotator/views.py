@@ -10,6 +10,7 @@ was stored with a different judgment).
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -66,6 +67,7 @@ def _item_context(request, project):
         "assignment": assignment,
         "completions": completions,
         "rank_choices": range(1, len(completions) + 1),
+        "max_text_chars": settings.ARBITER_MAX_TEXT_CHARS,  # a comment's limit, as the form's and the API's
         # A fresh id per rendered item: a retry or a double submit of this form
         # carries the same id, so judgment_record stores it once.
         "client_id": uuid.uuid4().hex,

@@ -3,9 +3,7 @@
 Each worker prints `gc gen=<n> pid=<pid> at=<unix time> ms=<pause>` to stderr (the
 bench's gunicorn log) for every collection over 5 ms, so slow requests can be
 matched against the pauses (`python bench/labeling_load.py --json` keeps each slow
-request's start time). With BENCH_GC_FREEZE=1 the master also calls gc.freeze()
-once the app is loaded, before forking, so the workers' collections skip the
-~240,000 objects that importing Django, DRF and torch leaves behind.
+request's start time).
 """
 
 import gc
@@ -14,11 +12,6 @@ import sys
 import time
 
 SLOW_MS = 5
-
-
-def when_ready(server):
-    if os.environ.get("BENCH_GC_FREEZE") == "1":
-        gc.freeze()
 
 
 def post_fork(server, worker):

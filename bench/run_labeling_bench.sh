@@ -5,8 +5,8 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres); writes bench/out/labeling-*.{txt,json}.
 # BENCH_TRACE=1 also writes, per case, the workers' slow garbage collections (gunicorn-*.log,
 # see bench/gunicorn_trace.py) and what the bench database's busy backends were doing, sampled
-# every 0.2 s (pgwait-*.txt: time, wait event type, wait event, state, statement). BENCH_GC_FREEZE=1
-# (with BENCH_TRACE=1) freezes the preloaded heap before forking. BENCH_TAG names the files apart.
+# every 0.2 s (pgwait-*.txt: time, wait event type, wait event, state, statement). BENCH_TAG names
+# the files apart.
 set -u
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
@@ -29,6 +29,9 @@ run() {  # name labelers think
   python manage.py migrate -v0
   python bench/make_bench_project.py --slug bench --prompts 10000 --labelers 50 --overlap 2 >/dev/null
   psql -qh 127.0.0.1 -U postgres arbiter_bench -c ANALYZE
+  # Flush the bulk load now: its checkpoint would otherwise land in the measured window
+  # and stall every commit's WAL flush behind it (1.5-2.5 s pauses were seen).
+  psql -qh 127.0.0.1 -U postgres arbiter_bench -c CHECKPOINT
   gunicorn annotator.wsgi "${trace[@]}" -w 2 --threads 4 --preload -b 127.0.0.1:8765 --log-level warning \
     >"$out/gunicorn-$1$tag.log" 2>&1 &
   local server=$!

@@ -352,11 +352,11 @@ def _train_and_publish(run, *, progress_every, on_progress):
     run.save(update_fields=["split"])
 
     current = selectors.current_version(project=project)
-    # Warm start by default (bench/README.md, 1,602 HH pairs): from a version trained on the
-    # first half, one epoch on all pairs reached the from-scratch run's final held-out accuracy
-    # after 192 pairs instead of ~1,150, and ended at 0.601 against 0.591. Only from a model
-    # of the same lineage: a changed base model starts over.
-    warm = current is not None and not run.options.get("from_scratch") and current.base_model == base_model_label(config)
+    # Loading a checkpoint trusts its files, here as for scoring: a current version that fails
+    # its manifest is neither warm-started from nor evaluated by the gate.
+    current_invalid = _verification_failure(current) if current is not None else ""
+    cold_reason = _cold_start_reason(current=current, current_invalid=current_invalid, run=run, config=config)
+    warm = not cold_reason
     started_at = timezone.now()
     result = train(
         train_pairs,
@@ -365,7 +365,14 @@ def _train_and_publish(run, *, progress_every, on_progress):
         init_from=current.path if warm else None,
         progress=_progress_writer(run, every=progress_every, on_progress=on_progress),
     )
-    gate = _promotion_gate(current=current, metrics=result.metrics, heldout_pairs=heldout_pairs, config=config)
+    gate = _promotion_gate(
+        current=current,
+        current_invalid=current_invalid,
+        metrics=result.metrics,
+        heldout_pairs=heldout_pairs,
+        config=config,
+    )
+    start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
 
     number = _next_version_number(project)
     path = write_checkpoint(
@@ -377,7 +384,7 @@ def _train_and_publish(run, *, progress_every, on_progress):
             "run": run.id,
             "base_model": base_model_label(config),
             "parent_version": current.version if current else None,
-            "warm_start": warm,
+            **start,
             "data": snapshot,
             "split": run.split,
             "gate": gate,
@@ -388,14 +395,44 @@ def _train_and_publish(run, *, progress_every, on_progress):
     try:
         _record_version(
             run, number=number, path=path, current=current, gate=gate, metrics=result.metrics, snapshot=snapshot,
-            warm=warm, base_model=base_model_label(config),
+            start=start, base_model=base_model_label(config),
         )
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # a folder without its row must not look published
         raise
 
 
-def _record_version(run, *, number, path, current, gate, metrics, snapshot, warm, base_model):
+def _verification_failure(version) -> str:
+    """Why `version`'s checkpoint does not match its manifest ("" when it does); the message
+    names files inside the folder, never a path."""
+    try:
+        verify_checkpoint(version.path, root=checkpoint_root(project=version.project))
+    except CheckpointInvalid as error:
+        log.warning("v%s at %s failed verification: %s", version.version, version.path, error)
+        return str(error)
+    return ""
+
+
+def _cold_start_reason(*, current, current_invalid, run, config) -> str:
+    """Why the run starts from the base model instead of the current version ("" when it warm-starts).
+
+    Warm start by default (bench/README.md, 1,602 HH pairs): from a version trained on the
+    first half, one epoch on all pairs reached the from-scratch run's final held-out accuracy
+    after 192 pairs instead of ~1,150, and ended at 0.601 against 0.591. Only from a model
+    of the same lineage: a changed base model starts over.
+    """
+    if current is None:
+        return "no current version"
+    if run.options.get("from_scratch"):
+        return "from_scratch was asked for"
+    if current.base_model != base_model_label(config):
+        return f"current v{current.version} was trained from another base model"
+    if current_invalid:
+        return f"current v{current.version} failed verification: {current_invalid}"
+    return ""
+
+
+def _record_version(run, *, number, path, current, gate, metrics, snapshot, start, base_model):
     """In one transaction: the version row, the "current" switch and the run's outcome."""
     project = run.project
     with transaction.atomic():
@@ -410,7 +447,7 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, warm
             status=RewardModelVersion.Status.PUBLISHED if gate["passed"] else RewardModelVersion.Status.REJECTED,
             rejected_reason="" if gate["passed"] else gate["reason"],
             parent=current,
-            metrics=finite({**metrics, "gate": gate, "warm_start": warm}),
+            metrics=finite({**metrics, "gate": gate, **start}),
             data_snapshot=snapshot,
             base_model=base_model,
         )
@@ -435,15 +472,21 @@ def finite(value):
     return value
 
 
-def _promotion_gate(*, current, metrics, heldout_pairs, config) -> dict:
+def _promotion_gate(*, current, current_invalid, metrics, heldout_pairs, config) -> dict:
     """Pass unless the new held-out accuracy is more than the tolerance below the current
-    version's, both measured on this run's held-out pairs. The first version always passes."""
+    version's, both measured on this run's held-out pairs. The first version always passes, and
+    so does one whose current version cannot be evaluated (`current_invalid`: it failed
+    verification): that version serves nothing, so it is replaced. The reason is shown to leads:
+    it names versions, never paths."""
     tolerance = settings.ARBITER_PROMOTION_TOLERANCE
     new = metrics.get("heldout_accuracy")
     gate = {"tolerance": tolerance, "new_heldout_accuracy": new, "n_heldout": len(heldout_pairs)}
     if current is None:
         return {**gate, "passed": True, "reason": "first version"}
     gate["current_version"] = current.version
+    if current_invalid:
+        reason = f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}"
+        return {**gate, "passed": True, "reason": reason}
     if not heldout_pairs:
         return {**gate, "passed": True, "reason": "no held-out pairs to compare on"}
     try:
@@ -451,9 +494,9 @@ def _promotion_gate(*, current, metrics, heldout_pairs, config) -> dict:
         saved = read_metadata(current.path).get("train_config", {})
         eval_config = TrainConfig.from_dict({**saved, "device": config.device, "threads": config.threads})
         old = evaluate_checkpoint(current.path, heldout_pairs, eval_config)["accuracy"]
-    except Exception as error:  # a deleted or corrupt current checkpoint serves nothing: replace it
-        log.warning("could not evaluate current version %s: %s", current, error)
-        return {**gate, "passed": True, "reason": f"current v{current.version} could not be evaluated: {error}"}
+    except Exception as error:  # e.g. a checkpoint that verifies but does not load: replace it
+        log.warning("could not evaluate current v%s at %s: %s", current.version, current.path, error)  # may hold a path
+        return {**gate, "passed": True, "reason": f"current v{current.version} could not be evaluated"}
     gate["current_heldout_accuracy"] = old
     if new < old - tolerance - 1e-9:
         reason = (

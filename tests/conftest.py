@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from tests import factories
+from tests.brokers import broker_down, broker_hung  # noqa: F401 (fixtures for every test)
 
 
 def _service_missing(marker):
@@ -68,3 +69,4 @@ def admin_user(project):
 @pytest.fixture
 def outsider(db):
     return factories.user("outsider")
+

@@ -1,8 +1,6 @@
 """A broker that is down or hung: starting a run answers fast, records why, and the next tick re-sends it."""
 
 import socket
-import threading
-import time
 
 import pytest
 from kombu import Connection
@@ -10,48 +8,11 @@ from rest_framework.test import APIClient
 
 from rewardtrain import services
 from rewardtrain.models import TrainingRun
+from tests.brokers import ANSWER_WITHIN_S, timed
 from tests.rewardtrain.comparisons import make_comparisons
 
-ANSWER_WITHIN_S = 2.0
 
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    """A Redis URL on a loopback port that refuses connections: bound, never listening."""
-    refusing = socket.socket()
-    refusing.bind(("127.0.0.1", 0))
-    monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{refusing.getsockname()[1]}/0")
-    yield
-    refusing.close()
-
-
-@pytest.fixture
-def broker_hung(monkeypatch):
-    """A Redis URL on a loopback server that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held = []
-
-    def accept_and_hold():
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:  # closed at teardown
-                return
-
-    threading.Thread(target=accept_and_hold, daemon=True).start()
-    monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{server.getsockname()[1]}/0")
-    yield
-    server.close()
-    for conn in held:
-        conn.close()
-
-
-def timed(call):
-    started = time.monotonic()
-    result = call()
-    return result, time.monotonic() - started
+# The broker_down and broker_hung fixtures: tests/brokers.py.
 
 
 def api_train(user, project):

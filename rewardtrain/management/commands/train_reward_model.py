@@ -1,12 +1,14 @@
 """python manage.py train_reward_model <project> [--sync] [--epochs N] [--from-scratch] [--max-length N] [--batch-size N] [--base-model PATH]
 
 The same code path as the page and the API: a TrainingRun with trigger "cli". Without --sync the
-run is queued for a Celery worker and its id printed. With --sync it trains here, with a
-progress line on stderr, and prints the version and its metrics.
+run is queued for a Celery worker and its id printed (or, when the broker could not be reached,
+that it is queued but not sent yet, why, and that beat sends it again). With --sync it trains
+here, with a progress line on stderr, and prints the version and its metrics.
 
 Exit status: 0 when a version was published and made current, 0 as well when the promotion gate
 rejected it (training worked; the message says it is not current, and the version can still be
-promoted by an admin); 1 when the run failed or another run is already queued or running.
+promoted by an admin), and 0 for a queued run the broker did not take yet (beat re-sends it);
+1 when the run failed or another run is already queued or running.
 """
 
 import json
@@ -51,7 +53,14 @@ class Command(BaseCommand):
         if not created:
             raise CommandError(f"Run {run.id} of {project} is already {run.status}; wait for it to finish.")
         if not sync:
-            self.stdout.write(f"Queued run {run.id} for {project}.")
+            # Outside a transaction the send has already run (on_commit runs at once) and left its outcome on the row.
+            if run.send_error:
+                self.stdout.write(
+                    f"Run {run.id} for {project} is queued but not sent to a worker yet; beat sends it again "
+                    f"at its next tick, every minute, once the broker is back. Why: {run.send_error}"
+                )
+            else:
+                self.stdout.write(f"Queued run {run.id} for {project}.")
             return
         run = services.training_run_execute(run_id=run.id, on_progress=self.show_progress)
         self.stderr.write("")  # end the progress line
