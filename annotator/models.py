@@ -229,3 +229,27 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"import {self.pk} of {self.filename} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Who changed what in a project, and when: set-up, members, undone judgments.
+
+    Written by annotator.services.audit_record in the same transaction as the change it
+    describes, so the log never claims a change that was rolled back.
+    """
+
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    # Kept as text too: the log must still say who and which project after either is deleted.
+    project_slug = models.CharField(max_length=50, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, help_text="e.g. project.create, member.add, judgment.undo")
+    detail = models.JSONField(default=dict, blank=True, help_text="What changed: ids, old and new values.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created_at"], name="audit_project_time_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action}"

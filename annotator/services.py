@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Assignment, Comparison, Completion, Judgment, Membership, Project, Prompt
+from .models import Assignment, AuditEntry, Comparison, Completion, Judgment, Membership, Project, Prompt
 
 
 class InvalidJudgment(ValueError):
@@ -519,6 +519,18 @@ def _judgment_store(*, assignment, project, result, client_id):
 
 
 # --- set-up ----------------------------------------------------------------
+
+
+def audit_record(*, actor, project, action, detail=None):
+    """One audit log line; call it inside the transaction that makes the change."""
+    return AuditEntry.objects.create(
+        project=project,
+        project_slug=project.slug if project else "",
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_username=actor.get_username() if actor is not None and actor.is_authenticated else "",
+        action=action,
+        detail=detail or {},
+    )
 
 
 def project_create(*, slug, name="", mode=Project.Mode.PAIRWISE, completions_shown=2, overlap=1, **fields):
