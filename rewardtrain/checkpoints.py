@@ -22,7 +22,10 @@ import tempfile
 from pathlib import Path
 
 from rewardtrain.data import completion_budget
-from rewardtrain.training import TrainResult
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
+    from rewardtrain.training import TrainResult
 
 METADATA_FILE = "arbiter.json"
 MANIFEST_FILE = "manifest.json"

@@ -37,7 +37,7 @@ from rewardtrain.checkpoints import (
     write_checkpoint,
 )
 from rewardtrain.data import split_pairs
-from rewardtrain.training import TrainConfig, default_base_model, evaluate_checkpoint, train
+from rewardtrain.config import TrainConfig, default_base_model
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -358,6 +358,8 @@ def _train_and_publish(run, *, progress_every, on_progress):
     cold_reason = _cold_start_reason(current=current, current_invalid=current_invalid, run=run, config=config)
     warm = not cold_reason
     started_at = timezone.now()
+    from rewardtrain.training import train  # torch: imported by the processes that train, not at start-up
+
     result = train(
         train_pairs,
         heldout_pairs,
@@ -493,6 +495,8 @@ def _promotion_gate(*, current, current_invalid, metrics, heldout_pairs, config)
         # The current version's own max_length etc., on this machine's device and threads.
         saved = read_metadata(current.path).get("train_config", {})
         eval_config = TrainConfig.from_dict({**saved, "device": config.device, "threads": config.threads})
+        from rewardtrain.training import evaluate_checkpoint  # torch, as in _train_and_publish
+
         old = evaluate_checkpoint(current.path, heldout_pairs, eval_config)["accuracy"]
     except Exception as error:  # e.g. a checkpoint that verifies but does not load: replace it
         log.warning("could not evaluate current v%s at %s: %s", current.version, current.path, error)  # may hold a path

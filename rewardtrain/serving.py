@@ -19,7 +19,6 @@ from django.conf import settings
 
 from rewardtrain import selectors
 from rewardtrain.checkpoints import CheckpointInvalid, verify_checkpoint
-from rewardtrain.scoring import Scorer
 from rewardtrain.services import checkpoint_root
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 CACHED_MODELS = 4  # a few projects' current versions; each MiniLM is ~90 MB
 REFUSED_RECHECK_SECONDS = 60  # a repaired checkpoint is tried again after this long
 
-_cache: "OrderedDict[str, Scorer]" = OrderedDict()
+_cache: "OrderedDict[str, object]" = OrderedDict()  # path -> rewardtrain.scoring.Scorer
 _refused: dict[str, tuple[float, str]] = {}  # path -> (when, reason)
 _cache_lock = threading.Lock()
 
@@ -51,7 +50,7 @@ def check_size(*, n_items, texts):
             raise TooLarge(f"{name} is {len(text)} characters; at most {limit} (ARBITER_SCORE_MAX_CHARS)")
 
 
-def scorer_for(version, *, root) -> Scorer:
+def scorer_for(version, *, root):
     """The loaded scorer of `version`; ModelUnavailable with the reason when its checkpoint
     does not verify against its manifest under `root`, or does not load."""
     path = version.path
@@ -65,6 +64,9 @@ def scorer_for(version, *, root) -> Scorer:
         # Verified and loaded under the lock: two first requests must not load the same model twice.
         try:
             verify_checkpoint(path, root=root)
+            # torch only here: commands and Django's checks import the API views without scoring.
+            from rewardtrain.scoring import Scorer
+
             scorer = Scorer.load(path, device=settings.ARBITER_TRAIN_DEVICE)
         except Exception as error:
             if isinstance(error, CheckpointInvalid):

