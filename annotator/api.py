@@ -16,7 +16,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from . import exports
+from . import export_formats, exports
 from .fields import StrictCharField
 from .models import Assignment, Judgment, Membership, Project
 from .permissions import project_for_lead, project_for_member
@@ -243,14 +243,33 @@ class FileFormatNegotiation(DefaultContentNegotiation):
 
 class ProjectExportApi(ApiView):
     content_negotiation_class = FileFormatNegotiation
-    formats = {"jsonl": "application/x-ndjson"}
 
     @extend_schema(
         operation_id="projects_export",
-        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jsonl"], default="jsonl")],
+        parameters=[
+            OpenApiParameter("format", OpenApiTypes.STR, enum=list(export_formats.FORMATS), default="jsonl"),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=list(exports.KINDS), default="pairs"),
+            OpenApiParameter(
+                "form", OpenApiTypes.STR, enum=list(exports.FORMS), default="explicit", description="Pairs only; others ignore it."
+            ),
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."
+            ),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Created before (ISO 8601)."),
+            OpenApiParameter("labelers", OpenApiTypes.STR, description="Comma-separated usernames."),
+            OpenApiParameter("source", OpenApiTypes.STR, enum=list(exports.SOURCES)),
+            OpenApiParameter("split", OpenApiTypes.STR, enum=list(exports.SPLITS)),
+            OpenApiParameter(
+                "hash_annotators", OpenApiTypes.BOOL, default=False, description="Keyed hashes instead of usernames."
+            ),
+        ],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
                 OpenApiTypes.STR, description="One JSON object per line (see annotator.exports)."
+            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A header, then one row per record."),
+            (200, "application/vnd.apache.parquet"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="Parquet with a fixed schema per kind and form."
             ),
             400: ErrorSerializer,
             403: ErrorSerializer,
@@ -260,11 +279,12 @@ class ProjectExportApi(ApiView):
     )
     def get(self, request, slug):
         project, _role = project_for_lead(user=request.user, slug=slug)
-        file_format = request.query_params.get("format", "jsonl")
-        if file_format not in self.formats:
-            raise ValidationError({"format": [f"Must be one of {', '.join(self.formats)}."]})
+        try:
+            options = exports.export_options_from(request.query_params, strict=True)
+        except exports.ExportOptionsError as error:
+            raise ValidationError({name: [reason] for name, reason in error.errors.items()}) from None
         response = StreamingHttpResponse(
-            exports.export_jsonl_lines(project=project), content_type=self.formats[file_format]
+            exports.export_stream(project=project, options=options), content_type=options.content_type
         )
-        response["Content-Disposition"] = f'attachment; filename="{project.slug}.{file_format}"'
+        response["Content-Disposition"] = f'attachment; filename="{options.filename(project.slug)}"'
         return response

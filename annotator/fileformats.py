@@ -9,8 +9,13 @@ it knows what it can afford to keep.
 Formats:
   jsonl  {"id"?, "prompt", "completions": [text | {"text", "model"?, "metadata"?}], "metadata"?}
   csv    header prompt, completion_1..completion_9, optional id; other columns go to metadata
-  pairs  {"prompt", "chosen", "rejected", "prompt_id"?} (what `export_comparisons` writes)
+  pairs  {"prompt", "chosen", "rejected", "prompt_id"?} (what `export_comparisons` writes), or
+         TRL's conversational form: prompt a list of {"role", "content"}, chosen/rejected
+         one assistant message each; the prompt is stored as HH text (render_hh)
   hh     {"chosen", "rejected"}: whole Anthropic HH dialogues, split into prompt and replies
+  rankings  {"prompt", "completions": [best first], "excluded"?, "id"?}: every ranked pair
+  parquet   the columns of jsonl, pairs, hh or rankings (which one, from the column names),
+            read a row group at a time; a row's number is its "line"
 """
 
 import csv
@@ -19,10 +24,17 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rewardtrain.data import split_hh_dialogues
 
-FORMATS = ("jsonl", "csv", "pairs", "hh")
+FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "parquet")
+PAIR_FORMATS = ("pairs", "hh", "rankings")  # stored as imported comparisons, not queued prompts
+PARQUET_MAGIC = b"PAR1"
+PARQUET_BATCH_ROWS = 1000  # rows turned into Python objects at a time
 MIN_COMPLETIONS, MAX_COMPLETIONS = 2, 9  # a project shows 2..9 completions per item
 CSV_COMPLETION_COLUMNS = [f"completion_{i}" for i in range(1, MAX_COMPLETIONS + 1)]
 # Ten texts at the default 100,000 characters, JSON-escaped, fit well under this; a longer
@@ -75,6 +87,22 @@ class PairRecord:
     id_field: str = ""  # "id" or "prompt_id" when the line named its prompt, else ""
 
 
+@dataclass
+class RankingRecord:
+    line: int
+    external_id: str
+    prompt: str
+    ranked: list  # texts, best first
+    id_field: str = ""
+
+    def pairs(self):
+        """Every pair of the ranking, the better one chosen: K*(K-1)/2 of them."""
+        return [
+            PairRecord(self.line, self.external_id, self.prompt, better, worse, self.id_field)
+            for better, worse in combinations(self.ranked, 2)
+        ]
+
+
 def text_id(text):
     """The external id of a prompt given without one: stable across files and re-imports."""
     return "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
@@ -112,9 +140,69 @@ def detect_format(filename, first_line):
         json_name = filename.lower().endswith((".jsonl", ".json", ".ndjson"))
         looks_like_json = json_name or first_line.lstrip()[:1] in ("{", "[")
         return "jsonl" if looks_like_json else "csv"
+    return format_from_keys(keys)
+
+
+def format_from_keys(keys):
+    """The JSON form whose keys these are: a ranking is told from prompts by its `excluded`
+    key, which the rankings export always writes (otherwise say --format rankings)."""
     if "chosen" in keys:
         return "pairs" if "prompt" in keys else "hh"
+    if "excluded" in keys:
+        return "rankings"
     return "jsonl"
+
+
+def is_parquet(filename, head):
+    return filename.lower().endswith(".parquet") or head.startswith(PARQUET_MAGIC)
+
+
+NEEDED_COLUMNS = {
+    "jsonl": ("prompt", "completions"),
+    "pairs": ("prompt", "chosen", "rejected"),
+    "hh": ("chosen", "rejected"),
+    "rankings": ("prompt", "completions"),
+}
+
+
+def parquet_format(binary):
+    """The JSON form (jsonl, pairs, hh or rankings) the columns of a Parquet file are in.
+    Raises ValueError, with the reason, for a file that is not Parquet or has other columns."""
+    try:
+        names = pq.ParquetFile(binary).schema_arrow.names
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"not a valid Parquet file: {exc}") from None
+    format = format_from_keys(names)
+    if missing := [name for name in NEEDED_COLUMNS[format] if name not in names]:
+        raise ValueError(
+            f"the columns are {', '.join(names) or 'none'}: missing {', '.join(missing)} "
+            "(a Parquet file has the keys of one JSONL form as its columns)"
+        )
+    return format
+
+
+def read_parquet(binary):
+    """(row number, dict) for every row of a Parquet file, read a row group at a time, or a
+    LineError for a row that cannot be read and one for the file if it breaks off."""
+    number = 0
+    try:
+        for batch in pq.ParquetFile(binary).iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            try:
+                rows = batch.to_pylist()
+            except (pa.ArrowException, ValueError):  # e.g. a string column that is not UTF-8: find the row
+                rows = [_row_or_error(batch, i, number + 1 + i) for i in range(batch.num_rows)]
+            for row in rows:
+                number += 1
+                yield row if isinstance(row, LineError) else (number, row)
+    except (pa.ArrowException, OSError) as exc:
+        yield LineError(None, "", f"not a valid Parquet file (after row {number}): {exc}")
+
+
+def _row_or_error(batch, index, number):
+    try:
+        return batch.slice(index, 1).to_pylist()[0]
+    except (pa.ArrowException, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        return LineError(number, "", f"cannot be read: {exc}")
 
 
 # --- what a database cannot store --------------------------------------------
@@ -158,6 +246,8 @@ def unstorable(value):
             stack.extend(reversed(children))
         elif isinstance(value, list):
             stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
+        elif value is not None and not isinstance(value, int):  # bytes, dates, decimals from Parquet
+            yield path, f"a {type(value).__name__} value is not JSON: use text, numbers, lists or objects"
 
 
 # --- field checks --------------------------------------------------------------
@@ -220,7 +310,7 @@ def _check_distinct(errors, line, names, texts):
 
 
 def _json_objects(lines):
-    """(line number, dict) for every non-blank line whose JSON can be stored, else LineErrors."""
+    """(line number, dict) for every non-blank line of JSON, else LineErrors."""
     for item in lines:
         if isinstance(item, LineError):
             yield item
@@ -239,6 +329,16 @@ def _json_objects(lines):
         if not isinstance(obj, dict):
             yield LineError(number, "", f"must be a JSON object, got {type(obj).__name__}")
             continue
+        yield number, obj
+
+
+def _storable(objects):
+    """The (number, dict) items whose every value can be stored, else their LineErrors."""
+    for item in objects:
+        if isinstance(item, LineError):
+            yield item
+            continue
+        number, obj = item
         problems = [LineError(number, path, reason) for path, reason in unstorable(obj)]
         if problems:
             yield from problems
@@ -246,8 +346,8 @@ def _json_objects(lines):
         yield number, obj
 
 
-def parse_jsonl(lines, limits):
-    for item in _json_objects(lines):
+def parse_jsonl(objects, limits):
+    for item in objects:
         if isinstance(item, LineError):
             yield item
             continue
@@ -379,25 +479,84 @@ def _csv_record(errors, number, row, limits):
     )  # fmt: skip
 
 
-def parse_pairs(lines, limits, *, hh):
+def _check_prompt_id(errors, number, obj, limits):
+    """(external id or None, the field that named it, ok) for a line that may name its prompt."""
+    id_field = "prompt_id" if "prompt_id" in obj else "id"
+    if obj.get(id_field) is None:
+        return None, "", True
+    external_id = _check_id(errors, number, id_field, obj[id_field], limits)
+    return external_id, id_field, external_id is not None
+
+
+HH_NAMES = {"user": "Human", "assistant": "Assistant"}
+
+
+def render_hh(messages):
+    """A conversation as an HH prompt: "\\n\\nHuman: …\\n\\nAssistant: …" per turn, ending with the
+    "\\n\\nAssistant:" the reply follows, the same text the hh format's prompts are."""
+    return "".join(f"\n\n{HH_NAMES[m['role']]}: {m['content']}" for m in messages) + "\n\nAssistant:"
+
+
+def render_hh_reply(content):
+    """A reply as the hh format stores it: what follows "Assistant:", its space included, so a
+    conversational line and the hh line of the same dialogue are the same rows."""
+    return f" {content}" if content else ""
+
+
+def _messages_error(messages, *, reply):
+    """Why a conversational prompt (user first and last, turns alternating) or reply (one assistant
+    message) is not one, as (field suffix, reason), or None."""
+    if not isinstance(messages, list) or not messages:
+        shape = "one assistant message" if reply else "messages"
+        return "", f"must be a list of {shape} ({{\"role\", \"content\"}}), as prompt is"
+    if reply and len(messages) != 1:
+        return "", f"{len(messages)} messages; a reply is one assistant message"
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+            return f"[{i}]", 'must be {"role", "content"} with content a string'
+        role = message.get("role")
+        expected = "assistant" if reply or i % 2 else "user"
+        if role != expected:
+            return f"[{i}].role", f"{role!r}: expected {expected!r} (user and assistant turns alternate, user first)"
+    if not reply and len(messages) % 2 == 0:
+        return f"[{len(messages) - 1}]", "the last message of a prompt is the user's"
+    return None
+
+
+def _conversational(errors, number, obj, limits):
+    """(prompt, chosen, rejected) rendered from TRL's conversational form, or None after errors."""
+    texts = []
+    for name in ("prompt", "chosen", "rejected"):
+        if problem := _messages_error(obj.get(name), reply=name != "prompt"):
+            errors.append(LineError(number, name + problem[0], problem[1]))
+            continue
+        text = render_hh(obj[name]) if name == "prompt" else render_hh_reply(obj[name][0]["content"])
+        if _check_text(errors, number, name, text, limits, required=name == "prompt"):
+            texts.append(text)
+    return texts if len(texts) == 3 else None
+
+
+def parse_pairs(objects, limits, *, hh):
     """PairRecords; an empty reply is a real completion (the assistant said nothing), so only the
     prompt and HH's whole dialogues must be non-empty. A pair with the same reply on both sides
     is still yielded: whether it counts is the importer's call."""
-    for item in _json_objects(lines):
+    for item in objects:
         if isinstance(item, LineError):
             yield item
             continue
         number, obj = item
         errors = []
-        ok = _check_text(errors, number, "chosen", obj.get("chosen"), limits, required=hh)
-        ok = _check_text(errors, number, "rejected", obj.get("rejected"), limits, required=hh) and ok
-        if not hh:
-            ok = _check_text(errors, number, "prompt", obj.get("prompt"), limits) and ok
-        external_id = None
-        id_field = "prompt_id" if "prompt_id" in obj else "id"
-        if obj.get(id_field) is not None:
-            external_id = _check_id(errors, number, id_field, obj[id_field], limits)
-            ok = ok and external_id is not None
+        conversation = None
+        if not hh and isinstance(obj.get("prompt"), list):
+            conversation = _conversational(errors, number, obj, limits)
+            ok = conversation is not None
+        else:
+            ok = _check_text(errors, number, "chosen", obj.get("chosen"), limits, required=hh)
+            ok = _check_text(errors, number, "rejected", obj.get("rejected"), limits, required=hh) and ok
+            if not hh:
+                ok = _check_text(errors, number, "prompt", obj.get("prompt"), limits) and ok
+        external_id, id_field, id_ok = _check_prompt_id(errors, number, obj, limits)
+        ok = ok and id_ok
         yield from errors
         if not ok:
             continue
@@ -407,6 +566,8 @@ def parse_pairs(lines, limits, *, hh):
             except ValueError as exc:
                 yield LineError(number, "chosen", str(exc))
                 continue
+        elif conversation:
+            prompt, chosen, rejected = conversation
         else:
             prompt, chosen, rejected = obj["prompt"], obj["chosen"], obj["rejected"]
         yield PairRecord(
@@ -414,10 +575,53 @@ def parse_pairs(lines, limits, *, hh):
         )
 
 
+def parse_rankings(objects, limits):
+    """RankingRecords. Replies may be empty, as in pairs; ranked and excluded ones together are
+    2..9 distinct texts. Excluded ones are checked but not stored: they rank against nothing."""
+    for item in objects:
+        if isinstance(item, LineError):
+            yield item
+            continue
+        number, obj = item
+        errors = []
+        ok = _check_text(errors, number, "prompt", obj.get("prompt"), limits)
+        external_id, id_field, id_ok = _check_prompt_id(errors, number, obj, limits)
+        ok = ok and id_ok
+        names, texts, lists = [], [], True
+        for key in ("completions", "excluded"):
+            values = obj.get(key)
+            if values is None and key == "excluded":
+                continue
+            if not isinstance(values, list):
+                errors.append(LineError(number, key, "must be a list of texts"))
+                lists = False
+                continue
+            for i, text in enumerate(values):
+                ok = _check_text(errors, number, f"{key}[{i}]", text, limits, required=False) and ok
+                names.append(f"{key}[{i}]")
+                texts.append(text)
+        if lists:
+            _check_completion_count(errors, number, "completions and excluded", len(texts))
+        if ok and not errors:
+            _check_distinct(errors, number, names, texts)
+        yield from errors
+        if ok and not errors:
+            ranked = obj["completions"]
+            yield RankingRecord(number, external_id or text_id(obj["prompt"]), obj["prompt"], ranked, id_field)
+
+
 def parse(format, lines, limits):
     """Records and LineErrors of `lines` (from read_lines) in the given format."""
     if format == "csv":
         return parse_csv(lines, limits)
+    return parse_objects(format, _json_objects(lines), limits)
+
+
+def parse_objects(format, objects, limits):
+    """Records and LineErrors of (number, dict) items, from JSON lines or Parquet rows."""
+    objects = _storable(objects)
     if format in ("pairs", "hh"):
-        return parse_pairs(lines, limits, hh=format == "hh")
-    return parse_jsonl(lines, limits)
+        return parse_pairs(objects, limits, hh=format == "hh")
+    if format == "rankings":
+        return parse_rankings(objects, limits)
+    return parse_jsonl(objects, limits)

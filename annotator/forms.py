@@ -1,13 +1,15 @@
 """Parsing what the labeling form posts into a JudgmentResult.
 
 The form is the same with and without JavaScript: the script only fills the
-fields (rank selects, time spent) and posts it with fetch.
+fields (rank selects, time spent) and posts it with fetch. The console's forms
+(project settings, members, the judgments filter) follow at the end.
 """
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from .models import Judgment
+from .models import Judgment, Membership, Project
 from .services import InvalidJudgment, JudgmentResult
 
 MAX_TIME_SPENT_MS = 2**31 - 1  # the column is a PositiveIntegerField
@@ -71,3 +73,75 @@ class JudgmentForm(forms.Form):
         if len(set(ranks.values())) != len(ranks):
             raise InvalidJudgment({"ranking": "Two completions have the same rank."})
         return sorted(ranks, key=ranks.__getitem__), excluded
+
+
+# --- the console ---------------------------------------------------------------------
+
+PROJECT_SETTINGS = (
+    "name",
+    "mode",
+    "completions_shown",
+    "overlap",
+    "instructions",
+    "lease_seconds",
+    "allow_tie",
+    "allow_edit",
+    "retrain_min_new_comparisons",
+    "base_model",
+)
+
+
+class ProjectSettingsForm(forms.Form):
+    """A project's settings. A plain form, not a ModelForm: validating a ModelForm writes the
+    new values onto the instance, and project_update needs the old ones to audit the change.
+    The model's own validators run in project_update (full_clean)."""
+
+    def __init__(self, *args, base_models, with_slug=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = ("slug", *PROJECT_SETTINGS) if with_slug else PROJECT_SETTINGS
+        self.fields.update(forms.fields_for_model(Project, fields=names))
+        self.fields["base_model"] = forms.ChoiceField(
+            choices=base_models, required=False, help_text="A model folder under ARBITER_MODEL_ROOTS."
+        )
+        self.fields["instructions"].widget.attrs.update(rows=8, **{"data-preview": "instructions-preview"})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == Project.Mode.PAIRWISE and data.get("completions_shown") not in (None, 2):
+            self.add_error("completions_shown", "Pairwise mode shows 2 completions.")
+        return data
+
+
+class MemberAddForm(forms.Form):
+    # The rules Django's own user forms apply, so a user created here can log in like any other.
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="Only to create a new user: leave it empty to add an existing one.",
+    )
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+YES_NO = [("", "any"), ("yes", "yes"), ("no", "no")]
+RANKING_CHOICE = "ranking"  # judgments with a ranking, which have no choice
+
+
+class JudgmentFilterForm(forms.Form):
+    labeler = forms.ChoiceField(required=False)
+    choice = forms.ChoiceField(
+        required=False, choices=[("", "any"), *Judgment.Choice.choices, (RANKING_CHOICE, "Ranking")]
+    )
+    has_comment = forms.ChoiceField(required=False, choices=YES_NO)
+    has_edit = forms.ChoiceField(required=False, choices=YES_NO)
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+
+    def __init__(self, *args, labelers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["labeler"].choices = [("", "anyone"), *((name, name) for name in labelers)]

@@ -25,7 +25,23 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from .celery import broker_send_connection
-from .fileformats import FORMATS, LineError, Limits, PairRecord, detect_format, parse, read_lines, text_id
+from .fileformats import (
+    FORMATS,
+    PAIR_FORMATS,
+    PARQUET_MAGIC,
+    LineError,
+    Limits,
+    PairRecord,
+    RankingRecord,
+    detect_format,
+    is_parquet,
+    parquet_format,
+    parse,
+    parse_objects,
+    read_lines,
+    read_parquet,
+    text_id,
+)
 from .models import Comparison, Completion, ImportJob, Prompt
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
@@ -35,6 +51,7 @@ logger = logging.getLogger(__name__)
 BATCH = 1000  # rows per INSERT; also ids per lookup (under SQLite's 32766 variables)
 ERRORS_KEPT = 1000  # a broken file can have a million bad lines: the first ones are kept, the rest counted
 IDENTICAL_REASON = "the same reply as chosen: no preference to learn from"
+UNRANKED_REASON = "fewer than two ranked completions: no preference to learn from"
 
 
 def _s(n):
@@ -70,8 +87,9 @@ class ImportReport:
     comparisons_created: int = 0
     skipped: int = 0  # prompts (or pairs) already in the project, or repeated in the file
     identical: int = 0  # pairs with the same reply on both sides: no preference, so not stored
+    unranked: int = 0  # rankings with fewer than two ranked completions: no preference either
     invalid: int = 0  # lines left out because the caller asked to skip invalid lines
-    skipped_lines: list = field(default_factory=list)  # LineErrors: the first ERRORS_KEPT identical or invalid lines
+    skipped_lines: list = field(default_factory=list)  # LineErrors: the first ERRORS_KEPT of all three kinds
 
     def summary(self):
         text = (
@@ -81,17 +99,25 @@ class ImportReport:
         also = []
         if self.identical:
             also.append(f"{self.identical} pair{_s(self.identical)} with the same reply on both sides")
+        if self.unranked:
+            also.append(f"{self.unranked} ranking{_s(self.unranked)} of fewer than two")
         if self.invalid:
             also.append(f"{self.invalid} invalid line{_s(self.invalid)}")
         return text + (f" Also skipped {' and '.join(also)}." if also else "")
 
     @property
-    def skipped_lines_hidden(self):
-        return self.identical + self.invalid - len(self.skipped_lines)
+    def skipped_lines_total(self):
+        return self.identical + self.unranked + self.invalid
 
-    def skip_line(self, error, *, identical=False):
+    @property
+    def skipped_lines_hidden(self):
+        return self.skipped_lines_total - len(self.skipped_lines)
+
+    def skip_line(self, error, *, identical=False, unranked=False):
         if identical:
             self.identical += 1
+        elif unranked:
+            self.unranked += 1
         else:
             self.invalid += 1
         if len(self.skipped_lines) < ERRORS_KEPT:
@@ -135,6 +161,13 @@ def import_stream(
     format = format or _detect_format(stream, filename)
     if format not in FORMATS:
         raise ImportFailed([LineError(None, "format", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")])
+    form = format  # the form of the records: a Parquet file's, from its columns
+    if format == "parquet":
+        try:
+            stream.seek(0)
+            form = parquet_format(stream)
+        except ValueError as exc:
+            raise ImportFailed([LineError(None, "", str(exc))]) from None
     progress = progress or (lambda done, total: None)
     limits = Limits(
         max_text_chars=settings.ARBITER_MAX_TEXT_CHARS,
@@ -144,14 +177,22 @@ def import_stream(
     report = ImportReport(format=format)
     errors = _Kept()
     invalid = report.skip_line if skip_invalid else errors.add
-    ids = _PairIds() if format in ("pairs", "hh") else _PromptIds()
-    lines_total = _check_pass(stream, format, limits, ids, report, invalid, progress)
+    pairs = form in PAIR_FORMATS
+    ids = _PairIds() if pairs else _PromptIds()
+
+    def records():
+        stream.seek(0)
+        if format == "parquet":
+            return parse_objects(form, read_parquet(stream), limits)
+        return parse(format, read_lines(stream), limits)
+
+    lines_total = _check_pass(records, ids, report, invalid, progress)
     if errors.total:
         raise ImportFailed(errors.errors, errors.total)
-    write = _write_pairs if format in ("pairs", "hh") else _write_prompts
+    write = _write_pairs if pairs else _write_prompts
     try:
         with transaction.atomic():
-            for chunk in _chunks(_valid_records(stream, format, limits, ids), BATCH):
+            for chunk in _chunks(_valid_records(records, ids), BATCH):
                 write(project, chunk, report, invalid)
                 progress(chunk[-1].line, lines_total)
             if errors.total:  # lines only the database could refuse: roll back
@@ -179,6 +220,9 @@ def _refresh_planner_statistics():
 
 def _detect_format(stream, filename):
     stream.seek(0)
+    if is_parquet(filename, stream.readline(len(PARQUET_MAGIC))):  # bounded, like every read here
+        return "parquet"
+    stream.seek(0)
     for item in read_lines(stream):
         if not isinstance(item, LineError) and item[1].strip():
             return detect_format(filename, item[1])
@@ -188,34 +232,35 @@ def _detect_format(stream, filename):
 # --- the two passes ----------------------------------------------------------
 
 
-def _records(stream, format, limits):
-    stream.seek(0)
-    return parse(format, read_lines(stream), limits)
-
-
 def _identical(record):
     return isinstance(record, PairRecord) and record.chosen == record.rejected
 
 
-def _check_pass(stream, format, limits, ids, report, invalid, progress):
+def _unranked(record):
+    return isinstance(record, RankingRecord) and len(record.ranked) < 2
+
+
+def _check_pass(records, ids, report, invalid, progress):
     """Every line checked; returns the number of the last line read."""
     last = 0
-    for item in _records(stream, format, limits):
+    for item in records():
         last = max(last, item.line or 0)
         if isinstance(item, LineError):
             invalid(item)
         elif _identical(item):
             report.skip_line(LineError(item.line, "rejected", IDENTICAL_REASON), identical=True)
+        elif _unranked(item):
+            report.skip_line(LineError(item.line, "completions", UNRANKED_REASON), unranked=True)
         elif error := ids.error(item):
             invalid(error)
         progress(last, None)
     return last
 
 
-def _valid_records(stream, format, limits, ids):
+def _valid_records(records, ids):
     """The records the check pass accepted: it is deterministic, and `ids` answers as it did then."""
-    for item in _records(stream, format, limits):
-        if not isinstance(item, LineError) and not _identical(item) and ids.error(item) is None:
+    for item in records():
+        if not (isinstance(item, LineError) or _identical(item) or _unranked(item) or ids.error(item)):
             yield item
 
 
@@ -289,13 +334,13 @@ def _write_pairs(project, chunk, report, invalid):
         project=project, external_id__in={r.external_id for r in chunk}
     ).values_list("pk", "external_id", "text"):
         prompt_pk[external_id], prompt_text[external_id] = pk, text
-    records = []
+    records = []  # PairRecords: a ranking is written as its pairs
     for r in chunk:
         if r.external_id in prompt_text and prompt_text[r.external_id] != r.prompt:
             reason = f"prompt id {r.external_id!r} is already in the project with a different text"
             invalid(LineError(r.line, "prompt", reason))
         else:
-            records.append(r)
+            records.extend(r.pairs() if isinstance(r, RankingRecord) else [r])
     known = list(prompt_pk.values())
     completion_pk = {
         (prompt_id, text): pk

@@ -1,10 +1,14 @@
 """Labeling reads: who may see what, and the numbers the pages show."""
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Assignment, Comparison, Judgment, Membership, Project, Prompt
+from .models import Assignment, Comparison, Completion, Judgment, Membership, Project, Prompt
 
 LEAD_ROLES = (Membership.Role.LEAD, Membership.Role.ADMIN)
 
@@ -109,3 +113,117 @@ def comparisons_by_source(*, project):
         Comparison.objects.filter(project=project).values_list("source").annotate(n=Count("id")).order_by()
     )
     return [(label, counts.get(source, 0)) for source, label in Comparison.Source.choices]
+
+
+RECENT_JUDGMENTS_SHOWN = 50
+
+
+def judgment_undo_deadline(*, judgment):
+    """Until when its labeler may undo or change a judgment."""
+    return judgment.created_at + timedelta(minutes=settings.ARBITER_UNDO_MINUTES)
+
+
+def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS_SHOWN):
+    """A labeler's latest judgments in a project, newest first, as "My recent judgments" shows them.
+
+    Each judgment carries `completions` ([(letter, text)] in display order, their
+    edit last as "E"), `edited_letter` (the one the edit started from, with an
+    edit), `letters` (completion id to letter), `pairs` (its
+    comparisons as (chosen letter, rejected letter)), `ranking_letters`,
+    `excluded_letters`, `deadline` and `undoable` (the deadline is still ahead).
+    Three queries, whatever the limit.
+    """
+    now = now or timezone.now()
+    judgments = list(
+        Judgment.objects.filter(annotator=annotator, prompt__project=project)
+        .select_related("prompt", "edited_completion")
+        .prefetch_related(Prefetch("comparisons", queryset=Comparison.objects.order_by("id")))
+        .order_by("-created_at", "-id")[:limit]
+    )
+    shown_ids = {pk for judgment in judgments for pk in judgment.shown}
+    texts = dict(Completion.objects.filter(pk__in=shown_ids).values_list("id", "text"))
+    for judgment in judgments:
+        letters = {pk: chr(ord("A") + i) for i, pk in enumerate(judgment.shown)}
+        judgment.completions = [(letters[pk], texts.get(pk, "")) for pk in judgment.shown]
+        if judgment.edited_completion:
+            judgment.edited_letter = letters.get(judgment.edited_completion.parent_id, "?")
+            letters[judgment.edited_completion_id] = "E"
+            judgment.completions.append(("E", judgment.edited_completion.text))
+        judgment.letters = letters
+        judgment.pairs = [(letters[c.chosen_id], letters[c.rejected_id]) for c in judgment.comparisons.all()]
+        judgment.ranking_letters = [letters[pk] for pk in judgment.ranking]
+        judgment.excluded_letters = [letters[pk] for pk in judgment.excluded]
+        judgment.deadline = judgment_undo_deadline(judgment=judgment)
+        judgment.undoable = now <= judgment.deadline
+    return judgments
+
+
+# --- the console -------------------------------------------------------------------
+
+
+def base_model_choices(*, current=""):
+    """[(value, label)] for a project's base model: the default, then every model folder (one
+    with a config.json) that is a root in ARBITER_MODEL_ROOTS or directly inside one. The
+    project's current value stays listed, so opening the form never changes it silently."""
+    choices = [("", "Default (ARBITER_BASE_MODEL, else the packaged all-MiniLM-L6-v2)")]
+    for root in settings.ARBITER_MODEL_ROOTS:
+        root = Path(root)
+        folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+        choices += [(str(p), f"{p.name} ({root})") for p in folders if (p / "config.json").is_file()]
+    if current and current not in {value for value, _ in choices}:
+        choices.append((current, f"{current} (current)"))
+    return choices
+
+
+def judgments_filtered(*, project, labeler="", choice="", has_comment="", has_edit="", since=None, until=None):
+    """The project's judgments, newest first, narrowed by the judgments browser's filters."""
+    judgments = Judgment.objects.filter(prompt__project=project).select_related("annotator", "prompt")
+    if labeler:
+        judgments = judgments.filter(annotator__username=labeler)
+    if choice == "ranking":
+        judgments = judgments.exclude(ranking=[])
+    elif choice:
+        judgments = judgments.filter(choice=choice)
+    if has_comment:
+        judgments = judgments.exclude(comment="") if has_comment == "yes" else judgments.filter(comment="")
+    if has_edit:
+        judgments = judgments.filter(edited_completion__isnull=has_edit != "yes")
+    if since:
+        judgments = judgments.filter(created_at__date__gte=since)
+    if until:
+        judgments = judgments.filter(created_at__date__lte=until)
+    return judgments.order_by("-created_at", "-id")
+
+
+def judging_usernames(*, project):
+    """Usernames of the members and of anyone who judged in the project, sorted."""
+    members = Membership.objects.filter(project=project).values_list("user__username", flat=True)
+    judged = Judgment.objects.filter(prompt__project=project).values_list("annotator__username", flat=True)
+    return sorted(set(members) | set(judged.distinct()))
+
+
+def judgment_as_seen(*, project, pk):
+    """A judgment with what its labeler saw: `completions` [(letter, completion)] in display
+    order (the edit last, as "E"), `pairs` [(chosen letter, rejected letter)] and the ranking and
+    exclusions as letters. None when it is not the project's."""
+    judgment = (
+        Judgment.objects.filter(prompt__project=project, pk=pk)
+        .select_related("annotator", "prompt", "edited_completion__parent")
+        .first()
+    )
+    if judgment is None:
+        return None
+    by_id = Completion.objects.in_bulk(judgment.shown)
+    letters = {pk: chr(ord("A") + i) for i, pk in enumerate(judgment.shown)}
+    judgment.completions = [(letters[pk], by_id[pk]) for pk in judgment.shown if pk in by_id]
+    if judgment.edited_completion:
+        letters[judgment.edited_completion_id] = "E"
+        judgment.completions.append(("E", judgment.edited_completion))
+        judgment.edit_of_letter = letters.get(judgment.edited_completion.parent_id, "?")
+    judgment.pairs = [
+        (letters.get(chosen, "?"), letters.get(rejected, "?"))
+        for chosen, rejected in judgment.comparisons.order_by("id").values_list("chosen_id", "rejected_id")
+    ]
+    judgment.ranking_letters = [letters.get(pk, "?") for pk in judgment.ranking]
+    judgment.excluded_letters = [letters.get(pk, "?") for pk in judgment.excluded]
+    return judgment

@@ -10,6 +10,7 @@ from itertools import combinations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -556,3 +557,179 @@ def user_get_or_create(*, username, password=None, is_staff=False):
     return user, created
 
 
+
+
+# --- undo ------------------------------------------------------------------
+
+
+class UndoRefused(Exception):
+    """The judgment cannot be undone: its window closed, or it was undone already."""
+
+
+def judgment_undo(*, judgment, actor, now=None):
+    """Take back one of the actor's judgments, within ARBITER_UNDO_MINUTES of making it.
+
+    Removes the judgment, its comparisons and its edited completion (if any),
+    and gives the item back to its labeler as their held item: the judgment's
+    assignment is active again with a fresh lease, showing the same completions
+    in the same order. So "change" is this and then the labeling page. The
+    prompt's load (judgments plus live leases) stays what it was, one judgment
+    less and one lease more, so the overlap still holds; it is done under the
+    prompt's row lock, which judgment_record and every new lease take too.
+    Comparisons a training run already used stay in that run's checkpoint.
+    Raises UndoRefused.
+    """
+    from .selectors import judgment_undo_deadline
+
+    if judgment.annotator_id != actor.pk:
+        raise UndoRefused("Only the labeler who made a judgment can undo it.")
+    now = now or timezone.now()
+    if now > judgment_undo_deadline(judgment=judgment):
+        minutes = settings.ARBITER_UNDO_MINUTES
+        raise UndoRefused(
+            "This judgment can no longer be changed: "
+            f"a judgment can be undone for {minutes:g} minutes after it is made."
+        )
+    with transaction.atomic():
+        prompt = Prompt.objects.select_for_update(of=("self",)).select_related("project").get(pk=judgment.prompt_id)
+        # Read again under the lock: of two undos at once, the second finds it gone.
+        stored = Judgment.objects.filter(pk=judgment.pk).first()
+        if stored is None:
+            raise UndoRefused("This judgment was already undone.")
+        comparisons, _ = Comparison.objects.filter(judgment=stored).delete()
+        stored.delete()
+        if stored.edited_completion_id is not None:
+            Completion.objects.filter(pk=stored.edited_completion_id).delete()
+        Prompt.objects.filter(pk=prompt.pk).update(judgment_count=F("judgment_count") - 1)
+        # judgment_record made every judgment from an assignment, which only goes with its prompt.
+        Assignment.objects.filter(pk=stored.assignment_id).update(
+            status=Assignment.Status.ACTIVE, expires_at=now + timedelta(seconds=prompt.project.lease_seconds)
+        )
+        audit_record(
+            actor=actor,
+            project=prompt.project,
+            action="judgment.undo",
+            detail={
+                "judgment": judgment.pk,  # stored.pk is None once deleted
+                "prompt": prompt.external_id,
+                "judged_at": stored.created_at.isoformat(),
+                "choice": stored.choice,
+                "ranking": stored.ranking,
+                "excluded": stored.excluded,
+                "edited_completion": stored.edited_completion_id,
+                "comparisons_removed": comparisons,
+            },
+        )
+
+
+# --- the console: project settings and members --------------------------------
+
+
+class MembershipRefused(ValueError):
+    """A member change the rules do not allow; the message says which rule."""
+
+
+def project_set_up(*, actor, fields):
+    """A new project with `fields` (slug, name, mode, ...), audited as project.create.
+
+    A creator who is not a superuser becomes its admin: otherwise the staff member
+    who made it could not open it.
+    """
+    with transaction.atomic():
+        project = project_create(**fields)
+        if not actor.is_superuser:
+            membership_add(project=project, user=actor, role=Membership.Role.ADMIN)
+        audit_record(actor=actor, project=project, action="project.create", detail={"settings": fields})  # str, int and bool: JSON as is
+    return project
+
+
+def project_update(*, project, actor, fields):
+    """Change a project's settings; audited as project.update with {field: [old, new]} for each change.
+
+    Returns the changes ({} when nothing changed, and then nothing is written or logged).
+    """
+    changes = {
+        name: [getattr(project, name), value] for name, value in fields.items() if getattr(project, name) != value
+    }
+    if not changes:
+        return {}
+    for name, (_, value) in changes.items():
+        setattr(project, name, value)
+    try:
+        project.full_clean()
+    except ValidationError:
+        project.refresh_from_db(fields=list(changes))  # the caller's instance keeps the stored values
+        raise
+    with transaction.atomic():
+        project.save(update_fields=list(changes))
+        audit_record(actor=actor, project=project, action="project.update", detail={"changes": changes})
+    return changes
+
+
+def _check_membership_rules(*, project, actor_role, old_role, new_role):
+    """The rules, kept simple: only an admin grants, changes or removes the admin role, and a
+    project that has admins always keeps at least one (so it never loses the people who may
+    promote models and read its audit log). Superusers are admins everywhere."""
+    admin = Membership.Role.ADMIN
+    if admin in (old_role, new_role) and actor_role != admin:
+        raise MembershipRefused("Only an admin can grant, change or remove the admin role.")
+    if old_role == admin and new_role != admin:
+        if Membership.objects.filter(project=project, role=admin).count() <= 1:
+            raise MembershipRefused("This is the project's last admin: make someone else admin first.")
+
+
+def membership_grant(*, project, actor, actor_role, user, role, created_user=False):
+    """Add a user to the project with a role (member.add); an existing member is refused."""
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise MembershipRefused(f"{user.get_username()} is already a member: change their role below.")
+    _check_membership_rules(project=project, actor_role=actor_role, old_role=None, new_role=role)
+    with transaction.atomic():
+        membership = Membership.objects.create(project=project, user=user, role=role)
+        audit_record(
+            actor=actor,
+            project=project,
+            action="member.add",
+            detail={"username": user.get_username(), "role": role, "created_user": created_user},
+        )
+    return membership
+
+
+def membership_user_create_and_grant(*, project, actor, actor_role, username, password, role):
+    """A new user account, made a member with `role`, in one transaction (nothing if refused)."""
+    _check_membership_rules(project=project, actor_role=actor_role, old_role=None, new_role=role)
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, password=password)
+        return membership_grant(
+            project=project, actor=actor, actor_role=actor_role, user=user, role=role, created_user=True
+        )
+
+
+def membership_change(*, membership, actor, actor_role, role):
+    """Give a member another role (member.role, old and new); the same role is a no-op."""
+    old = membership.role
+    if old == role:
+        return membership
+    _check_membership_rules(project=membership.project, actor_role=actor_role, old_role=old, new_role=role)
+    with transaction.atomic():
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(
+            actor=actor,
+            project=membership.project,
+            action="member.role",
+            detail={"username": membership.user.get_username(), "role": [old, role]},
+        )
+    return membership
+
+
+def membership_remove(*, membership, actor, actor_role):
+    """Take a member out of the project (member.remove). Their judgments stay."""
+    _check_membership_rules(project=membership.project, actor_role=actor_role, old_role=membership.role, new_role=None)
+    with transaction.atomic():
+        membership.delete()
+        audit_record(
+            actor=actor,
+            project=membership.project,
+            action="member.remove",
+            detail={"username": membership.user.get_username(), "role": membership.role},
+        )

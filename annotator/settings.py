@@ -237,6 +237,8 @@ ARBITER_MAX_TEXT_CHARS = env_int("ARBITER_MAX_TEXT_CHARS", 100_000)  # per promp
 # How long a process remembers an API token's user (annotator/authentication.py): a deleted
 # token or a deactivated user keeps working this many seconds at most. 0: read it every time.
 ARBITER_TOKEN_CACHE_SECONDS = env_int("ARBITER_TOKEN_CACHE_SECONDS", 10)
+# A labeler may undo or change a judgment of theirs for this long after making it.
+ARBITER_UNDO_MINUTES = env_float("ARBITER_UNDO_MINUTES", 10)
 ARBITER_MAX_IMPORT_BYTES = env_int("ARBITER_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
 # An upload page import larger than this runs as a Celery job with a progress page.
 ARBITER_IMPORT_BACKGROUND_BYTES = env_int("ARBITER_IMPORT_BACKGROUND_BYTES", 5 * 1024 * 1024)

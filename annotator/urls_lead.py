@@ -1,10 +1,19 @@
 from django.urls import path
 
-from . import views_lead
+from . import views_console, views_lead
 
 urlpatterns = [
     path("projects/<slug:slug>/", views_lead.project_detail, name="project_detail"),
     path("projects/<slug:slug>/import/", views_lead.project_import, name="project_import"),
     path("projects/<slug:slug>/import/<int:job_id>/", views_lead.import_job_detail, name="import_job_detail"),
-    path("projects/<slug:slug>/export.jsonl", views_lead.project_export, name="project_export"),
+    path("projects/<slug:slug>/export/", views_lead.project_export, name="project_export"),
+    # The console: set-up, members, audit log, judgments (views_console.py).
+    path("console/projects/new/", views_console.project_new, name="project_new"),
+    path("console/preview/", views_console.instructions_preview, name="instructions_preview"),
+    path("projects/<slug:slug>/settings/", views_console.project_settings, name="project_settings"),
+    path("projects/<slug:slug>/members/", views_console.members, name="project_members"),
+    path("projects/<slug:slug>/members/<int:membership_id>/", views_console.member_change, name="member_change"),
+    path("projects/<slug:slug>/audit/", views_console.audit_log, name="project_audit"),
+    path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
+    path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
 ]

@@ -8,4 +8,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.project_list, name="project_list"),
     path("projects/<slug:slug>/label/", views.label, name="label"),
+    path("projects/<slug:slug>/mine/", views.my_judgments, name="my_judgments"),
+    path("projects/<slug:slug>/mine/<int:judgment_id>/undo/", views.judgment_undo_page, name="judgment_undo"),
 ]

@@ -1,4 +1,4 @@
-"""The labeler's pages: project list and the labeling page.
+"""The labeler's pages: project list, the labeling page and their recent judgments.
 
 The labeling page is a plain form that works without JavaScript (POST, then
 redirect back for the next item). static/js/label.js posts the same form with
@@ -15,21 +15,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from .forms import JudgmentForm
-from .models import Assignment, Project
+from .models import Assignment, Judgment, Project
 from .permissions import project_for_member
-from .selectors import is_lead, project_progress, projects_for
+from .selectors import is_lead, judgments_recent_for, project_progress, projects_for
 from .services import (
     InvalidJudgment,
     JudgmentConflict,
     JudgmentMismatch,
     LeaseExpired,
+    UndoRefused,
     assignment_next_for,
     assignment_skip,
     judgment_record,
+    judgment_undo,
 )
 
 # What the page says when the item it sent is closed; the script then shows the next item.
@@ -119,3 +121,33 @@ def _rejected(request, project, errors, *, status):
     for message in errors.values():
         messages.error(request, message)
     return redirect("label", slug=project.slug)
+
+
+@login_required
+@require_GET
+def my_judgments(request, slug):
+    project, _role = project_for_member(user=request.user, slug=slug)
+    judgments = judgments_recent_for(annotator=request.user, project=project)
+    return render(
+        request,
+        "annotator/my_judgments.html",
+        {"project": project, "judgments": judgments, "undo_minutes": settings.ARBITER_UNDO_MINUTES},
+    )
+
+
+@login_required
+@require_POST
+def judgment_undo_page(request, slug, judgment_id):
+    """Undo one of the labeler's own judgments (anyone else's is a 404); "change" then opens it again."""
+    project, _role = project_for_member(user=request.user, slug=slug)
+    judgment = get_object_or_404(Judgment, pk=judgment_id, annotator=request.user, prompt__project=project)
+    try:
+        judgment_undo(judgment=judgment, actor=request.user)
+    except UndoRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("my_judgments", slug=project.slug)
+    if request.POST.get("then") == "change":
+        messages.info(request, "Your judgment was removed: judge this item again.")
+        return redirect("label", slug=project.slug)
+    messages.success(request, "Your judgment was undone. The item is back at the top of your queue.")
+    return redirect("my_judgments", slug=project.slug)

@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .exports import export_jsonl_lines
+from . import exports
+from .export_formats import FORMATS as EXPORT_FORMATS
 from .imports import (
     FORMATS,
     ImportFailed,
@@ -36,6 +37,21 @@ class ImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         required=False, label="Skip invalid lines: import the valid ones and list the others"
     )
+
+
+class ExportForm(forms.Form):
+    """The export options as form fields; exports.export_options_from checks them, as it does
+    the command's options and the API's query parameters."""
+
+    format = forms.ChoiceField(choices=[(f, f) for f in EXPORT_FORMATS], required=False)
+    kind = forms.ChoiceField(choices=[(k, k) for k in exports.KINDS], required=False)
+    form = forms.ChoiceField(choices=[(f, f) for f in exports.FORMS], required=False, help_text="Pairs only.")
+    since = forms.CharField(required=False, help_text="ISO date or time: created at or after.")
+    until = forms.CharField(required=False, help_text="ISO date or time: created before.")
+    labelers = forms.CharField(required=False, help_text="Comma-separated usernames; empty for everyone.")
+    source = forms.ChoiceField(choices=[("", "both")] + [(s, s) for s in exports.SOURCES], required=False)
+    split = forms.ChoiceField(choices=[("", "both")] + [(s, s) for s in exports.SPLITS], required=False)
+    hash_annotators = forms.BooleanField(required=False, label="Replace usernames with keyed hashes")
 
 
 @login_required
@@ -94,7 +110,7 @@ def _report_context(report):
     if report is None:
         return {}
     shown = report.skipped_lines[:ERRORS_SHOWN]
-    return {"report": report, "skipped_lines": shown, "skipped_hidden": report.identical + report.invalid - len(shown)}
+    return {"report": report, "skipped_lines": shown, "skipped_hidden": report.skipped_lines_total - len(shown)}
 
 
 @login_required
@@ -121,10 +137,23 @@ def import_job_detail(request, slug, job_id):
 @login_required
 @require_GET
 def project_export(request, slug):
+    """The export page: a filter form (GET, so a filtered export is a link), a row count
+    preview, and the download itself when the form is sent with download=1."""
     project, _ = project_for_lead(user=request.user, slug=slug)
-    response = StreamingHttpResponse(
-        export_jsonl_lines(project=project), content_type="application/x-ndjson; charset=utf-8"
-    )
-    filename = f"{project.slug}-comparisons-{timezone.now():%Y%m%d-%H%M}.jsonl"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    form = ExportForm(request.GET or None)
+    options, ok = exports.ExportOptions(), not request.GET  # the page without a query: the defaults
+    if form.is_valid():
+        try:
+            options, ok = exports.export_options_from(form.cleaned_data), True
+        except exports.ExportOptionsError as error:
+            for name, reason in error.errors.items():
+                form.add_error(name, reason)
+    if ok and request.GET.get("download"):
+        response = StreamingHttpResponse(
+            exports.export_stream(project=project, options=options), content_type=options.content_type
+        )
+        stem, extension = options.filename(project.slug).rsplit(".", 1)
+        response["Content-Disposition"] = f'attachment; filename="{stem}-{timezone.now():%Y%m%d-%H%M}.{extension}"'
+        return response
+    count = exports.export_count(project=project, options=options) if ok else None
+    return render(request, "annotator/export.html", {"project": project, "form": form, "count": count})

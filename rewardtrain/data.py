@@ -109,7 +109,9 @@ def split_hh_dialogues(chosen: str, rejected: str) -> tuple[str, str, str]:
     """Split two Anthropic HH dialogues into (prompt, chosen reply, rejected reply).
 
     The prompt is their shared prefix up to and including its last "\\n\\nAssistant:"; the rest
-    of each dialogue (leading whitespace removed) is the reply.
+    of each dialogue is the reply, its leading space kept, so prompt + reply is the dialogue
+    byte for byte (an HH export gives back what was imported). The space is harmless to
+    training: a BERT tokenizer drops it.
     """
     shared = 0
     for a, b in zip(chosen, rejected):
@@ -120,7 +122,7 @@ def split_hh_dialogues(chosen: str, rejected: str) -> tuple[str, str, str]:
     if cut < 0 or cut + len(HH_ASSISTANT) > shared:
         raise ValueError('the dialogues share no "\\n\\nAssistant:" turn')
     end = cut + len(HH_ASSISTANT)
-    return chosen[:end], chosen[end:].lstrip(), rejected[end:].lstrip()
+    return chosen[:end], chosen[end:], rejected[end:]
 
 
 def pair_from_record(record: dict) -> Pair:

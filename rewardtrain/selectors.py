@@ -12,6 +12,11 @@ from .models import RewardModelVersion, TrainingRun
 MUCH_BETTER_MARGIN = 1.0
 
 
+def margin_for_strength(strength: str) -> float:
+    """Pair.margin for a comparison's strength; the export writes the same number."""
+    return MUCH_BETTER_MARGIN if strength == Judgment.Strength.MUCH else 0.0
+
+
 def training_pairs(*, project) -> list[Pair]:
     """Every comparison of the project (human and imported) as a Pair, oldest first.
 
@@ -32,8 +37,7 @@ def training_pairs(*, project) -> list[Pair]:
         if key in seen:
             continue
         seen.add(key)
-        margin = MUCH_BETTER_MARGIN if strength == Judgment.Strength.MUCH else 0.0
-        pairs.append(Pair(prompt, chosen, rejected, margin, pk))
+        pairs.append(Pair(prompt, chosen, rejected, margin_for_strength(strength), pk))
     return pairs
 
 

@@ -101,7 +101,7 @@ def test_lead_and_admin_stream_the_export_as_jsonl(api_as, project, labeler, rol
     assert response.status_code == 200
     assert response.streaming
     assert response["Content-Type"] == "application/x-ndjson"
-    assert response["Content-Disposition"] == f'attachment; filename="{project.slug}.jsonl"'
+    assert response["Content-Disposition"] == f'attachment; filename="{project.slug}-pairs.jsonl"'
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines and all(isinstance(json.loads(line), dict) for line in lines)
 
@@ -114,4 +114,4 @@ def test_export_without_format_defaults_to_jsonl(api_as, project, lead):
 def test_export_in_an_unknown_format_is_400(api_as, project, lead):
     response = api_as(lead).get(f"/api/v1/projects/{project.slug}/export/?format=xml")
     assert response.status_code == 400
-    assert response.json()["errors"] == {"format": ["Must be one of jsonl."]}
+    assert response.json()["errors"] == {"format": ["Must be one of jsonl, csv, parquet."]}

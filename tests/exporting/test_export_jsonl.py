@@ -4,14 +4,20 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotator.exports import export_jsonl_lines
+from annotator.exports import export_stream
 from annotator.imports import import_file
 from annotator.services import JudgmentResult, assignment_next_for, judgment_record
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"prompt", "chosen", "rejected", "prompt_id", "chosen_id", "rejected_id", "annotator", "source", "created_at"}
+# Today's columns in today's order, then what issue 7 added.
+FIELDS = ["prompt", "chosen", "rejected", "prompt_id", "chosen_id", "rejected_id", "annotator", "source", "created_at",
+          "margin", "split", "judgment_id"]
+
+
+def export_jsonl_lines(*, project):
+    return "".join(export_stream(project=project)).splitlines(keepends=True)
 
 
 @pytest.fixture
@@ -29,7 +35,7 @@ def test_each_line_is_a_json_object_with_exactly_the_export_fields(project, judg
     lines = list(export_jsonl_lines(project=project))
     assert len(lines) == 2 and all(line.endswith("\n") for line in lines)
     records = [json.loads(line) for line in lines]
-    assert all(set(r) == FIELDS for r in records)
+    assert all(list(r) == FIELDS for r in records)
     human, imported = records
     assert human["chosen_id"] == judged.shown[1] and human["rejected_id"] == judged.shown[0]
     assert human["annotator"] == "labeler" and human["source"] == "human"
@@ -70,9 +76,9 @@ def test_command_writes_to_stdout_without_output_file(project, judged, capsys):
 
 def test_lead_download_streams_an_attachment(client, project, lead, judged):
     client.force_login(lead)
-    response = client.get(reverse("project_export", args=[project.slug]))
+    response = client.get(reverse("project_export", args=[project.slug]), {"download": "1"})
     assert response.status_code == 200 and response.streaming
-    assert response["Content-Disposition"].startswith(f'attachment; filename="{project.slug}-comparisons-')
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{project.slug}-pairs-')
     body = b"".join(response.streaming_content).decode()
     assert [json.loads(line)["source"] for line in body.splitlines()] == ["human", "imported"]
 

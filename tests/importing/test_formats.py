@@ -66,7 +66,7 @@ def test_hh_dialogues_split_into_shared_prompt_and_the_two_replies(project):
     assert report.format == "hh" and report.comparisons_created == 1
     comparison = Comparison.objects.select_related("prompt", "chosen", "rejected").get()
     assert comparison.prompt.text == history
-    assert (comparison.chosen.text, comparison.rejected.text) == ("How about Miso?", "No.")
+    assert (comparison.chosen.text, comparison.rejected.text) == (" How about Miso?", " No.")
 
 
 def test_format_is_detected_from_extension_and_first_line(project):

@@ -31,7 +31,7 @@ def test_an_empty_reply_is_stored_as_a_completion(project):
     report = import_file(project=project, data="\n".join(HH_LINES).encode(), format="hh")
     assert (report.prompts_created, report.comparisons_created) == (3, 3)
     quiet = Comparison.objects.select_related("chosen", "rejected").get(prompt__text__contains="Say something rude")
-    assert (quiet.chosen.text, quiet.rejected.text) == ("", "No.")
+    assert (quiet.chosen.text, quiet.rejected.text) == ("", " No.")
     assert Comparison.objects.get(prompt__text__contains="Name a colour").rejected.text == ""
 
 

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from annotator.services import JudgmentResult, assignment_next_for, judgment_record
 from rewardtrain.models import TrainingRun
 from tests import factories
 
@@ -67,7 +68,16 @@ def site(project, labeler, lead):
     factories.prompts(project, 2)
     run = TrainingRun.objects.create(project=project, status=TrainingRun.Status.RUNNING, requested_by=lead)
     superuser = factories.user("root", is_staff=True, is_superuser=True)
-    return {"project": project, "run": run, "labeler": labeler, "lead": lead, "superuser": superuser}
+    assignment = assignment_next_for(annotator=labeler, project=project)
+    judgment, _ = judgment_record(assignment=assignment, result=JudgmentResult(choice="a"), client_id="csp")
+    return {
+        "project": project,
+        "run": run,
+        "labeler": labeler,
+        "lead": lead,
+        "superuser": superuser,
+        "judgment": judgment,
+    }
 
 
 def pages(site):
@@ -83,6 +93,12 @@ def pages(site):
         (site["lead"], f"/projects/{slug}/models/"),
         (site["lead"], f"/projects/{slug}/runs/{site['run'].pk}/"),
         (site["lead"], "/api/docs/"),
+        (site["lead"], f"/projects/{slug}/settings/"),
+        (site["lead"], f"/projects/{slug}/members/"),
+        (site["lead"], f"/projects/{slug}/judgments/"),
+        (site["lead"], f"/projects/{slug}/judgments/{site['judgment'].pk}/"),
+        (site["superuser"], f"/projects/{slug}/audit/"),
+        (site["superuser"], "/console/projects/new/"),
         (site["superuser"], "/admin/"),
         (site["labeler"], "/no-such-page/"),
     ]

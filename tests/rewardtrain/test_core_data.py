@@ -55,7 +55,7 @@ def test_split_hh_dialogues_takes_the_shared_prefix_up_to_the_last_assistant_tur
     rejected = "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant: No."
     prompt, c, r = split_hh_dialogues(chosen, rejected)
     assert prompt == "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant:"
-    assert (c, r) == ("Sure, here you go.", "No.")
+    assert (c, r) == (" Sure, here you go.", " No.")  # prompt + reply is the dialogue again
 
 
 def test_load_pairs_file_reads_both_forms(tmp_path):
@@ -67,7 +67,7 @@ def test_load_pairs_file_reads_both_forms(tmp_path):
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
     assert load_pairs_file(path) == [
         Pair("q", "a", "b", 1.0),
-        Pair("\n\nHuman: q\n\nAssistant:", "yes", "no"),
+        Pair("\n\nHuman: q\n\nAssistant:", " yes", " no"),
     ]
 
 

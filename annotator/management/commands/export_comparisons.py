@@ -1,41 +1,61 @@
-"""python manage.py export_comparisons <project-slug> [--format jsonl] [-o FILE]"""
+"""python manage.py export_comparisons <project-slug> [--format jsonl|csv|parquet] [--kind ...] [filters] [-o FILE]"""
 
 import os
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator.exports import export_jsonl_lines
+from annotator import exports
+from annotator.export_formats import FORMATS
 from annotator.models import Project
 
 
 class Command(BaseCommand):
-    help = "Write a project's comparisons as JSONL (prompt, chosen, rejected, ids, annotator, source, created_at)."
+    help = "Write a project's pairs, rankings or judgments as JSONL, CSV or Parquet (see README, Export)."
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project slug")
-        parser.add_argument("--format", choices=["jsonl"], default="jsonl")
+        parser.add_argument("--format", choices=list(FORMATS), default="jsonl")
+        parser.add_argument("--kind", choices=exports.KINDS, default="pairs")
+        parser.add_argument("--form", choices=exports.FORMS, default="explicit", help="pairs only")
+        parser.add_argument("--since", help="ISO date or time: created at or after")
+        parser.add_argument("--until", help="ISO date or time: created before")
+        parser.add_argument("--labelers", help="comma-separated usernames")
+        parser.add_argument("--source", choices=exports.SOURCES)
+        parser.add_argument("--split", choices=exports.SPLITS)
+        parser.add_argument("--hash-annotators", action="store_true", help="keyed hashes instead of usernames")
         parser.add_argument("-o", "--output", type=Path, help="file to write; standard output when left out")
 
     def handle(self, *, project, output, **options):
         project_row = Project.objects.filter(slug=project).first()
         if project_row is None:
             raise CommandError(f"No project with slug {project!r}.")
-        lines = export_jsonl_lines(project=project_row)
+        try:
+            export_options = exports.export_options_from({name: options.get(name) for name in (
+                "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators")})
+        except exports.ExportOptionsError as error:
+            raise CommandError(str(error)) from None
+        pieces = exports.export_stream(project=project_row, options=export_options)
+        binary = export_options.format == "parquet"
         if output is None:
-            for line in lines:
-                self.stdout.write(line, ending="")
+            if binary:
+                for piece in pieces:
+                    sys.stdout.buffer.write(piece)
+                sys.stdout.buffer.flush()
+            else:
+                for piece in pieces:
+                    self.stdout.write(piece, ending="")
             return
         # Written beside the target and renamed into place, so a failed export
         # never leaves a truncated file that looks complete.
         partial = output.with_name(output.name + ".partial")
-        count = 0
         try:
-            with open(partial, "w", encoding="utf-8") as f:
-                for count, line in enumerate(lines, 1):
-                    f.write(line)
+            with open(partial, "wb") if binary else open(partial, "w", encoding="utf-8", newline="") as f:
+                for piece in pieces:
+                    f.write(piece)
             os.replace(partial, output)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
-        self.stderr.write(f"Wrote {count} comparisons to {output}.")
+        self.stderr.write(f"Wrote the {export_options.kind} of {project} to {output}.")

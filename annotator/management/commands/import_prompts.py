@@ -1,4 +1,4 @@
-"""python manage.py import_prompts <project-slug> <file> [--format jsonl|csv|pairs|hh] [--skip-invalid]"""
+"""python manage.py import_prompts <project-slug> <file> [--format jsonl|csv|pairs|hh|rankings|parquet] [--skip-invalid]"""
 
 from pathlib import Path
 
@@ -9,7 +9,10 @@ from annotator.models import Project
 
 
 class Command(BaseCommand):
-    help = "Import prompts with completions (jsonl, csv) or labelled pairs (pairs, hh) into a project."
+    help = (
+        "Import prompts with completions (jsonl, csv) or labelled pairs (pairs, hh, rankings) into a project; "
+        "parquet holds either, in the same columns."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project slug")

@@ -1,0 +1,220 @@
+"""The console: set up a project, manage its members, read its audit log, browse its judgments.
+
+Leads and admins only (a labeler gets 403, an outsider 404: see permissions.py); the audit
+log is for admins. Creating a project is for staff and superusers, who run the deployment.
+Every change goes through a service that writes an audit entry with it.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.forms.models import model_to_dict
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rewardtrain.services import InvalidTrainingOptions, base_model_check
+
+from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
+from .models import AuditEntry, Membership
+from .permissions import project_for_lead
+from .rendering import render_markdown
+from .selectors import base_model_choices, judging_usernames, judgment_as_seen, judgments_filtered
+from .services import (
+    MembershipRefused,
+    membership_change,
+    membership_grant,
+    membership_remove,
+    membership_user_create_and_grant,
+    project_set_up,
+    project_update,
+)
+
+JUDGMENTS_PER_PAGE = 50
+AUDIT_PER_PAGE = 100
+PREVIEW_MAX_CHARS = 100_000  # instructions are a page of text; refuse to render a novel per keystroke
+
+
+def _settings_saved(form, save):
+    """Run save(values) for a valid form, the base model checked as training checks it.
+
+    Returns the saved result, or None with the problems put on the form.
+    """
+    if not form.is_valid():
+        return None
+    values = dict(form.cleaned_data)
+    try:
+        base_model_check(values["base_model"], source="this base model")
+    except InvalidTrainingOptions as error:
+        form.add_error("base_model", str(error))
+        return None
+    try:
+        return save(values)
+    except ValidationError as error:  # the model's validators, run by full_clean in the service
+        form.add_error(None, error)
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new(request):
+    if not (request.user.is_staff or request.user.is_superuser):
+        raise PermissionDenied("Only staff create projects.")
+    form = ProjectSettingsForm(request.POST or None, base_models=base_model_choices(), with_slug=True)
+    if request.method == "POST":
+        project = _settings_saved(form, lambda values: project_set_up(actor=request.user, fields=values))
+        if project is not None:
+            messages.success(request, f"Project {project.name} created.")
+            return redirect("project_settings", project.slug)
+    return render(request, "annotator/console/project_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_settings(request, slug):
+    project, role = project_for_lead(user=request.user, slug=slug)
+    form = ProjectSettingsForm(
+        request.POST or None,
+        initial=model_to_dict(project, fields=PROJECT_SETTINGS),
+        base_models=base_model_choices(current=project.base_model),
+    )
+    if request.method == "POST":
+        changes = _settings_saved(
+            form, lambda values: project_update(project=project, actor=request.user, fields=values)
+        )
+        if changes is not None:
+            messages.success(request, f"Saved: {', '.join(changes)}." if changes else "Nothing changed.")
+            return redirect("project_settings", project.slug)
+    return render(
+        request,
+        "annotator/console/project_form.html",
+        {"form": form, "project": project, "role": role},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def instructions_preview(request):
+    """The instructions as labelers will see them, for the settings page's live preview.
+
+    Rendered here with the labeling page's sanitiser, so the browser never turns raw text
+    into HTML itself. Open to staff and to anyone who leads a project.
+    """
+    leads_somewhere = Membership.objects.filter(user=request.user, role__in=("lead", "admin")).exists()
+    if not (request.user.is_staff or request.user.is_superuser or leads_somewhere):
+        raise PermissionDenied("Only leads preview instructions.")
+    text = request.POST.get("text", "")[:PREVIEW_MAX_CHARS]
+    return render(request, "annotator/console/_preview.html", {"html": render_markdown(text)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def members(request, slug):
+    project, role = project_for_lead(user=request.user, slug=slug)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _member_added(request, project, role, form):
+            return redirect("project_members", project.slug)
+    memberships = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    return render(
+        request,
+        "annotator/console/members.html",
+        {
+            "project": project,
+            "role": role,
+            "form": form,
+            "rows": [(m, MemberRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in memberships],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _member_added(request, project, role, form):
+    """Add an existing user, or create one when a password is given; errors go on the form."""
+    username, password, new_role = (form.cleaned_data[k] for k in ("username", "password", "role"))
+    user = get_user_model().objects.filter(username=username).first()
+    try:
+        if user is not None and password:
+            form.add_error("password", f"{username} already exists: leave the password empty to add them.")
+            return False
+        if user is not None:
+            membership_grant(project=project, actor=request.user, actor_role=role, user=user, role=new_role)
+        elif not password:
+            form.add_error("password", f"There is no user {username}: give a password to create one.")
+            return False
+        else:
+            validate_password(password, user=get_user_model()(username=username))
+            membership_user_create_and_grant(
+                project=project, actor=request.user, actor_role=role, username=username, password=password, role=new_role
+            )
+    except ValidationError as error:
+        form.add_error("password", error)
+        return False
+    except MembershipRefused as refused:
+        form.add_error(None, str(refused))
+        return False
+    messages.success(request, f"{username} added as {new_role}.")
+    return True
+
+
+@login_required
+@require_POST
+def member_change(request, slug, membership_id):
+    project, role = project_for_lead(user=request.user, slug=slug)
+    membership = get_object_or_404(Membership.objects.select_related("user", "project"), project=project, pk=membership_id)
+    try:
+        if "remove" in request.POST:
+            membership_remove(membership=membership, actor=request.user, actor_role=role)
+            messages.success(request, f"{membership.user.username} removed.")
+        else:
+            form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
+            if not form.is_valid():
+                raise MembershipRefused("Choose one of the roles.")
+            membership_change(membership=membership, actor=request.user, actor_role=role, role=form.cleaned_data["role"])
+            messages.success(request, f"{membership.user.username} is now {membership.role}.")
+    except MembershipRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("project_members", project.slug)
+
+
+@login_required
+@require_GET
+def audit_log(request, slug):
+    project, role = project_for_lead(user=request.user, slug=slug)
+    if role != Membership.Role.ADMIN:
+        raise PermissionDenied("Only the project's admins read its audit log.")
+    page = Paginator(AuditEntry.objects.filter(project=project), AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "annotator/console/audit_log.html", {"project": project, "page": page})
+
+
+@login_required
+@require_GET
+def judgments(request, slug):
+    project, role = project_for_lead(user=request.user, slug=slug)
+    form = JudgmentFilterForm(request.GET or None, labelers=judging_usernames(project=project))
+    filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+    page = Paginator(judgments_filtered(project=project, **filters), JUDGMENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "annotator/console/judgments.html",
+        {"project": project, "role": role, "form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def judgment_detail(request, slug, judgment_id):
+    project, _ = project_for_lead(user=request.user, slug=slug)
+    judgment = judgment_as_seen(project=project, pk=judgment_id)
+    if judgment is None:
+        raise Http404("No such judgment in this project.")
+    return render(request, "annotator/console/judgment_detail.html", {"project": project, "judgment": judgment})
