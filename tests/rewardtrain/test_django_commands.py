@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from rewardtrain import services
+from rewardtrain import services, training
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons
@@ -34,7 +34,7 @@ def test_sync_training_prints_the_version_and_a_progress_line(trainable, capsys)
 
 def test_a_rejected_version_is_reported_and_exits_zero(trainable, capsys, monkeypatch):
     train_sync(trainable, capsys=capsys)
-    monkeypatch.setattr(services, "evaluate_checkpoint", lambda *a, **kw: {"accuracy": 2.0})
+    monkeypatch.setattr(training, "evaluate_checkpoint", lambda *a, **kw: {"accuracy": 2.0})
     out = train_sync(trainable, "--from-scratch", capsys=capsys)
     assert "published v2 but it was NOT made current" in out.out
     assert RewardModelVersion.objects.get(is_current=True).version == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rewardtrain import selectors, services
+from rewardtrain import selectors, services, training
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
@@ -28,15 +28,15 @@ def trained(project, tiny_model):
 def train_calls(monkeypatch):
     """The init_from of every training in the test; evaluate_checkpoint records what it was asked."""
     calls = {"init_from": [], "evaluated": []}
-    real_train = services.train
+    real_train = training.train
 
     def train(*args, **kwargs):
         calls["init_from"].append(kwargs["init_from"])
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(services, "train", train)
+    monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(
-        services, "evaluate_checkpoint", lambda path, *a, **kw: calls["evaluated"].append(path) or {"accuracy": 0.0}
+        training, "evaluate_checkpoint", lambda path, *a, **kw: calls["evaluated"].append(path) or {"accuracy": 0.0}
     )
     return calls
 
@@ -91,7 +91,7 @@ def test_the_gate_reason_for_a_current_version_that_fails_to_load_names_the_vers
     def evaluate_checkpoint(checkpoint, *args, **kwargs):
         raise OSError(f"Unable to load weights from {checkpoint}/model.safetensors")
 
-    monkeypatch.setattr(services, "evaluate_checkpoint", evaluate_checkpoint)
+    monkeypatch.setattr(training, "evaluate_checkpoint", evaluate_checkpoint)
     run = train_small(trained)
     assert run.version.metrics["gate"]["reason"] == "current v1 could not be evaluated"
     assert path not in json.dumps(run.version.metrics)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotator.models import Comparison
-from rewardtrain import selectors, services
+from rewardtrain import selectors, services, training
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
 from tests import factories
@@ -30,7 +30,7 @@ def visible_entries(settings, project):
 
 def fake_gate(monkeypatch, *, new_accuracy, current_accuracy):
     """The new run reports `new_accuracy`; the current version scores `current_accuracy` on its held-out pairs."""
-    real_train = services.train
+    real_train = training.train
     seen = {}
 
     def train(*args, **kwargs):
@@ -42,8 +42,8 @@ def fake_gate(monkeypatch, *, new_accuracy, current_accuracy):
         seen["path"], seen["pairs"] = path, pairs
         return {"accuracy": current_accuracy}
 
-    monkeypatch.setattr(services, "train", train)
-    monkeypatch.setattr(services, "evaluate_checkpoint", evaluate_checkpoint)
+    monkeypatch.setattr(training, "train", train)
+    monkeypatch.setattr(training, "evaluate_checkpoint", evaluate_checkpoint)
     return seen
 
 
@@ -117,8 +117,8 @@ def test_a_version_within_the_tolerance_is_promoted(trainable, monkeypatch, sett
 def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeypatch):
     train_small(trainable)
     calls = []
-    real_train = services.train
-    monkeypatch.setattr(services, "train", lambda *a, **kw: calls.append(kw["init_from"]) or real_train(*a, **kw))
+    real_train = training.train
+    monkeypatch.setattr(training, "train", lambda *a, **kw: calls.append(kw["init_from"]) or real_train(*a, **kw))
     train_small(trainable, from_scratch=True)
     train_small(trainable)
     assert calls[0] is None and calls[1].endswith("v2")
@@ -228,7 +228,7 @@ def test_a_project_without_comparisons_fails_with_a_clear_error(project):
 def test_a_task_redelivered_after_its_retry_fails_the_running_run_and_does_not_train(trainable, monkeypatch):
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
     TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=timezone.now(), attempts=2)
-    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained a third time"))
+    monkeypatch.setattr(training, "train", lambda *a, **kw: pytest.fail("trained a third time"))
     run = training_run_execute(run_id=run.id, task_id=run.task_id)
     assert run.status == TrainingRun.Status.FAILED and "the worker died during each of its 2 attempts" in run.error
     assert not RewardModelVersion.objects.exists()
@@ -236,7 +236,7 @@ def test_a_task_redelivered_after_its_retry_fails_the_running_run_and_does_not_t
 
 def test_a_finished_run_delivered_again_is_left_alone(trainable, monkeypatch):
     run = train_small(trainable)
-    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("trained twice"))
+    monkeypatch.setattr(training, "train", lambda *a, **kw: pytest.fail("trained twice"))
     again = training_run_execute(run_id=run.id, task_id=run.task_id)
     assert again.status == TrainingRun.Status.SUCCEEDED and again.error == ""
 
@@ -309,5 +309,5 @@ def test_a_queued_run_nobody_claimed_is_sent_again_and_its_old_message_claims_no
     lost.refresh_from_db(), waiting.refresh_from_db()
     assert sent == [lost.task_id] and lost.task_id != "old" and lost.status == "queued"
     assert waiting.task_id == "recent"
-    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("a stale message trained"))
+    monkeypatch.setattr(training, "train", lambda *a, **kw: pytest.fail("a stale message trained"))
     assert training_run_execute(run_id=lost.id, task_id="old").status == TrainingRun.Status.QUEUED

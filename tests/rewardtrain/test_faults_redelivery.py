@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from rewardtrain import services
+from rewardtrain import services, training
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
 from tests.rewardtrain.comparisons import SMALL, make_comparisons
@@ -39,7 +39,7 @@ def test_a_task_redelivered_after_its_worker_died_trains_the_run_again_as_attemp
 def test_a_stale_message_does_not_retry_a_running_run(trainable, monkeypatch):
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
     running_since(run, seconds=5)
-    monkeypatch.setattr(services, "train", lambda *a, **kw: pytest.fail("a stale message trained"))
+    monkeypatch.setattr(training, "train", lambda *a, **kw: pytest.fail("a stale message trained"))
     run = training_run_execute(run_id=run.id, task_id="an-older-send")
     assert (run.status, run.attempts) == ("running", 1)
 
@@ -73,14 +73,14 @@ def test_an_earlier_attempt_still_alive_stops_at_its_next_heartbeat(trainable):
 
 def test_a_run_reaped_after_its_last_heartbeat_publishes_nothing(trainable, monkeypatch):
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
-    real_train = services.train
+    real_train = training.train
 
     def train_then_reaped(*args, **kwargs):
         result = real_train(*args, **kwargs)
         TrainingRun.objects.filter(id=run.id).update(status="failed", error="worker stopped sending heartbeats")
         return result
 
-    monkeypatch.setattr(services, "train", train_then_reaped)
+    monkeypatch.setattr(training, "train", train_then_reaped)
     run = training_run_execute(run_id=run.id, task_id=run.task_id, progress_every=0)
     assert (run.status, run.error) == ("failed", "worker stopped sending heartbeats")
     assert not RewardModelVersion.objects.exists()
@@ -98,7 +98,7 @@ def test_a_dead_run_frees_its_project_within_about_two_minutes_by_default(traina
 def test_a_long_stretch_without_a_training_step_keeps_the_heartbeat_fresh(trainable, settings, monkeypatch):
     settings.ARBITER_HEARTBEAT_STALE_SECONDS = 1
     monkeypatch.setattr(services, "HEARTBEAT_EVERY_S", 0.2)
-    real_train = services.train
+    real_train = training.train
     reaped = []
 
     def long_evaluation_first(*args, **kwargs):
@@ -106,7 +106,7 @@ def test_a_long_stretch_without_a_training_step_keeps_the_heartbeat_fresh(traina
         reaped.extend(services.reap_stale_runs())
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(services, "train", long_evaluation_first)
+    monkeypatch.setattr(training, "train", long_evaluation_first)
     run = training_run_start(project=trainable, trigger="manual", options=SMALL, enqueue=False)
     run = training_run_execute(run_id=run.id, progress_every=0)
     assert reaped == [] and run.status == "succeeded", run.error
