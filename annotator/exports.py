@@ -32,6 +32,7 @@ from rewardtrain.data import is_heldout
 from rewardtrain.selectors import margin_for_strength
 
 from . import export_formats
+from .fileformats import hh_prompt_messages
 from .models import Comparison, Completion, Judgment
 
 EXPORT_CHUNK_ROWS = 2000  # rows per database fetch: bounds memory whatever the project's size
@@ -192,8 +193,13 @@ def _pair_records(project, options) -> Iterator[dict]:
         chunk_size=EXPORT_CHUNK_ROWS
     ):
         if options.form == "conversational":
+            # A prompt stored in the HH form (hh imports, conversational imports) is its turns;
+            # its replies then start with the space that followed "Assistant:".
+            turns = hh_prompt_messages(prompt)
+            if turns is not None:
+                chosen, rejected = chosen.removeprefix(" "), rejected.removeprefix(" ")
             record = {
-                "prompt": [{"role": "user", "content": prompt}],
+                "prompt": turns or [{"role": "user", "content": prompt}],
                 "chosen": [{"role": "assistant", "content": chosen}],
                 "rejected": [{"role": "assistant", "content": rejected}],
             }

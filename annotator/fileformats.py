@@ -503,6 +503,23 @@ def render_hh_reply(content):
     return f" {content}" if content else ""
 
 
+_HH_TURN = re.compile(r"\n\n(Human|Assistant):")
+
+
+def hh_prompt_messages(text):
+    """The turns of an HH prompt (what render_hh writes, and what the hh format stores) as
+    messages, user first and last and alternating, or None for a prompt not in that form."""
+    if not (text.startswith("\n\nHuman:") and text.endswith("\n\nAssistant:")):
+        return None
+    parts = _HH_TURN.split(text[: -len("\n\nAssistant:")])
+    roles = ["user" if name == "Human" else "assistant" for name in parts[1::2]]
+    if roles[::2] != ["user"] * len(roles[::2]) or "user" in roles[1::2] or roles[-1] != "user":
+        return None
+    return [
+        {"role": role, "content": content.removeprefix(" ")} for role, content in zip(roles, parts[2::2])
+    ]
+
+
 def _messages_error(messages, *, reply):
     """Why a conversational prompt (user first and last, turns alternating) or reply (one assistant
     message) is not one, as (field suffix, reason), or None."""

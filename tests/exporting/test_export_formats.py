@@ -107,6 +107,24 @@ def test_importing_hh_and_exporting_hh_gives_each_dialogue_back_byte_for_byte(pr
     assert [{"chosen": e["chosen"], "rejected": e["rejected"]} for e in exported] == HH_LINES
 
 
+def test_hh_dialogues_export_as_conversational_turns_that_import_back_as_the_same_rows(project):
+    # Not the third line: a reply with no space after "Assistant:" ("\tTabbed") comes back with
+    # one, as every conversational reply is rendered (README, conversational form).
+    data = "".join(json.dumps(line) + "\n" for line in HH_LINES[:2]).encode()
+    import_file(project=project, data=data, format="hh")
+    exported = export_bytes(project, form="conversational")
+    second = json.loads(exported.decode().splitlines()[1])
+    assert second["prompt"] == [
+        {"role": "user", "content": "A cat name?"},
+        {"role": "assistant", "content": "Miso."},
+        {"role": "user", "content": "More?"},
+    ]
+    assert second["chosen"] == [{"role": "assistant", "content": "Sure: Tofu.  "}]
+    assert second["rejected"] == [{"role": "assistant", "content": ""}]
+    report = import_file(project=project, data=exported, format="pairs")
+    assert (report.prompts_created, report.completions_created, report.comparisons_created) == (0, 0, 0)
+
+
 def test_command_writes_parquet_with_filters(data, tmp_path):
     path = tmp_path / "out.parquet"
     call_command("export_comparisons", data.project.slug, "--format", "parquet", "--labelers", "bob", "-o", str(path))
