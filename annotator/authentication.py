@@ -13,6 +13,7 @@ import copy
 import time
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import TokenAuthentication
 
 _clock = time.monotonic  # a name tests can replace
@@ -33,3 +34,25 @@ class CachedTokenAuthentication(TokenAuthentication):
                 _remembered[key] = (now + seconds, user, token)
         # A copy per request, so nothing a request sets on its user reaches another request.
         return copy.copy(user), token
+
+
+class QueryTokenAuthentication(CachedTokenAuthentication):
+    """The token as `?token=<key>` in the URL, for RL clients that send no headers (OpenRLHF's
+    `--remote_rm_url` posts plain JSON). Only the scoring endpoints RL loops call accept it;
+    gunicorn.conf.py keeps query strings out of the access log."""
+
+    def authenticate(self, request):
+        key = request.query_params.get("token")
+        if not key:
+            return None
+        return self.authenticate_credentials(key)
+
+
+class QueryTokenScheme(OpenApiAuthenticationExtension):
+    """The schema's name for the URL token: an API key in the query string."""
+
+    target_class = QueryTokenAuthentication
+    name = "queryToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "query", "name": "token"}

@@ -1,6 +1,6 @@
 """The export file formats: JSON lines, CSV and Parquet, written from plain dicts as they stream.
 
-Django-free, like fileformats.py (the import side): each writer takes an iterator of records
+Django-free, like fileformats/ (the import side): each writer takes an iterator of records
 (dicts with the same keys, in column order) and yields text or bytes to send on at once, so an
 export of any size needs memory for one chunk only.
 """

@@ -32,7 +32,7 @@ from rewardtrain.data import is_heldout
 from rewardtrain.selectors import margin_for_strength
 
 from . import export_formats
-from .fileformats import hh_prompt_messages
+from .fileformats.hh import hh_prompt_messages
 from .models import Comparison, Completion, Judgment
 
 EXPORT_CHUNK_ROWS = 2000  # rows per database fetch: bounds memory whatever the project's size

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from .models import Judgment, Membership, Project
+from .models import Comparison, Judgment, Membership, Project
 from .services import InvalidJudgment, JudgmentResult
 
 MAX_TIME_SPENT_MS = 2**31 - 1  # the column is a PositiveIntegerField
@@ -133,6 +133,11 @@ RANKING_CHOICE = "ranking"  # judgments with a ranking, which have no choice
 
 
 class JudgmentFilterForm(forms.Form):
+    source = forms.ChoiceField(
+        required=False,
+        choices=[(Comparison.Source.HUMAN, "human judgments"), (Comparison.Source.IMPORTED, "imported pairs")],
+        help_text="Imported pairs came in already labelled: they have no choice, comment or edit.",
+    )
     labeler = forms.ChoiceField(required=False)
     choice = forms.ChoiceField(
         required=False, choices=[("", "any"), *Judgment.Choice.choices, (RANKING_CHOICE, "Ranking")]
@@ -145,3 +150,11 @@ class JudgmentFilterForm(forms.Form):
     def __init__(self, *args, labelers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["labeler"].choices = [("", "anyone"), *((name, name) for name in labelers)]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") == Comparison.Source.IMPORTED:
+            for name in ("choice", "has_comment", "has_edit"):
+                if data.get(name):
+                    self.add_error(name, "Imported pairs have no choice, comment or edit: this filter is for human judgments.")
+        return data

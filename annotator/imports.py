@@ -7,7 +7,7 @@ whatever its size: the first pass checks every line and keeps only what the
 checks across lines need (ids seen); the second writes in batches of BATCH
 rows, all in one transaction. A file with any error changes nothing, unless the
 caller asks to skip invalid lines; then every skipped line is reported.
-The formats and the per-line checks are in fileformats.py.
+The formats and the per-line checks are in the fileformats package.
 """
 
 import hashlib

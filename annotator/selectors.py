@@ -1,7 +1,6 @@
 """Labeling reads: who may see what, and the numbers the pages show."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
@@ -161,20 +160,6 @@ def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS
 # --- the console -------------------------------------------------------------------
 
 
-def base_model_choices(*, current=""):
-    """[(value, label)] for a project's base model: the default, then every model folder (one
-    with a config.json) that is a root in ARBITER_MODEL_ROOTS or directly inside one. The
-    project's current value stays listed, so opening the form never changes it silently."""
-    choices = [("", "Default (ARBITER_BASE_MODEL, else the packaged all-MiniLM-L6-v2)")]
-    for root in settings.ARBITER_MODEL_ROOTS:
-        root = Path(root)
-        folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
-        choices += [(str(p), f"{p.name} ({root})") for p in folders if (p / "config.json").is_file()]
-    if current and current not in {value for value, _ in choices}:
-        choices.append((current, f"{current} (current)"))
-    return choices
-
-
 def judgments_filtered(*, project, labeler="", choice="", has_comment="", has_edit="", since=None, until=None):
     """The project's judgments, newest first, narrowed by the judgments browser's filters."""
     judgments = Judgment.objects.filter(prompt__project=project).select_related("annotator", "prompt")
@@ -193,6 +178,30 @@ def judgments_filtered(*, project, labeler="", choice="", has_comment="", has_ed
     if until:
         judgments = judgments.filter(created_at__date__lte=until)
     return judgments.order_by("-created_at", "-id")
+
+
+def imported_pairs_filtered(*, project, labeler="", since=None, until=None):
+    """The project's imported pairs (already labelled, no judgment behind them), newest first,
+    narrowed by the judgments browser's filters that apply to them."""
+    pairs = Comparison.objects.filter(project=project, source=Comparison.Source.IMPORTED).select_related(
+        "annotator", "prompt", "chosen", "rejected"
+    )
+    if labeler:
+        pairs = pairs.filter(annotator__username=labeler)
+    if since:
+        pairs = pairs.filter(created_at__date__gte=since)
+    if until:
+        pairs = pairs.filter(created_at__date__lte=until)
+    return pairs.order_by("-created_at", "-id")
+
+
+def imported_pair(*, project, pk):
+    """One imported pair of the project, with its prompt and both completions; None otherwise."""
+    return (
+        Comparison.objects.filter(project=project, source=Comparison.Source.IMPORTED, pk=pk)
+        .select_related("annotator", "prompt", "chosen", "rejected")
+        .first()
+    )
 
 
 def judging_usernames(*, project):

@@ -181,7 +181,8 @@ def _held_lease(*, annotator, project, now):
             prompt__assignments__status=Assignment.Status.ACTIVE,
             prompt__assignments__expires_at__gt=now,
         )
-        .order_by("prompt__assignments__id", "id")
+        # Newest first: a labeler holds two leases only after an undo, whose item comes back first.
+        .order_by("-prompt__assignments__id", "id")
         .values_list(
             "prompt__assignments__id",
             "prompt__assignments__shown",
@@ -435,7 +436,11 @@ def judgment_record(*, assignment, result, client_id, now=None):
                     "This client_id was already used for a different judgment; send a new one for a new judgment."
                 ) from None
             return stored, False
-        assignment.refresh_from_db(fields=["status"])
+        try:
+            assignment.refresh_from_db(fields=["status"])
+        except Assignment.DoesNotExist:
+            # judgment_undo replaced the lease this late retry names with a new one.
+            raise JudgmentConflict("That judgment was undone; the item is back in your queue.") from None
         if assignment.status != Assignment.Status.ACTIVE:
             raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.") from None
         if isinstance(error, _NotClaimed):
@@ -571,10 +576,11 @@ def judgment_undo(*, judgment, actor, now=None):
 
     Removes the judgment, its comparisons and its edited completion (if any),
     and gives the item back to its labeler as their held item: the judgment's
-    assignment is active again with a fresh lease, showing the same completions
-    in the same order. So "change" is this and then the labeling page. The
-    prompt's load (judgments plus live leases) stays what it was, one judgment
-    less and one lease more, so the overlap still holds; it is done under the
+    assignment is replaced by a fresh lease showing the same completions in the
+    same order, which the labeling page gives back before any other lease they
+    hold. So "change" is this and then the labeling page. The prompt's load
+    (judgments plus live leases) stays what it was, one judgment less and one
+    lease more, so the overlap still holds; it is done under the
     prompt's row lock, which judgment_record and every new lease take too.
     Comparisons a training run already used stay in that run's checkpoint.
     Raises UndoRefused.
@@ -601,9 +607,17 @@ def judgment_undo(*, judgment, actor, now=None):
         if stored.edited_completion_id is not None:
             Completion.objects.filter(pk=stored.edited_completion_id).delete()
         Prompt.objects.filter(pk=prompt.pk).update(judgment_count=F("judgment_count") - 1)
-        # judgment_record made every judgment from an assignment, which only goes with its prompt.
-        Assignment.objects.filter(pk=stored.assignment_id).update(
-            status=Assignment.Status.ACTIVE, expires_at=now + timedelta(seconds=prompt.project.lease_seconds)
+        # The judgment spent its lease. A late retry of the undone submit names that lease, so
+        # it goes: the retry then finds no such item instead of storing the judgment again, and
+        # the item comes back under a new lease (judgment_record made every judgment from an
+        # assignment, which only goes with its prompt).
+        Assignment.objects.filter(pk=stored.assignment_id).delete()
+        Assignment.objects.create(
+            project=prompt.project,
+            prompt=prompt,
+            annotator=actor,
+            shown=stored.shown,
+            expires_at=now + timedelta(seconds=prompt.project.lease_seconds),
         )
         audit_record(
             actor=actor,

@@ -254,9 +254,16 @@ ARBITER_MODEL_ROOTS = [
 ]
 # Per score/rank request: items, and characters per prompt or completion (413 beyond).
 ARBITER_SCORE_MAX_ITEMS = env_int("ARBITER_SCORE_MAX_ITEMS", 64)
+# How often each web worker loads newly promoted versions (and at its start), so no scoring
+# request waits for a model load.
+ARBITER_SCORER_REFRESH_SECONDS = env_int("ARBITER_SCORER_REFRESH_SECONDS", 10)
 ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
-ARBITER_PROMOTION_TOLERANCE = env_float("ARBITER_PROMOTION_TOLERANCE", 0.01)  # accuracy points, 0.01 = 1 point
+# The promotion gate compares a new version with the current one only on at least this many
+# held-out pairs (fewer: the new version waits as "pending evidence" for an admin), and rejects
+# it only when it is worse at this confidence (exact McNemar test on the same pairs).
+ARBITER_GATE_MIN_PAIRS = env_int("ARBITER_GATE_MIN_PAIRS", 50)
+ARBITER_GATE_CONFIDENCE = env_float("ARBITER_GATE_CONFIDENCE", 0.95)
 # A running run's worker writes its heartbeat every 5 s; silent this long, the run is marked failed.
 ARBITER_HEARTBEAT_STALE_SECONDS = env_int("ARBITER_HEARTBEAT_STALE_SECONDS", 120)
 # A queued run no worker claimed for this long is sent again (its first message may be lost).

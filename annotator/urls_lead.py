@@ -16,4 +16,5 @@ urlpatterns = [
     path("projects/<slug:slug>/audit/", views_console.audit_log, name="project_audit"),
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
+    path("projects/<slug:slug>/imported-pairs/<int:pair_id>/", views_console.imported_pair_detail, name="imported_pair_detail"),
 ]

@@ -13,7 +13,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -35,6 +35,7 @@ from .services import (
 )
 
 # What the page says when the item it sent is closed; the script then shows the next item.
+GONE_MESSAGE = "That item is no longer yours to judge (it was undone or released)."
 LEASE_EXPIRED_MESSAGE = (
     "Your time on that item ran out and other labelers have filled it since, so your judgment was not stored."
 )
@@ -93,9 +94,11 @@ def _label_submit(request, project):
     if not form.is_valid():
         errors = {name: " ".join(problems) for name, problems in form.errors.items()}
         return _rejected(request, project, errors, status=400)
-    assignment = get_object_or_404(
-        Assignment, pk=form.cleaned_data["assignment"], annotator=request.user, project=project
-    )
+    assignment = Assignment.objects.filter(pk=form.cleaned_data["assignment"], project=project).first()
+    if assignment is None:  # e.g. a late retry of a judgment undone since: its lease was replaced
+        return _rejected(request, project, {"item": f"{GONE_MESSAGE} Here is the next one."}, status=409)
+    if assignment.annotator_id != request.user.pk:
+        raise Http404("No such item of yours.")
     try:
         if form.cleaned_data["skip"]:
             assignment_skip(assignment=assignment)

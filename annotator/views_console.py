@@ -16,13 +16,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rewardtrain.services import InvalidTrainingOptions, base_model_check
+from rewardtrain.config import InvalidTrainingOptions
+from rewardtrain.model_roots import base_model_check, base_model_choices
 
 from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
-from .models import AuditEntry, Membership
+from .models import AuditEntry, Comparison, Membership
 from .permissions import project_for_lead
 from .rendering import render_markdown
-from .selectors import base_model_choices, judging_usernames, judgment_as_seen, judgments_filtered
+from .selectors import imported_pair, imported_pairs_filtered, judging_usernames, judgment_as_seen, judgments_filtered
 from .services import (
     MembershipRefused,
     membership_change,
@@ -197,15 +198,15 @@ def judgments(request, slug):
     project, role = project_for_lead(user=request.user, slug=slug)
     form = JudgmentFilterForm(request.GET or None, labelers=judging_usernames(project=project))
     filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
-    page = Paginator(judgments_filtered(project=project, **filters), JUDGMENTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    imported = filters.pop("source", "") == Comparison.Source.IMPORTED
+    rows = imported_pairs_filtered(project=project, **filters) if imported else judgments_filtered(project=project, **filters)
+    page = Paginator(rows, JUDGMENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "annotator/console/judgments.html",
-        {"project": project, "role": role, "form": form, "page": page, "query": query.urlencode()},
+        {"project": project, "role": role, "form": form, "page": page, "imported": imported, "query": query.urlencode()},
         status=400 if form.errors else 200,
     )
 
@@ -218,3 +219,13 @@ def judgment_detail(request, slug, judgment_id):
     if judgment is None:
         raise Http404("No such judgment in this project.")
     return render(request, "annotator/console/judgment_detail.html", {"project": project, "judgment": judgment})
+
+
+@login_required
+@require_GET
+def imported_pair_detail(request, slug, pair_id):
+    project, _ = project_for_lead(user=request.user, slug=slug)
+    pair = imported_pair(project=project, pk=pair_id)
+    if pair is None:
+        raise Http404("No such imported pair in this project.")
+    return render(request, "annotator/console/imported_pair_detail.html", {"project": project, "pair": pair})

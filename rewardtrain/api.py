@@ -7,15 +7,18 @@ only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from annotator.api import ApiView, ErrorSerializer
+from annotator.authentication import QueryTokenAuthentication
 from annotator.fields import StrictCharField
 from annotator.models import Membership
 from annotator.permissions import project_for_lead, project_for_member
+
+from arbiter_reward.reward import split_at_last_assistant_turn
 
 from . import selectors, services, serving
 from .models import RewardModelVersion, TrainingRun
@@ -235,6 +238,28 @@ def _scored(call):
         return call()
     except serving.ModelUnavailable as error:
         raise ModelUnavailableError(str(error)) from None
+    except serving.VersionNotPublished as error:
+        raise Conflict(str(error)) from None
+
+
+class ScoringOptionsSerializer(serializers.Serializer):
+    """What every scoring request may add: pin a version, normalise the rewards."""
+
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Score with this published version (409 when it is not published), so a promotion "
+        "does not move a long RL run mid-way. Default: the current version.",
+    )
+    normalize = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Return (r - mean) / std, with the mean and std that version measured on its held-out completions.",
+    )
+
+
+def _options(data):
+    return {"version": data.get("version"), "normalize": data.get("normalize", False)}
 
 
 def _refuse_too_large(*, n_items, texts):
@@ -257,11 +282,13 @@ TOO_LARGE = OpenApiResponse(
     f"ARBITER_SCORE_MAX_CHARS ({MAX_CHARS}) characters; `detail` says which.",
 )
 UNAVAILABLE = OpenApiResponse(ErrorSerializer, description="No version yet, or none whose checkpoint verifies.")
+BAD_TOKEN = OpenApiResponse(ErrorSerializer, description="No credentials, or an unknown `token` in the URL.")
+PIN_REFUSED = OpenApiResponse(ErrorSerializer, description="The pinned version is not published in this project.")
 
 
 class ScoreApi(ApiView):
     @extend_schema_serializer(component_name="ScoreInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ScoringOptionsSerializer):
         class ScoreItemSerializer(serializers.Serializer):
             prompt = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
             completion = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
@@ -284,6 +311,7 @@ class ScoreApi(ApiView):
             200: OutputSerializer,
             400: ErrorSerializer,
             404: ErrorSerializer,
+            409: PIN_REFUSED,
             413: TOO_LARGE,
             503: UNAVAILABLE,
         },
@@ -303,13 +331,14 @@ class ScoreApi(ApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         items = [(item["prompt"], item["completion"]) for item in serializer.validated_data["items"]]
-        version, rewards = _scored(lambda: serving.rewards_for(project=project, items=items))
+        options = _options(serializer.validated_data)
+        version, rewards = _scored(lambda: serving.rewards_for(project=project, items=items, **options))
         return Response(self.OutputSerializer({"version": version, "rewards": rewards}).data)
 
 
 class RankApi(ApiView):
     @extend_schema_serializer(component_name="RankInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ScoringOptionsSerializer):
         prompt = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS)
         completions = serializers.ListField(
             child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
@@ -337,6 +366,7 @@ class RankApi(ApiView):
             200: OutputSerializer,
             400: ErrorSerializer,
             404: ErrorSerializer,
+            409: PIN_REFUSED,
             413: TOO_LARGE,
             503: UNAVAILABLE,
         },
@@ -353,9 +383,165 @@ class RankApi(ApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         version, ranked, p_first_better = _scored(
-            lambda: serving.rank_completions(project=project, prompt=data["prompt"], completions=data["completions"])
+            lambda: serving.rank_completions(
+                project=project, prompt=data["prompt"], completions=data["completions"], **_options(data)
+            )
         )
         body = {"version": version, "completions": ranked}
         if p_first_better is not None:
             body["p_first_better"] = p_first_better
         return Response(self.OutputSerializer(body).data)
+
+
+class GetRewardApi(ApiView):
+    """OpenRLHF's remote reward model shape (`--remote_rm_url`)."""
+
+    authentication_classes = [QueryTokenAuthentication, *ApiView.authentication_classes]
+
+    @extend_schema_serializer(component_name="GetRewardInput")
+    class InputSerializer(ScoringOptionsSerializer):
+        query = serializers.ListField(
+            child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
+            min_length=1,
+            max_length=MAX_ITEMS,
+            help_text="Whole texts: each prompt followed by its completion.",
+        )
+        prompts = serializers.ListField(
+            child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
+            required=False,
+            help_text="The prompt each query starts with; the completion is the rest. Without it, a query is "
+            'split after its last "\\n\\nAssistant:" (as the HH importer splits).',
+        )
+        labels = serializers.ListField(
+            child=serializers.JSONField(allow_null=True), required=False, help_text="Accepted and ignored (rule-based rewards use it)."
+        )
+
+        def validate(self, data):
+            prompts = data.get("prompts")
+            if prompts is None:
+                return data
+            if len(prompts) != len(data["query"]):
+                raise serializers.ValidationError({"prompts": f"{len(prompts)} prompts for {len(data['query'])} queries"})
+            for i, (query, prompt) in enumerate(zip(data["query"], prompts)):
+                if not query.startswith(prompt):
+                    raise serializers.ValidationError({"prompts": f"query[{i}] does not start with prompts[{i}]"})
+            return data
+
+    @extend_schema_serializer(component_name="GetRewardOutput")
+    class OutputSerializer(serializers.Serializer):
+        class ExtraLogsSerializer(serializers.Serializer):
+            version = serializers.IntegerField(help_text="The version that scored.")
+
+        rewards = serializers.ListField(child=serializers.FloatField(), help_text="In the order of the queries.")
+        scores = serializers.ListField(child=serializers.FloatField(), help_text="The same numbers (OpenRLHF reads both).")
+        extra_logs = ExtraLogsSerializer()
+        version = serializers.IntegerField(help_text="The version that scored.")
+
+    @extend_schema(
+        operation_id="projects_get_reward",
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: ErrorSerializer, 401: BAD_TOKEN, 404: ErrorSerializer, 409: PIN_REFUSED,
+                   413: TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
+        description=f"Any member. OpenRLHF's remote reward shape; at most {MAX_ITEMS} queries. Also without the "
+        "trailing slash.",
+    )
+    def post(self, request, slug):
+        project, _role = project_for_member(user=request.user, slug=slug)
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("query")
+        if isinstance(raw, list):
+            prompts = data.get("prompts") if isinstance(data.get("prompts"), list) else []
+            named = [*((f"query[{i}]", t) for i, t in enumerate(raw)), *((f"prompts[{i}]", t) for i, t in enumerate(prompts))]
+            _refuse_too_large(n_items=len(raw), texts=_strings(named))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "prompts" in data:
+            items = [(prompt, query[len(prompt) :]) for query, prompt in zip(data["query"], data["prompts"])]
+        else:
+            items = [split_at_last_assistant_turn(query) for query in data["query"]]
+        version, rewards = _scored(lambda: serving.rewards_for(project=project, items=items, **_options(data)))
+        body = {"rewards": rewards, "scores": rewards, "extra_logs": {"version": version}, "version": version}
+        return Response(self.OutputSerializer(body).data)
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "maxLength": MAX_CHARS},
+               {"type": "object", "properties": {"text": {"type": "string", "maxLength": MAX_CHARS}}, "required": ["text"]}]}
+)  # fmt: skip
+class DocumentField(serializers.Field):
+    """A document as a string or as {"text": string} (both forms rerank clients send)."""
+
+    def to_internal_value(self, data):
+        text = data.get("text") if isinstance(data, dict) else data
+        return StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS).run_validation(text)
+
+
+class RerankApi(ApiView):
+    """The rerank shape of vLLM, TEI and Cohere: documents sorted by reward for one query."""
+
+    authentication_classes = [QueryTokenAuthentication, *ApiView.authentication_classes]
+
+    @extend_schema_serializer(component_name="RerankInput")
+    class InputSerializer(ScoringOptionsSerializer):
+        query = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS, help_text="The prompt.")
+        documents = serializers.ListField(
+            child=DocumentField(), min_length=1, max_length=MAX_ITEMS, help_text="Completions: strings or {text}."
+        )
+        top_n = serializers.IntegerField(required=False, min_value=1, help_text="Keep only the best top_n.")
+
+    @extend_schema_serializer(component_name="RerankOutput")
+    class OutputSerializer(serializers.Serializer):
+        class ResultSerializer(serializers.Serializer):
+            class DocumentSerializer(serializers.Serializer):
+                text = serializers.CharField()
+
+            index = serializers.IntegerField(help_text="Position in the request.")
+            relevance_score = serializers.FloatField(help_text="The raw reward (no sigmoid).")
+            document = DocumentSerializer()
+
+        model = serializers.CharField(help_text="<project>-v<version>")
+        version = serializers.IntegerField(help_text="The version that scored.")
+        results = ResultSerializer(many=True, help_text="Best first.")
+
+    @extend_schema(
+        operation_id="projects_rerank",
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: ErrorSerializer, 401: BAD_TOKEN, 404: ErrorSerializer, 409: PIN_REFUSED,
+                   413: TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
+        description=f"Any member. Best-of-n in the rerank shape; at most {MAX_ITEMS} documents. Also without the "
+        "trailing slash.",
+    )
+    def post(self, request, slug):
+        project, _role = project_for_member(user=request.user, slug=slug)
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("documents")
+        if isinstance(raw, list):
+            texts = [d.get("text") if isinstance(d, dict) else d for d in raw]
+            named = [("query", data.get("query")), *((f"documents[{i}]", t) for i, t in enumerate(texts))]
+            _refuse_too_large(n_items=len(raw), texts=_strings(named))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        version, ranked, _ = _scored(
+            lambda: serving.rank_completions(
+                project=project, prompt=data["query"], completions=data["documents"], **_options(data)
+            )
+        )
+        results = [
+            {"index": row["index"], "relevance_score": row["reward"], "document": {"text": row["text"]}}
+            for row in ranked[: data.get("top_n")]
+        ]
+        body = {"model": f"{project.slug}-v{version}", "version": version, "results": results}
+        return Response(self.OutputSerializer(body).data)
+
+
+# The same views at the URLs without the trailing slash, left out of the schema (one operation each).
+@extend_schema_view(post=extend_schema(exclude=True))
+class GetRewardNoSlashApi(GetRewardApi):
+    pass
+
+
+@extend_schema_view(post=extend_schema(exclude=True))
+class RerankNoSlashApi(RerankApi):
+    pass

@@ -21,7 +21,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-from rewardtrain.data import completion_budget
+from arbiter_reward import reward as reward_module
+from arbiter_reward.reward import encoding_spec
+from rewardtrain.model_card import model_card
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
@@ -58,6 +60,7 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
             "train_config": config.to_dict(),
             "base_model": base_model,
             "history": result.history,
+            "encoding": encoding_spec(config.max_length),  # LocalReward refuses one it does not implement
         }
         meta_text = json.dumps(full, indent=2, sort_keys=True)  # fails early on unserialisable metadata
         result.model.config.problem_type = None  # one raw logit, no regression/classification loss implied
@@ -74,6 +77,8 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
         finally:
             tokenizer.truncation_side, tokenizer.model_max_length, tokenizer.init_kwargs = saved
         (temp / METADATA_FILE).write_text(meta_text)
+        # The scoring client, so the folder alone scores as Arbiter does with torch and transformers.
+        shutil.copyfile(reward_module.__file__, temp / "arbiter_reward.py")
         (temp / "README.md").write_text(model_card(full, target_dir.name))
         write_manifest(temp)
         fsync_tree(temp)
@@ -204,47 +209,3 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
     except OSError:
         pass
-
-
-def model_card(meta: dict, name: str) -> str:
-    """A short README.md: what the model is, what it was trained on, and how to use it."""
-    metrics = meta.get("metrics", {})
-    config = meta.get("train_config", {})
-    max_length = config.get("max_length", 256)
-
-    def fmt(value):
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-    data = meta.get("data") or meta.get("snapshot") or "not recorded"
-    return f"""# Arbiter reward model {meta.get("version") or name}
-
-A pairwise (Bradley-Terry) reward model: one output, r(prompt, completion); higher is better.
-Trained by Arbiter with loss -logsigmoid(r_chosen - r_rejected - margin).
-
-- Base model: {meta.get("base_model")}
-- Data snapshot: {data}
-- Training pairs: {metrics.get("n_train_pairs")}, held-out pairs: {metrics.get("n_heldout_pairs")} (prompts held out by a stable hash)
-- Held-out accuracy: {fmt(metrics.get("heldout_accuracy"))}, mean margin: {fmt(metrics.get("heldout_mean_margin"))}, loss: {fmt(metrics.get("heldout_loss"))}
-- Reward mean / std on held-out completions: {fmt(metrics.get("reward_mean"))} / {fmt(metrics.get("reward_std"))} (to normalise scores)
-- max_length: {max_length}; the full training configuration is in arbiter.json.
-
-## Use with transformers
-
-```python
-import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-tokenizer = AutoTokenizer.from_pretrained(path)
-model = AutoModelForSequenceClassification.from_pretrained(path).eval()
-inputs = tokenizer(prompt, completion, truncation="only_first", return_tensors="pt")
-with torch.no_grad():
-    reward = model(**inputs).logits[0, 0].item()
-```
-
-Input is `[CLS] prompt [SEP] completion [SEP]`. The saved tokenizer has `truncation_side="left"`
-and `model_max_length={max_length}`, so `truncation="only_first"` cuts the prompt from its start
-(the end of a dialogue matters most) and keeps the completion whole, exactly as Arbiter does.
-The two differ only when the input is too long and the completion alone is longer than
-{completion_budget(max_length)} tokens: Arbiter then cuts the completion from its end and keeps at least the last
-{max_length - 3 - completion_budget(max_length)} prompt tokens (see `rewardtrain.data.encode_pair_text`).
-"""

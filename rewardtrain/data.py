@@ -1,4 +1,5 @@
-"""Preference pairs: loading, grouping by prompt, the held-out split and tokenising.
+"""Preference pairs: loading, grouping by prompt and the held-out split; tokenising is
+arbiter_reward.reward.encode_pair_text.
 
 Django-free: the database layer turns Comparison rows into `Pair`s and calls in here.
 """
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-HH_ASSISTANT = "\n\nAssistant:"
+# The encoding lives with the reward-function client, so training and every scorer share it.
+from arbiter_reward.reward import HH_ASSISTANT, completion_budget, encode_pair_text, encoding_spec  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -70,39 +72,6 @@ def split_pairs(pairs: Iterable[Pair], fraction: float = 0.1) -> tuple[list[Pair
     for pair in pairs:
         (heldout if is_heldout(pair.prompt, fraction) else train).append(pair)
     return train, heldout
-
-
-def completion_budget(max_length: int) -> int:
-    """Most tokens a completion may keep: room for [CLS]/[SEP]/[SEP] and a quarter of
-    max_length reserved for the end of the prompt (the last human turn)."""
-    return max_length - 3 - max_length // 4
-
-
-def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -> dict:
-    """`[CLS] prompt [SEP] completion [SEP]`, truncated to max_length, unpadded.
-
-    When too long, the prompt is cut from its START (the end of a dialogue matters most; cutting
-    from the right made 10% of HH pairs identical). The completion is kept whole unless it alone
-    exceeds `completion_budget(max_length)` tokens, in which case its END is cut.
-
-    For a completion within that budget this equals what a plain user gets from
-    `tokenizer(prompt, completion, truncation="only_first", max_length=max_length)` with
-    `tokenizer.truncation_side = "left"` (saved so in Arbiter checkpoints), and for inputs
-    that fit it equals plain `tokenizer(prompt, completion)`.
-    """
-    # verbose=False: no "longer than model_max_length" warning, truncation happens below
-    prompt_ids = tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"]
-    completion_ids = tokenizer(completion, add_special_tokens=False, verbose=False)["input_ids"]
-    room = max_length - 3
-    completion_ids = completion_ids[: max(completion_budget(max_length), room - len(prompt_ids))]
-    keep = room - len(completion_ids)
-    prompt_ids = prompt_ids[len(prompt_ids) - keep :] if keep < len(prompt_ids) else prompt_ids
-    first = [tokenizer.cls_token_id, *prompt_ids, tokenizer.sep_token_id]
-    second = [*completion_ids, tokenizer.sep_token_id]
-    encoded = {"input_ids": first + second, "attention_mask": [1] * (len(first) + len(second))}
-    if "token_type_ids" in tokenizer.model_input_names:
-        encoded["token_type_ids"] = [0] * len(first) + [1] * len(second)
-    return encoded
 
 
 def split_hh_dialogues(chosen: str, rejected: str) -> tuple[str, str, str]:

@@ -15,6 +15,8 @@ class RewardModelVersion(models.Model):
     class Status(models.TextChoices):
         PUBLISHED = "published", "Published"
         REJECTED = "rejected", "Rejected by the promotion gate"
+        # Too few held-out pairs to compare it with the current version: it waits for an admin.
+        PENDING = "pending", "Pending evidence"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     version = models.PositiveIntegerField()

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import torch
 
+from arbiter_reward.reward import check_encoding
 from rewardtrain.data import encode_pair_text
 
 
@@ -66,7 +67,8 @@ class Scorer:
         self.tokenizer = tokenizer
         self.metadata = metadata
         self.version = metadata.get("version")
-        self.max_length = int(metadata.get("train_config", {}).get("max_length", 256))
+        encoding = metadata.get("encoding")  # checkpoints before it was recorded: the config's max_length
+        self.max_length = check_encoding(encoding) if encoding else int(metadata.get("train_config", {}).get("max_length", 256))
         metrics = metadata.get("metrics", {})
         self.reward_mean = float(metrics.get("reward_mean", 0.0))  # for normalising scores
         self.reward_std = float(metrics.get("reward_std", 1.0)) or 1.0
@@ -91,6 +93,7 @@ class Scorer:
         encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
         with self._lock:
             rewards = score_encodings(self.model, encodings, self.tokenizer.pad_token_id, batch_size)
-        if normalize:
-            rewards = [(r - self.reward_mean) / self.reward_std for r in rewards]
-        return rewards
+        return [self.normalized(r) for r in rewards] if normalize else rewards
+
+    def normalized(self, reward: float) -> float:
+        return (reward - self.reward_mean) / self.reward_std

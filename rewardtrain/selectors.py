@@ -2,8 +2,8 @@
 
 import hashlib
 
-from annotator.models import Comparison, Judgment
-from rewardtrain.data import Pair
+from annotator.models import Comparison, Completion, Judgment
+from rewardtrain.data import Pair, is_heldout
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -41,6 +41,18 @@ def training_pairs(*, project) -> list[Pair]:
     return pairs
 
 
+def heldout_rankings(*, project, fraction) -> list[tuple[str, list[str]]]:
+    """(prompt, completion texts best first) of every ranking judgment of 3 or more completions
+    on a held-out prompt (data.is_heldout): the best-of-K metric asks whether the labeler's top
+    completion scores highest. Completions marked invalid were not ranked and are left out."""
+    rows = Judgment.objects.filter(prompt__project=project).order_by("id").values_list("prompt__text", "ranking")
+    rankings = [(prompt, ids) for prompt, ids in rows if len(ids or []) >= 3 and is_heldout(prompt, fraction)]
+    texts = dict(
+        Completion.objects.filter(id__in={i for _, ids in rankings for i in ids}).values_list("id", "text")
+    )
+    return [(prompt, [texts[i] for i in ids]) for prompt, ids in rankings if all(i in texts for i in ids)]
+
+
 def pair_ids_digest(pairs) -> str:
     """A short fingerprint of which comparisons a set of pairs came from."""
     ids = ",".join(str(pk) for pk in sorted(pair.id for pair in pairs))
@@ -49,6 +61,12 @@ def pair_ids_digest(pairs) -> str:
 
 def current_version(*, project):
     return RewardModelVersion.objects.filter(project=project, is_current=True).first()
+
+
+def published_version(*, project, number):
+    return RewardModelVersion.objects.filter(
+        project=project, version=number, status=RewardModelVersion.Status.PUBLISHED
+    ).first()
 
 
 def published_versions_before(*, project, version):

@@ -28,16 +28,17 @@ from kombu.exceptions import KombuError
 
 from annotator.celery import app, broker_send_connection
 from annotator.models import Project
+from rewardtrain import gate as gate_stats
 from rewardtrain import selectors
 from rewardtrain.checkpoints import (
     CheckpointInvalid,
     cleanup_partial,
-    read_metadata,
     verify_checkpoint,
     write_checkpoint,
 )
 from rewardtrain.data import split_pairs
-from rewardtrain.config import TrainConfig, default_base_model
+from rewardtrain.config import InvalidTrainingOptions, TrainConfig
+from rewardtrain.model_roots import base_model_check
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -53,10 +54,6 @@ TRAIN_TASK = "rewardtrain.tasks.train_reward_model"  # sent by name: the task mo
 # a run that kills its worker twice would most likely do it again.
 MAX_ATTEMPTS = 2
 HEARTBEAT_EVERY_S = 5.0  # well under ARBITER_HEARTBEAT_STALE_SECONDS (default 120)
-
-
-class InvalidTrainingOptions(ValueError):
-    pass
 
 
 class RunAborted(Exception):
@@ -93,24 +90,6 @@ def train_config_for(*, project, options) -> TrainConfig:
         source = "the packaged base model"
     base_model_check(config.base_model, source=source)
     return config
-
-
-def base_model_check(base_model: str, *, source: str) -> None:
-    """Raise InvalidTrainingOptions unless `base_model` ("" = the packaged model) is a folder
-    under one of ARBITER_MODEL_ROOTS once symlinks are resolved.
-
-    Loading a model trusts its files, so they come only from folders the operator chose. The
-    message names where the setting came from, not the path: leads read it in the API.
-    """
-    try:
-        folder = Path(base_model or default_base_model()).resolve()
-        roots = [Path(root).resolve() for root in settings.ARBITER_MODEL_ROOTS]
-    except (OSError, ValueError):  # e.g. a NUL byte in the path
-        raise InvalidTrainingOptions(f"{source} is not a valid folder name") from None
-    if not any(folder.is_relative_to(root) for root in roots):
-        raise InvalidTrainingOptions(f"{source} is not under ARBITER_MODEL_ROOTS, the only folders base models load from")
-    if not folder.is_dir():
-        raise InvalidTrainingOptions(f"{source} is not a folder")
 
 
 def base_model_label(config: TrainConfig) -> str:
@@ -370,8 +349,9 @@ def _train_and_publish(run, *, progress_every, on_progress):
     gate = _promotion_gate(
         current=current,
         current_invalid=current_invalid,
-        metrics=result.metrics,
+        result=result,
         heldout_pairs=heldout_pairs,
+        heldout_rankings=selectors.heldout_rankings(project=project, fraction=config.heldout_fraction),
         config=config,
     )
     start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
@@ -446,16 +426,18 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, star
             project=project,
             version=number,
             path=str(path),
-            status=RewardModelVersion.Status.PUBLISHED if gate["passed"] else RewardModelVersion.Status.REJECTED,
+            status=gate["outcome"],
             rejected_reason="" if gate["passed"] else gate["reason"],
             parent=current,
-            metrics=finite({**metrics, "gate": gate, **start}),
+            metrics=finite({**metrics, **_best_of_k_metrics(gate), "gate": gate, **start}),
             data_snapshot=snapshot,
             base_model=base_model,
         )
         if gate["passed"]:
             _make_current(version)
-        run.status = TrainingRun.Status.SUCCEEDED if gate["passed"] else TrainingRun.Status.REJECTED
+        # A version pending evidence was published, not rejected: the run succeeded.
+        rejected = gate["outcome"] == RewardModelVersion.Status.REJECTED
+        run.status = TrainingRun.Status.REJECTED if rejected else TrainingRun.Status.SUCCEEDED
         run.version = version
         run.metrics = version.metrics
         run.finished_at = timezone.now()
@@ -474,41 +456,106 @@ def finite(value):
     return value
 
 
-def _promotion_gate(*, current, current_invalid, metrics, heldout_pairs, config) -> dict:
-    """Pass unless the new held-out accuracy is more than the tolerance below the current
-    version's, both measured on this run's held-out pairs. The first version always passes, and
-    so does one whose current version cannot be evaluated (`current_invalid`: it failed
-    verification): that version serves nothing, so it is replaced. The reason is shown to leads:
-    it names versions, never paths."""
-    tolerance = settings.ARBITER_PROMOTION_TOLERANCE
-    new = metrics.get("heldout_accuracy")
-    gate = {"tolerance": tolerance, "new_heldout_accuracy": new, "n_heldout": len(heldout_pairs)}
+def _best_of_k_metrics(gate) -> dict:
+    """The new version's best-of-K on held-out rankings, beside its pairwise accuracy."""
+    best = (gate.get("new") or {}).get("best_of_k")
+    if not best:
+        return {}
+    return {"heldout_best_of_k_accuracy": best["accuracy"], "heldout_best_of_k_n": best["n"]}
+
+
+def _promotion_gate(*, current, current_invalid, result, heldout_pairs, heldout_rankings, config) -> dict:
+    """Whether the new version becomes current: `outcome` is published, pending or rejected.
+
+    Both versions are scored pair by pair on this run's held-out pairs. Below
+    ARBITER_GATE_MIN_PAIRS pairs accuracies are not compared: a few pairs decide nothing, so a
+    later version waits as "pending evidence" for an admin. Above it, the new version is
+    rejected only when it is worse with ARBITER_GATE_CONFIDENCE (exact McNemar test on the pairs
+    the two disagree on). The first version always goes live, and so does one whose current
+    version cannot be evaluated (`current_invalid`: it failed verification): that version
+    serves nothing, so it is replaced. The reason is shown to leads: it names versions, never
+    paths, and quotes the figures exactly as the pages show them (gate.shown).
+    """
+    confidence, min_pairs = settings.ARBITER_GATE_CONFIDENCE, settings.ARBITER_GATE_MIN_PAIRS
+    n = len(heldout_pairs)
+    items = _gate_items(heldout_pairs, heldout_rankings)
+    new = _gate_summary(_score_new(result, items) if items else [], items, heldout_pairs, heldout_rankings, confidence)
+    new_correct = new.pop("correct")
+    gate = {"confidence": confidence, "min_pairs": min_pairs, "n_heldout": n, "new": new}
+
+    Status = RewardModelVersion.Status
+
+    def decided(outcome, reason, **extra):
+        return {**gate, **extra, "outcome": outcome, "passed": outcome == Status.PUBLISHED, "reason": reason}
+
     if current is None:
-        return {**gate, "passed": True, "reason": "first version"}
+        return decided(Status.PUBLISHED, "first version")
     gate["current_version"] = current.version
     if current_invalid:
-        reason = f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}"
-        return {**gate, "passed": True, "reason": reason}
-    if not heldout_pairs:
-        return {**gate, "passed": True, "reason": "no held-out pairs to compare on"}
+        return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}")
+    if n < min_pairs:
+        reason = (
+            f"pending evidence: {n} held-out pairs, fewer than the {min_pairs} the gate needs to compare it "
+            f"with the current v{current.version} (ARBITER_GATE_MIN_PAIRS); an admin may promote it"
+        )
+        return decided(Status.PENDING, reason)
     try:
-        # The current version's own max_length etc., on this machine's device and threads.
-        saved = read_metadata(current.path).get("train_config", {})
-        eval_config = TrainConfig.from_dict({**saved, "device": config.device, "threads": config.threads})
-        from rewardtrain.training import evaluate_checkpoint  # torch, as in _train_and_publish
-
-        old = evaluate_checkpoint(current.path, heldout_pairs, eval_config)["accuracy"]
+        old = _gate_summary(_score_current(current, items, config), items, heldout_pairs, heldout_rankings, confidence)
     except Exception as error:  # e.g. a checkpoint that verifies but does not load: replace it
         log.warning("could not evaluate current v%s at %s: %s", current.version, current.path, error)  # may hold a path
-        return {**gate, "passed": True, "reason": f"current v{current.version} could not be evaluated"}
-    gate["current_heldout_accuracy"] = old
-    if new < old - tolerance - 1e-9:
-        reason = (
-            f"held-out accuracy {new:.3f} is more than {tolerance:.3f} below the current v{current.version}'s "
-            f"{old:.3f} on the same {len(heldout_pairs)} held-out pairs"
-        )
-        return {**gate, "passed": False, "reason": reason}
-    return {**gate, "passed": True, "reason": f"held-out accuracy {new:.3f} vs current {old:.3f}"}
+        return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated")
+    test = gate_stats.compare(new_correct, old.pop("correct"), confidence)
+    figures = (
+        f"new {new['shown']} against the current v{current.version}'s {old['shown']} on the same pairs; "
+        f"{test['new_better']} pairs favour the new version, {test['current_better']} the current one "
+        f"(exact McNemar p = {test['p_value']:.3g})"
+    )
+    if test["worse"]:
+        return decided(Status.REJECTED, f"worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
+    return decided(Status.PUBLISHED, f"not worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
+
+
+def _gate_items(pairs, rankings) -> list[tuple[str, str]]:
+    """Each distinct (prompt, completion) of the held-out pairs and rankings, scored once."""
+    items = {}
+    for pair in pairs:
+        items.setdefault((pair.prompt, pair.chosen), None)
+        items.setdefault((pair.prompt, pair.rejected), None)
+    for prompt, ranked in rankings:
+        for text in ranked:
+            items.setdefault((prompt, text), None)
+    return list(items)
+
+
+def _gate_summary(rewards, items, pairs, rankings, confidence) -> dict:
+    """A version's pairwise accuracy and best-of-K with their intervals, from its item rewards;
+    "correct" holds the per-pair scores for the paired test (popped before it is stored)."""
+    reward = dict(zip(items, rewards))
+    correct = gate_stats.pair_correctness(
+        [reward[(p.prompt, p.chosen)] for p in pairs], [reward[(p.prompt, p.rejected)] for p in pairs]
+    )
+    result = {**gate_stats.summary(correct, confidence), "correct": correct}
+    hits, k = gate_stats.best_of_k([[(prompt, t) for t in ranked] for prompt, ranked in rankings], reward)
+    if k:
+        result["best_of_k"] = gate_stats.rate(hits, k, confidence, unit="rankings")
+    return result
+
+
+def _score_new(result, items) -> list[float]:
+    """The just-trained model's rewards for (prompt, completion) items, encoded as it trained."""
+    from rewardtrain.scoring import Scorer  # torch, as in _train_and_publish
+
+    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict()}).score(items)
+
+
+def _score_current(current, items, config) -> list[float]:
+    """The current version's rewards, with its own recorded encoding, on this run's device and threads."""
+    import torch
+
+    from rewardtrain.scoring import Scorer
+
+    torch.set_num_threads(config.threads)
+    return Scorer.load(current.path, device=config.device).score(items)
 
 
 def _next_version_number(project) -> int:
@@ -535,7 +582,8 @@ def _make_current(version):
 
 
 def model_version_promote(*, version) -> RewardModelVersion:
-    """Make `version` current, overruling the gate if it had rejected it; VersionUnavailable
+    """Make `version` current, overruling the gate if it had rejected it or it waits for
+    evidence; VersionUnavailable
     (naming the version, never its path) when its checkpoint fails verification."""
     try:
         verify_checkpoint(version.path, root=checkpoint_root(project=version.project))
@@ -544,7 +592,7 @@ def model_version_promote(*, version) -> RewardModelVersion:
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=version.project_id)
         version = RewardModelVersion.objects.get(pk=version.pk)
-        if version.status == RewardModelVersion.Status.REJECTED:
+        if version.status in (RewardModelVersion.Status.REJECTED, RewardModelVersion.Status.PENDING):
             version.status = RewardModelVersion.Status.PUBLISHED
             version.rejected_reason = f"promoted by an admin over the gate: {version.rejected_reason}"
             version.save(update_fields=["status", "rejected_reason"])

@@ -36,6 +36,10 @@ class ModelUnavailable(Exception):
     The message names versions, never paths: it is the API's answer."""
 
 
+class VersionNotPublished(Exception):
+    """A request pinned a version the project has not published (the API's 409)."""
+
+
 class TooLarge(ValueError):
     """A scoring request over ARBITER_SCORE_MAX_ITEMS items, or with a text over ARBITER_SCORE_MAX_CHARS."""
 
@@ -83,6 +87,48 @@ def scorer_for(version, *, root):
         return scorer
 
 
+def warm_current_scorers():
+    """Load the current version of the most recently promoted projects (up to CACHED_MODELS)
+    into this process's cache, so no request waits seconds for a model load. Returns the
+    versions now loaded."""
+    from rewardtrain.models import RewardModelVersion
+
+    loaded = []
+    current = RewardModelVersion.objects.filter(is_current=True).select_related("project").order_by("-created_at")
+    for version in current[:CACHED_MODELS]:
+        try:
+            scorer_for(version, root=checkpoint_root(project=version.project))
+            loaded.append(version)
+        except ModelUnavailable:
+            pass  # logged by scorer_for; requests fall back to an earlier version
+    return loaded
+
+
+def start_scorer_warmer(*, every_seconds=None, stop=None):
+    """A daemon thread that warms the cache now and then every ARBITER_SCORER_REFRESH_SECONDS
+    until `stop` (a threading.Event) is set: a promotion anywhere is loaded within that long,
+    before requests ask for it. Started in each web worker after the fork (gunicorn.conf.py)."""
+    every = every_seconds if every_seconds is not None else settings.ARBITER_SCORER_REFRESH_SECONDS
+    stop = stop or threading.Event()
+
+    def warm_until_stopped():
+        from django.db import connection
+
+        while True:
+            try:
+                warm_current_scorers()
+            except Exception as error:  # the database down for a while must not end the thread
+                log.warning("warming the scorers failed (%s); trying again in %s s", error, every)
+            finally:
+                connection.close()  # this thread's own; not held open between rounds
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=warm_until_stopped, name="scorer-warmer", daemon=True)
+    thread.start()
+    return thread
+
+
 def current_scorer(*, project):
     """(version, scorer) of the current version or, when it fails, of the newest earlier
     published version that verifies and loads."""
@@ -100,21 +146,40 @@ def current_scorer(*, project):
     raise ModelUnavailable(f"no reward model version can score: {'; '.join(reasons)}")
 
 
-def rewards_for(*, project, items):
-    """(version number, [reward]) for (prompt, completion) items, in input order."""
-    version, scorer = current_scorer(project=project)
-    return version.version, scorer.score(list(items))
+def pinned_scorer(*, project, number):
+    """(version, scorer) of published version `number`: a pinned request never falls back."""
+    version = selectors.published_version(project=project, number=number)
+    if version is None:
+        raise VersionNotPublished(f"project {project.slug} has no published version {number}")
+    return version, scorer_for(version, root=checkpoint_root(project=project))
 
 
-def rank_completions(*, project, prompt, completions):
-    """(version number, [{index, text, reward}] best first, P(first better) when there are two)."""
-    number, rewards = rewards_for(project=project, items=[(prompt, text) for text in completions])
+def _scorer(*, project, version):
+    if version is None:
+        return current_scorer(project=project)
+    return pinned_scorer(project=project, number=version)
+
+
+def rewards_for(*, project, items, version=None, normalize=False):
+    """(version number, [reward]) for (prompt, completion) items, in input order: scored by the
+    pinned `version` or else the current one; `normalize` gives (r - mean) / std with the
+    statistics that version measured on its held-out completions."""
+    answered, scorer = _scorer(project=project, version=version)
+    return answered.version, scorer.score(list(items), normalize=normalize)
+
+
+def rank_completions(*, project, prompt, completions, version=None, normalize=False):
+    """(version number, [{index, text, reward}] best first, P(first better) when there are two).
+    P(first better) is the Bradley-Terry probability of the raw rewards, whatever is shown."""
+    answered, scorer = _scorer(project=project, version=version)
+    raw = scorer.score([(prompt, text) for text in completions])
+    shown = [scorer.normalized(r) for r in raw] if normalize else raw
     ranked = sorted(
-        ({"index": i, "text": text, "reward": reward} for i, (text, reward) in enumerate(zip(completions, rewards))),
+        ({"index": i, "text": text, "reward": reward} for i, (text, reward) in enumerate(zip(completions, shown))),
         key=lambda row: -row["reward"],
     )
-    p_first_better = sigmoid(rewards[0] - rewards[1]) if len(rewards) == 2 else None
-    return number, ranked, p_first_better
+    p_first_better = sigmoid(raw[0] - raw[1]) if len(raw) == 2 else None
+    return answered.version, ranked, p_first_better
 
 
 def sigmoid(x: float) -> float:

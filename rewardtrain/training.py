@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from rewardtrain.config import TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
+from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import Pair, PromptGroup, encode_pair_text, group_pairs
 from rewardtrain.scoring import collate, pairwise_accuracy, resolve_device, score_encodings
 
@@ -28,7 +28,7 @@ class TrainResult:
     model: torch.nn.Module
     tokenizer: object
     config: TrainConfig
-    metrics: dict  # final held-out accuracy/margin/loss, train loss, pairs/s, counts, reward mean/std
+    metrics: dict  # final held-out accuracy/margin/loss, train loss, pairs/s, counts, reward mean/std, device/precision used
     history: list[dict]  # one entry per evaluation: step, train_loss, heldout metrics
 
 
@@ -43,8 +43,19 @@ def load_model(path: str, device: torch.device):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True)
+    # The one output named, so pipelines and the Hub widget show "reward", not LABEL_0.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=1, id2label={0: "reward"}, label2id={"reward": 0}, local_files_only=True
+    )
     return model.to(device), tokenizer
+
+
+def device_name(device: torch.device) -> str:
+    """"cpu", or the GPU with its index and name, e.g. "cuda:0 (NVIDIA H200)"."""
+    if device.type != "cuda":
+        return device.type
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
 def set_dropout(model, p: float) -> None:
@@ -191,6 +202,8 @@ def train(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     pad_id = tokenizer.pad_token_id
     use_bf16 = config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    # config.bf16 and device are wishes ("auto", bf16 that CPUs skip); the card says what ran.
+    used = {"device": device_name(device), "precision": "bf16 autocast" if use_bf16 else "fp32"}
 
     started = time.perf_counter()
     groups, held_groups = group_pairs(train_pairs), group_pairs(heldout_pairs)
@@ -199,6 +212,7 @@ def train(
     rng = random.Random(config.seed)
     schedule = [make_batches(encoded, groups, config.batch_size, rng) for _ in range(config.epochs)]
     total = sum(len(batches) for batches in schedule)
+    eval_every = config.eval_every or max(1, math.ceil(total / EVALS_PER_RUN))
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
@@ -222,7 +236,7 @@ def train(
     step, pairs_done, eval_seconds = 0, 0, 0.0
     loss_sum, loss_n, all_loss_sum = 0.0, 0, 0.0
     for epoch_batches in schedule:
-        for i, batch in enumerate(epoch_batches):
+        for batch in epoch_batches:
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, config)
             inputs, chosen, rejected, margins = batch_tensors(batch, encoded, groups, pad_id, device)
@@ -245,8 +259,7 @@ def train(
                 "loss": loss.item(),
                 "pairs_per_s": pairs_done / (time.perf_counter() - started - eval_seconds),
             }
-            end_of_epoch = i == len(epoch_batches) - 1
-            if (config.eval_every and step % config.eval_every == 0) or (end_of_epoch and (not config.eval_every or step == total)):
+            if step % eval_every == 0 or step == total:
                 eval_started = time.perf_counter()
                 report["eval"] = run_eval(step, loss_sum / loss_n)
                 loss_sum, loss_n = 0.0, 0
@@ -266,8 +279,11 @@ def train(
         "steps": step,
         "n_train_pairs": sum(len(g.pairs) for g in groups),
         "n_heldout_pairs": sum(len(g.pairs) for g in held_groups),
+        "n_train_prompts": len(groups),
+        "n_heldout_prompts": len(held_groups),
         "reward_mean": final.get("heldout_reward_mean"),
         "reward_std": final.get("heldout_reward_std"),
+        **used,
     }
     if not held_groups and groups:  # no held-out set: normalise scores by the training completions
         train_stats = metrics_from_encoded(model, groups, encoded, pad_id, config)

@@ -10,6 +10,7 @@ pytest), and the first test checks that /api/schema/ serves exactly it.
 
 import pytest
 import schemathesis
+from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -74,7 +75,7 @@ def test_the_schema_checked_here_is_the_one_api_schema_serves(client, seeded):
     assert response.json() == SCHEMA
 
 
-SCORING = r"/(score|rank)/$"
+SCORING = r"/(score|rank|get_reward|rerank)/$"
 
 
 @pytest.fixture(scope="module")
@@ -106,4 +107,9 @@ def test_api_answers_what_the_schema_says(case, seeded, wsgi_keeps_the_test_tran
 @schema.include(path_regex=SCORING).parametrize()
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_scoring_answers_what_the_schema_says(case, seeded_with_a_model, wsgi_keeps_the_test_transaction):
-    case.call_and_validate()
+    if case.path.endswith("/get_reward/"):
+        # One rule OpenAPI cannot state: each query starts with its prompt, one prompt per
+        # query. A request the schema allows may break it and gets a 400 that names it.
+        case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    else:
+        case.call_and_validate()

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from annotator.models import AuditEntry, Comparison, Judgment
+from annotator.models import Assignment, AuditEntry, Comparison, Judgment
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,6 +26,7 @@ def test_labeler_changes_one_judgment_and_undoes_another(page, live_server, proj
     _log_in(page, live_server, "labeler")
     page.goto(f"{live_server.url}/projects/{project.slug}/label/")
     first = _shown_assignment(page)
+    first_prompt = Assignment.objects.get(pk=first).prompt_id
     page.get_by_role("button", name="A is better").click()
     expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", first)
 
@@ -35,13 +36,14 @@ def test_labeler_changes_one_judgment_and_undoes_another(page, live_server, proj
     expect(page.locator("li.judgment .pairs")).to_contain_text("A > B")
     page.get_by_role("button", name="Change").click()
 
-    # The same item is back on the labeling page; the one after it waits.
-    expect(page.locator("form.judge")).to_have_attribute("data-assignment", first)
+    # The same item is back on the labeling page, under a new lease; the one after it waits.
     expect(page.locator(".messages")).to_contain_text("judge this item again")
+    again = _shown_assignment(page)
+    assert Assignment.objects.get(pk=again).prompt_id == first_prompt
     page.get_by_role("button", name="B is better").click()
-    expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", first)
+    expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", again)
     judgment = Judgment.objects.get()
-    assert judgment.choice == "b" and str(judgment.assignment_id) == first
+    assert judgment.choice == "b" and judgment.prompt_id == first_prompt
     assert list(Comparison.objects.values_list("chosen_id", flat=True)) == [judgment.shown[1]]
 
     page.get_by_role("link", name="My recent judgments").click()

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from annotator.fileformats import render_hh
+from annotator.fileformats.hh import render_hh
 from annotator.imports import ImportFailed, import_file
 from annotator.models import Comparison, Prompt
 from rewardtrain.data import split_hh_dialogues

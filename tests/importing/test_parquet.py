@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from annotator import fileformats
+from annotator.fileformats import parquet as parquet_format_module
 from annotator.imports import ImportFailed, import_file, import_job_run, text_id
 from annotator.models import Comparison, ImportJob, Prompt
 
@@ -63,7 +63,7 @@ def test_parquet_pairs_are_detected_by_the_magic_bytes_and_stored_as_imported_co
 
 
 def test_parquet_is_read_in_batches_and_errors_name_one_based_row_numbers(project, monkeypatch):
-    monkeypatch.setattr(fileformats, "PARQUET_BATCH_ROWS", 2)  # rows 1-2, 3-4, 5 in three batches
+    monkeypatch.setattr(parquet_format_module, "PARQUET_BATCH_ROWS", 2)  # rows 1-2, 3-4, 5 in three batches
     rows = [{"prompt": f"p{i}", "chosen": "a", "rejected": "b"} for i in range(1, 6)]
     rows[3]["prompt"] = ""
     data = parquet(rows, row_group_size=2)

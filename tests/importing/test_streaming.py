@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.utils import FileProxyMixin
 from django.urls import reverse
 
-from annotator import fileformats, imports, views_lead
+from annotator import imports, views_lead
+from annotator.fileformats import textfile
 from annotator.imports import ImportFailed, import_file, import_stream
 from annotator.models import Comparison, Completion, Prompt
 
@@ -37,11 +38,11 @@ def test_the_file_is_read_one_bounded_line_at_a_time(project):
     stream = LineByLine(pairs(*({"prompt": f"p{i}", "chosen": "a", "rejected": "b"} for i in range(5))))
     report = import_stream(project=project, stream=stream, filename="x.jsonl")
     assert report.comparisons_created == 5
-    assert stream.largest == fileformats.MAX_LINE_BYTES + 1
+    assert stream.largest == textfile.MAX_LINE_BYTES + 1
 
 
 def test_a_line_over_the_limit_is_an_error_and_the_next_lines_are_still_read(project, monkeypatch):
-    monkeypatch.setattr(fileformats, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(textfile, "MAX_LINE_BYTES", 100)
     long_line = json.dumps({"prompt": "p" * 200, "completions": ["a", "b"]})
     data = f'{long_line}\n{{"prompt": "q", "completions": ["a"]}}\n'.encode()
     with pytest.raises(ImportFailed) as failed:

@@ -1,12 +1,14 @@
 """The judgments browser: filters with known answers, and a judgment as its labeler saw it."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotator.models import Judgment, Project
+from annotator.imports import import_file
+from annotator.models import Comparison, Judgment, Project
 from annotator.services import JudgmentResult, assignment_next_for, judgment_record
 from tests import factories
 
@@ -131,3 +133,53 @@ def test_a_judgment_of_another_project_is_not_found(client, project, lead):
     judgment = judge(other, stranger, JudgmentResult(choice="a"), "s1")
     client.force_login(lead)
     assert client.get(reverse("judgment_detail", args=[project.slug, judgment.pk])).status_code == 404
+
+
+def import_pairs(project, *lines):
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    import_file(project=project, data=data, filename="pairs.jsonl")
+
+
+def test_the_source_filter_lists_imported_pairs_apart_from_human_judgments(client, project, lead, judged):
+    import_pairs(
+        project,
+        {"prompt": "Name a colour", "chosen": "Teal", "rejected": "Seven"},
+        {"prompt": "Name a fruit", "chosen": "Pear", "rejected": "Brick"},
+    )
+    client.force_login(lead)
+    assert listed(client, project, source="human") == {j.pk for j in judged.values()}
+    assert listed(client, project) == {j.pk for j in judged.values()}  # human judgments by default
+
+    response = client.get(reverse("project_judgments", args=[project.slug]), {"source": "imported"})
+    pairs = list(response.context["page"])
+    assert [(p.prompt.text, p.chosen.text, p.rejected.text) for p in pairs] == [
+        ("Name a fruit", "Pear", "Brick"),
+        ("Name a colour", "Teal", "Seven"),
+    ]
+    assert all(p.source == Comparison.Source.IMPORTED for p in pairs)
+    html = response.content.decode()
+    assert "Imported pairs in" in html and "Teal" in html and "Seven" in html
+    assert listed(client, project, source="imported", until=str(timezone.localdate() - timedelta(days=1))) == set()
+
+
+def test_judgment_only_filters_with_imported_pairs_are_an_error_not_ignored(client, project, lead):
+    client.force_login(lead)
+    response = client.get(reverse("project_judgments", args=[project.slug]), {"source": "imported", "choice": "tie"})
+    assert response.status_code == 400
+    assert "this filter is for human judgments" in " ".join(response.context["form"].errors["choice"])
+
+
+def test_an_imported_pair_page_shows_both_sides_sanitised(client, project, lead, labeler):
+    import_pairs(project, {"prompt": "Hi <script>alert(1)</script>", "chosen": "**Hello**", "rejected": "<img src=x onerror=alert(1)>"})
+    pair = Comparison.objects.get(project=project)
+    client.force_login(lead)
+    html = client.get(reverse("imported_pair_detail", args=[project.slug, pair.pk])).content.decode()
+    assert "<strong>Hello</strong>" in html and "<script>alert" not in html and "<img src=x" not in html
+    assert 'aria-label="Chosen"' in html and 'aria-label="Rejected"' in html
+
+    client.force_login(labeler)
+    assert client.get(reverse("imported_pair_detail", args=[project.slug, pair.pk])).status_code == 403
+    factories.prompts(project, 1)
+    human = judge(project, labeler, JudgmentResult(choice="a"), "h1").comparisons.get()
+    client.force_login(lead)
+    assert client.get(reverse("imported_pair_detail", args=[project.slug, human.pk])).status_code == 404

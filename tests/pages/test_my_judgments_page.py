@@ -74,7 +74,8 @@ def test_change_undoes_and_opens_the_same_item_on_the_labeling_page(client, proj
     client.force_login(labeler)
     response = client.post(_undo_url(judgment), {"then": "change"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("label", args=[project.slug])
-    assert response.context["assignment"].pk == judgment.assignment_id
+    item = response.context["assignment"]
+    assert (item.prompt_id, item.shown) == (judgment.prompt_id, judgment.shown)
     assert not Judgment.objects.exists()
 
 

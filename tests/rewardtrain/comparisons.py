@@ -43,3 +43,28 @@ def train_small(project, **options):
     """Start and execute one run in this process (what the Celery task does); returns the finished run."""
     run = training_run_start(project=project, trigger=TrainingRun.Trigger.MANUAL, options={**SMALL, **options})
     return training_run_execute(run_id=run.id, task_id=run.task_id, progress_every=0)
+
+
+def fake_gate_scores(monkeypatch, *, new_right, current_right=None):
+    """Hand-made rewards for the promotion gate: the new version (and the current one, whose
+    checkpoint then is not loaded) ranks a held-out prompt's "good" reply above its "bad" one
+    exactly when `new_right(prompt)` (`current_right(prompt)`) is true. Returns the calls made."""
+    from rewardtrain import services
+
+    calls = {"new": [], "current": []}
+
+    def rewards(right, items):
+        return [float(("good" in text) == bool(right(prompt))) for prompt, text in items]
+
+    def score_new(result, items):
+        calls["new"].append(items)
+        return rewards(new_right, items)
+
+    def score_current(current, items, config):
+        calls["current"].append((current.path, items))
+        return rewards(current_right, items)
+
+    monkeypatch.setattr(services, "_score_new", score_new)
+    if current_right is not None:
+        monkeypatch.setattr(services, "_score_current", score_current)
+    return calls

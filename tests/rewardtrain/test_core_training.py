@@ -70,8 +70,14 @@ def test_learns_a_trivially_separable_preference(tiny_model, toy_pairs):
     assert result.metrics["heldout_accuracy"] > 0.9
     assert result.metrics["n_train_pairs"] == 160 and result.metrics["n_heldout_pairs"] == 40
     assert result.metrics["reward_std"] > 0
-    assert [h["step"] for h in result.history] == [20, 40]  # one evaluation per epoch
+    # 40 steps over 2 epochs: about five evaluations a run by default, not one per epoch
+    assert [h["step"] for h in result.history] == [8, 16, 24, 32, 40]
     assert result.history[-1]["heldout_accuracy"] == result.metrics["heldout_accuracy"]
+
+
+def test_eval_every_evaluates_every_n_steps_and_after_the_last(tiny_model, toy_pairs):
+    result = train(toy_pairs(160), toy_pairs(40, seed=1), tiny_config(tiny_model, eval_every=15))
+    assert [h["step"] for h in result.history] == [15, 30, 40]
 
 
 def test_every_trainable_parameter_moves_and_frozen_ones_do_not(tiny_model, toy_pairs):

@@ -15,8 +15,9 @@ ITEM = {"prompt": "human: tell me about the cat. assistant:", "completion": "the
 
 
 @pytest.fixture
-def two_versions(project, tiny_model):
+def two_versions(project, tiny_model, settings):
     """v1 and v2 published, v2 current, neither loaded by this process yet."""
+    settings.ARBITER_GATE_MIN_PAIRS = 1  # compare on the ~10 held-out pairs: v2 (same data, same seed) is no worse
     project.base_model = tiny_model
     project.save()
     make_comparisons(project, 40)

@@ -5,10 +5,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from rewardtrain import services, training
+from rewardtrain import services
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
-from tests.rewardtrain.comparisons import make_comparisons
+from tests.rewardtrain.comparisons import fake_gate_scores, make_comparisons
 
 
 @pytest.fixture
@@ -32,9 +32,11 @@ def test_sync_training_prints_the_version_and_a_progress_line(trainable, capsys)
     assert (run.trigger, run.status, run.options["epochs"]) == ("cli", "succeeded", 2)
 
 
-def test_a_rejected_version_is_reported_and_exits_zero(trainable, capsys, monkeypatch):
+def test_a_rejected_version_is_reported_and_exits_zero(trainable, capsys, monkeypatch, settings):
+    # 5 held-out pairs, all lost: exact McNemar p = 2/32, worse at 90% confidence
+    settings.ARBITER_GATE_MIN_PAIRS, settings.ARBITER_GATE_CONFIDENCE = 1, 0.90
     train_sync(trainable, capsys=capsys)
-    monkeypatch.setattr(training, "evaluate_checkpoint", lambda *a, **kw: {"accuracy": 2.0})
+    fake_gate_scores(monkeypatch, new_right=lambda prompt: False, current_right=lambda prompt: True)
     out = train_sync(trainable, "--from-scratch", capsys=capsys)
     assert "published v2 but it was NOT made current" in out.out
     assert RewardModelVersion.objects.get(is_current=True).version == 1

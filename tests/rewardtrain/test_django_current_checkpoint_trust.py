@@ -10,12 +10,14 @@ import pytest
 
 from rewardtrain import selectors, services, training
 from rewardtrain.models import RewardModelVersion
+from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
 
 @pytest.fixture
-def trained(project, tiny_model):
-    """A project whose v1 is published and current."""
+def trained(project, tiny_model, settings):
+    """A project whose v1 is published and current; its ~10 held-out pairs are enough to compare on."""
+    settings.ARBITER_GATE_MIN_PAIRS = 1
     project.base_model = tiny_model
     project.save()
     make_comparisons(project, 40)
@@ -26,7 +28,7 @@ def trained(project, tiny_model):
 
 @pytest.fixture
 def train_calls(monkeypatch):
-    """The init_from of every training in the test; evaluate_checkpoint records what it was asked."""
+    """The init_from of every training in the test; the gate's scoring of the current version records its path."""
     calls = {"init_from": [], "evaluated": []}
     real_train = training.train
 
@@ -36,7 +38,7 @@ def train_calls(monkeypatch):
 
     monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(
-        training, "evaluate_checkpoint", lambda path, *a, **kw: calls["evaluated"].append(path) or {"accuracy": 0.0}
+        services, "_score_current", lambda current, items, config: calls["evaluated"].append(current.path) or [0.0] * len(items)
     )
     return calls
 
@@ -88,10 +90,10 @@ def test_the_gate_reason_for_a_current_version_that_fails_to_load_names_the_vers
 ):
     path = v1_path(trained)
 
-    def evaluate_checkpoint(checkpoint, *args, **kwargs):
+    def load(checkpoint, *args, **kwargs):
         raise OSError(f"Unable to load weights from {checkpoint}/model.safetensors")
 
-    monkeypatch.setattr(training, "evaluate_checkpoint", evaluate_checkpoint)
+    monkeypatch.setattr(Scorer, "load", load)
     run = train_small(trained)
     assert run.version.metrics["gate"]["reason"] == "current v1 could not be evaluated"
     assert path not in json.dumps(run.version.metrics)

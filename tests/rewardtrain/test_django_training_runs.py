@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from annotator.models import Comparison
 from rewardtrain import selectors, services, training
+from rewardtrain.data import is_heldout
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
 from tests import factories
-from tests.rewardtrain.comparisons import SMALL, make_comparisons, train_small
+from tests.rewardtrain.comparisons import SMALL, fake_gate_scores, make_comparisons, train_small
 
 
 @pytest.fixture
@@ -28,23 +29,12 @@ def visible_entries(settings, project):
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
 
-def fake_gate(monkeypatch, *, new_accuracy, current_accuracy):
-    """The new run reports `new_accuracy`; the current version scores `current_accuracy` on its held-out pairs."""
-    real_train = training.train
-    seen = {}
+def always(prompt):
+    return True
 
-    def train(*args, **kwargs):
-        result = real_train(*args, **kwargs)
-        result.metrics["heldout_accuracy"] = new_accuracy
-        return result
 
-    def evaluate_checkpoint(path, pairs, config=None):
-        seen["path"], seen["pairs"] = path, pairs
-        return {"accuracy": current_accuracy}
-
-    monkeypatch.setattr(training, "train", train)
-    monkeypatch.setattr(training, "evaluate_checkpoint", evaluate_checkpoint)
-    return seen
+def never(prompt):
+    return False
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -91,30 +81,39 @@ def test_the_first_version_is_published_and_current(trainable, settings):
     assert version.metrics["heldout_accuracy"] == run.metrics["heldout_accuracy"]
 
 
-def test_a_worse_version_is_rejected_with_its_reason_and_current_stays(trainable, monkeypatch):
+def test_a_worse_version_is_rejected_with_its_reason_and_current_stays(trainable, monkeypatch, settings):
+    settings.ARBITER_GATE_MIN_PAIRS = 5  # the small project holds about 10 held-out pairs
     first = train_small(trainable).version
-    seen = fake_gate(monkeypatch, new_accuracy=0.90, current_accuracy=1.0)
+    seen = fake_gate_scores(monkeypatch, new_right=never, current_right=always)
     run = train_small(trainable)
     assert run.status == TrainingRun.Status.REJECTED
     assert run.version.status == RewardModelVersion.Status.REJECTED and not run.version.is_current
-    assert "0.900" in run.version.rejected_reason and "v1" in run.version.rejected_reason
+    n = run.split["n_heldout"]
+    assert f"new 0.000 (95% interval 0.000–" in run.version.rejected_reason and "v1" in run.version.rejected_reason
+    assert f"0 pairs favour the new version, {n} the current one" in run.version.rejected_reason
     assert selectors.current_version(project=trainable) == first
-    # The current version was measured on this run's held-out pairs.
-    assert seen["path"] == first.path
-    assert selectors.pair_ids_digest(seen["pairs"]) == run.split["heldout_ids_sha256"]
+    # The current version was scored on exactly this run's held-out pairs' texts.
+    [(path, items)] = seen["current"]
+    assert path == first.path and seen["new"] == [items] and len(items) == 2 * n
 
 
-def test_a_version_within_the_tolerance_is_promoted(trainable, monkeypatch, settings):
-    settings.ARBITER_PROMOTION_TOLERANCE = 0.01
+def test_a_version_not_worse_with_confidence_is_promoted(trainable, monkeypatch, settings):
+    settings.ARBITER_GATE_MIN_PAIRS = 5
     train_small(trainable)
-    fake_gate(monkeypatch, new_accuracy=0.995, current_accuracy=1.0)
+    heldout = sorted(p.text for p in trainable.prompts.all() if is_heldout(p.text, SMALL["heldout_fraction"]))
+    # One pair worse: lower accuracy, but one discordant pair is no evidence (p = 1).
+    fake_gate_scores(monkeypatch, new_right=lambda prompt: prompt != heldout[0], current_right=always)
     run = train_small(trainable)
+    test = run.version.metrics["gate"]["test"]
+    assert (test["new_better"], test["current_better"], test["p_value"]) == (0, 1, 1.0)
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert selectors.current_version(project=trainable) == run.version
     assert run.version.parent.version == 1 and run.version.metrics["warm_start"] is True
 
 
-def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeypatch):
+def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeypatch, settings):
+    settings.ARBITER_GATE_MIN_PAIRS = 5
+    fake_gate_scores(monkeypatch, new_right=always, current_right=always)  # each new version goes live
     train_small(trainable)
     calls = []
     real_train = training.train
@@ -124,10 +123,12 @@ def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeyp
     assert calls[0] is None and calls[1].endswith("v2")
 
 
-def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkeypatch):
+def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkeypatch, settings):
+    settings.ARBITER_GATE_MIN_PAIRS = 5
     first = train_small(trainable).version
-    fake_gate(monkeypatch, new_accuracy=0.5, current_accuracy=1.0)
+    fake_gate_scores(monkeypatch, new_right=never, current_right=always)
     rejected = train_small(trainable).version
+    assert rejected.status == RewardModelVersion.Status.REJECTED
     services.model_version_promote(version=rejected)
     rejected.refresh_from_db()
     assert rejected.is_current and rejected.status == "published"
@@ -205,6 +206,8 @@ def test_a_failure_while_writing_the_checkpoint_leaves_no_folder(trainable, sett
 
 
 def test_a_failure_recording_the_version_removes_the_published_folder(trainable, settings, monkeypatch):
+    settings.ARBITER_GATE_MIN_PAIRS = 5
+    fake_gate_scores(monkeypatch, new_right=always, current_right=always)  # the second one goes live
     first = train_small(trainable).version
 
     def broken_switch(version):

@@ -68,7 +68,7 @@ class Command(BaseCommand):
             raise CommandError(f"Run {run.id} failed:\n{run.error}")
         version = run.version
         metrics = json.dumps({k: v for k, v in version.metrics.items() if k != "gate"}, indent=2, sort_keys=True)
-        if run.status == TrainingRun.Status.REJECTED:
+        if not version.is_current:  # rejected by the gate, or pending evidence
             self.stdout.write(f"Run {run.id} published v{version.version} but it was NOT made current: {version.rejected_reason}")
         else:
             self.stdout.write(f"Run {run.id} published v{version.version}, now current, at {version.path}")

@@ -1,0 +1,124 @@
+"""The import file formats: reading them line by line and checking each record.
+
+Django-free, like rewardtrain/data.py: plain functions on plain data. Each
+parser takes (line number, text) pairs and yields, in file order, records and
+the LineErrors of the lines that are not records, so a caller can stream a file
+of any size. Checks that span lines (one id per prompt) are the caller's: only
+it knows what it can afford to keep.
+
+Formats:
+  jsonl  {"id"?, "prompt", "completions": [text | {"text", "model"?, "metadata"?}], "metadata"?}
+  csv    header prompt, completion_1..completion_9, optional id; other columns go to metadata
+  pairs  {"prompt", "chosen", "rejected", "prompt_id"?} (what `export_comparisons` writes), or
+         TRL's conversational form: prompt a list of {"role", "content"}, chosen/rejected
+         one assistant message each; the prompt is stored as HH text (render_hh)
+  hh     {"chosen", "rejected"}: whole Anthropic HH dialogues, split into prompt and replies
+  rankings  {"prompt", "completions": [best first], "excluded"?, "id"?}: every ranked pair
+  parquet   the columns of jsonl, pairs, hh or rankings (which one, from the column names),
+            read a row group at a time; a row's number is its "line"
+
+This module tells the formats apart and hands each to its parser; the modules:
+  records   what the parsers yield (PromptRecord, PairRecord, RankingRecord, LineError)
+  checks    the checks every format shares: storable values, texts, ids, completion counts
+  textfile  reading a text file a line at a time, and the JSON object on each line
+  parquet   reading a Parquet file a row group at a time
+  jsonl, csvfiles, pairs (pairs and hh), rankings: one parser per form
+  hh        HH dialogue text to and from conversational messages, shared with the exports
+"""
+
+import json
+
+from .checks import Limits, storable
+from .csvfiles import parse_csv
+from .jsonl import parse_jsonl
+from .pairs import parse_pairs
+from .parquet import PARQUET_MAGIC, column_names, read_parquet
+from .rankings import parse_rankings
+from .records import LineError, PairRecord, RankingRecord, text_id
+from .textfile import json_objects, read_lines
+
+__all__ = [
+    "FORMATS",
+    "PAIR_FORMATS",
+    "PARQUET_MAGIC",
+    "LineError",
+    "Limits",
+    "PairRecord",
+    "RankingRecord",
+    "detect_format",
+    "is_parquet",
+    "parquet_format",
+    "parse",
+    "parse_objects",
+    "read_lines",
+    "read_parquet",
+    "text_id",
+]
+
+FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "parquet")
+PAIR_FORMATS = ("pairs", "hh", "rankings")  # stored as imported comparisons, not queued prompts
+
+
+def detect_format(filename, first_line):
+    """The format from the extension, then from the keys of the first JSON object."""
+    if filename.lower().endswith(".csv"):
+        return "csv"
+    try:
+        keys = json.loads(first_line).keys()
+    except (ValueError, RecursionError, AttributeError):
+        json_name = filename.lower().endswith((".jsonl", ".json", ".ndjson"))
+        looks_like_json = json_name or first_line.lstrip()[:1] in ("{", "[")
+        return "jsonl" if looks_like_json else "csv"
+    return format_from_keys(keys)
+
+
+def format_from_keys(keys):
+    """The JSON form whose keys these are: a ranking is told from prompts by its `excluded`
+    key, which the rankings export always writes (otherwise say --format rankings)."""
+    if "chosen" in keys:
+        return "pairs" if "prompt" in keys else "hh"
+    if "excluded" in keys:
+        return "rankings"
+    return "jsonl"
+
+
+def is_parquet(filename, head):
+    return filename.lower().endswith(".parquet") or head.startswith(PARQUET_MAGIC)
+
+
+NEEDED_COLUMNS = {
+    "jsonl": ("prompt", "completions"),
+    "pairs": ("prompt", "chosen", "rejected"),
+    "hh": ("chosen", "rejected"),
+    "rankings": ("prompt", "completions"),
+}
+
+
+def parquet_format(binary):
+    """The JSON form (jsonl, pairs, hh or rankings) the columns of a Parquet file are in.
+    Raises ValueError, with the reason, for a file that is not Parquet or has other columns."""
+    names = column_names(binary)
+    format = format_from_keys(names)
+    if missing := [name for name in NEEDED_COLUMNS[format] if name not in names]:
+        raise ValueError(
+            f"the columns are {', '.join(names) or 'none'}: missing {', '.join(missing)} "
+            "(a Parquet file has the keys of one JSONL form as its columns)"
+        )
+    return format
+
+
+def parse(format, lines, limits):
+    """Records and LineErrors of `lines` (from read_lines) in the given format."""
+    if format == "csv":
+        return parse_csv(lines, limits)
+    return parse_objects(format, json_objects(lines), limits)
+
+
+def parse_objects(format, objects, limits):
+    """Records and LineErrors of (number, dict) items, from JSON lines or Parquet rows."""
+    objects = storable(objects)
+    if format in ("pairs", "hh"):
+        return parse_pairs(objects, limits, hh=format == "hh")
+    if format == "rankings":
+        return parse_rankings(objects, limits)
+    return parse_jsonl(objects, limits)

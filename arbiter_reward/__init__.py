@@ -1,0 +1,22 @@
+"""Arbiter reward models as reward functions: `LocalReward` (a checkpoint folder) and
+`RemoteReward` (Arbiter's scoring API). Django-free; needs only torch and transformers."""
+
+from .reward import (
+    LocalReward,
+    RemoteReward,
+    RewardServerError,
+    UnsupportedEncoding,
+    encode_pair_text,
+    encoding_spec,
+    split_at_last_assistant_turn,
+)
+
+__all__ = [
+    "LocalReward",
+    "RemoteReward",
+    "RewardServerError",
+    "UnsupportedEncoding",
+    "encode_pair_text",
+    "encoding_spec",
+    "split_at_last_assistant_turn",
+]

@@ -1,0 +1,250 @@
+"""Arbiter reward models as reward functions for Python RL code. Needs only torch and transformers.
+
+This one file is the whole client: Arbiter trains with `encode_pair_text` from here, copies
+this file into every checkpoint as `arbiter_reward.py`, and ships it as the `arbiter_reward`
+package. So a checkpoint scores the same in training, in Arbiter's API and in your loop.
+
+    from arbiter_reward import LocalReward, RemoteReward
+    reward = LocalReward("path/to/checkpoint")            # or RemoteReward(url, project, token)
+    reward(["What is 2+2?"], ["4"])                       # -> [1.73]
+    GRPOTrainer(model=..., reward_funcs=reward, ...)      # TRL's reward function signature
+
+Prompts and completions may be strings or conversational message lists
+([{"role": "user", "content": ...}, ...]); a message-list prompt is rendered as the Anthropic
+HH text ("\\n\\nHuman: ...\\n\\nAssistant:") that Arbiter's importer stores conversations as.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+ENCODING_FORMAT = "arbiter-encoding/1"
+# The encodings this file implements; a checkpoint recording anything else is refused.
+TEXT_PAIR = "text_pair"  # [CLS] prompt [SEP] completion [SEP]
+SUPPORTED_INPUTS = (TEXT_PAIR,)
+HH_NAMES = {"user": "Human", "assistant": "Assistant", "system": "Human"}
+HH_ASSISTANT = "\n\nAssistant:"
+
+
+class UnsupportedEncoding(ValueError):
+    """A checkpoint records an encoding this version of arbiter_reward does not implement."""
+
+
+class RewardServerError(RuntimeError):
+    """Arbiter's scoring API refused a request; the message is its answer."""
+
+
+# --- the encoding ----------------------------------------------------------------------------
+
+
+def completion_budget(max_length: int) -> int:
+    """Most tokens a completion may keep: room for [CLS]/[SEP]/[SEP] and a quarter of
+    max_length reserved for the end of the prompt (the last human turn)."""
+    return max_length - 3 - max_length // 4
+
+
+def encoding_spec(max_length: int) -> dict:
+    """What `encode_pair_text` does at this max_length, as recorded in a checkpoint's arbiter.json."""
+    return {
+        "format": ENCODING_FORMAT,
+        "input": TEXT_PAIR,
+        "max_length": max_length,
+        "truncation": {
+            "prompt": "from the start (its end, the last turn, is kept)",
+            "completion": f"from the end, only beyond {completion_budget(max_length)} tokens",
+        },
+        "completion_budget": completion_budget(max_length),
+    }
+
+
+def check_encoding(encoding: dict) -> int:
+    """max_length of a recorded encoding; UnsupportedEncoding unless this file implements it."""
+    if encoding.get("format") != ENCODING_FORMAT or encoding.get("input") not in SUPPORTED_INPUTS:
+        raise UnsupportedEncoding(
+            f"the checkpoint's encoding {json.dumps(encoding, sort_keys=True)} is not one this arbiter_reward "
+            f"implements ({ENCODING_FORMAT}, input {' or '.join(SUPPORTED_INPUTS)}): use the arbiter_reward.py "
+            "inside the checkpoint"
+        )
+    max_length = encoding.get("max_length")
+    if encoding.get("completion_budget") != completion_budget(max_length):
+        raise UnsupportedEncoding(f"the checkpoint's completion budget {encoding.get('completion_budget')} is not this file's")
+    return max_length
+
+
+def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -> dict:
+    """`[CLS] prompt [SEP] completion [SEP]`, truncated to max_length, unpadded.
+
+    When too long, the prompt is cut from its START (the end of a dialogue matters most; cutting
+    from the right made 10% of HH pairs identical). The completion is kept whole unless it alone
+    exceeds `completion_budget(max_length)` tokens, in which case its END is cut.
+
+    For a completion within that budget this equals what a plain user gets from
+    `tokenizer(prompt, completion, truncation="only_first", max_length=max_length)` with
+    `tokenizer.truncation_side = "left"` (saved so in Arbiter checkpoints), and for inputs
+    that fit it equals plain `tokenizer(prompt, completion)`.
+    """
+    # verbose=False: no "longer than model_max_length" warning, truncation happens below
+    prompt_ids = tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"]
+    completion_ids = tokenizer(completion, add_special_tokens=False, verbose=False)["input_ids"]
+    room = max_length - 3
+    completion_ids = completion_ids[: max(completion_budget(max_length), room - len(prompt_ids))]
+    keep = room - len(completion_ids)
+    prompt_ids = prompt_ids[len(prompt_ids) - keep :] if keep < len(prompt_ids) else prompt_ids
+    first = [tokenizer.cls_token_id, *prompt_ids, tokenizer.sep_token_id]
+    second = [*completion_ids, tokenizer.sep_token_id]
+    encoded = {"input_ids": first + second, "attention_mask": [1] * (len(first) + len(second))}
+    if "token_type_ids" in tokenizer.model_input_names:
+        encoded["token_type_ids"] = [0] * len(first) + [1] * len(second)
+    return encoded
+
+
+# --- what RL code passes ---------------------------------------------------------------------
+
+
+def prompt_text(prompt) -> str:
+    """A prompt as Arbiter stores it: a string as is; a message list as HH dialogue text ending
+    with the "\\n\\nAssistant:" the reply follows (what the importer makes of a conversation)."""
+    if isinstance(prompt, str):
+        return prompt
+    return "".join(f"\n\n{HH_NAMES.get(m['role'], 'Human')}: {m['content']}" for m in prompt) + HH_ASSISTANT
+
+
+def completion_text(completion) -> str:
+    """A completion as a string: a message list (TRL's conversational completions) is the
+    content of its assistant messages."""
+    if isinstance(completion, str):
+        return completion
+    return "\n\n".join(m["content"] for m in completion if m.get("role", "assistant") == "assistant")
+
+
+def split_at_last_assistant_turn(query: str) -> tuple[str, str]:
+    """(prompt, completion) of a whole dialogue: the prompt runs up to and including its last
+    "\\n\\nAssistant:" (as Arbiter's HH importer splits); without one, the prompt is empty."""
+    cut = query.rfind(HH_ASSISTANT)
+    if cut < 0:
+        return "", query
+    end = cut + len(HH_ASSISTANT)
+    return query[:end], query[end:]
+
+
+def _texts(prompts, completions) -> list[tuple[str, str]]:
+    if len(prompts) != len(completions):
+        raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+    return [(prompt_text(p), completion_text(c)) for p, c in zip(prompts, completions)]
+
+
+# --- reward functions ------------------------------------------------------------------------
+
+
+class LocalReward:
+    """A checkpoint folder as a reward function, scored in this process.
+
+    `LocalReward(dir)(prompts, completions, **kwargs) -> list[float]`: raw rewards (the logit,
+    no sigmoid), batched by length, each input encoded exactly as training encoded it.
+    """
+
+    __name__ = "arbiter_reward"  # TRL names a reward function's logged column after it
+
+    def __init__(self, checkpoint_dir, *, device: str | None = None, batch_size: int = 32):
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        path = Path(checkpoint_dir)
+        meta_file = path / "arbiter.json"
+        if not meta_file.is_file():
+            raise UnsupportedEncoding(f"{path} has no arbiter.json: it is not an Arbiter checkpoint")
+        self.metadata = json.loads(meta_file.read_text())
+        encoding = self.metadata.get("encoding")
+        if encoding is None:
+            raise UnsupportedEncoding(f"{path}/arbiter.json records no encoding (a checkpoint older than arbiter_reward)")
+        self.max_length = check_encoding(encoding)
+        self.version = self.metadata.get("version")
+        self.batch_size = batch_size
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+        self.model.to(self.device).eval()
+
+    def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        """Rewards of (prompt, completion) strings, in input order."""
+        import torch
+
+        encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
+        rewards = [0.0] * len(encodings)
+        # Similar lengths together: a batch pads to its longest item.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]["input_ids"]))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                width = max(len(encodings[i]["input_ids"]) for i in batch)
+                inputs = {}
+                for key in encodings[batch[0]]:
+                    pad = self.tokenizer.pad_token_id if key == "input_ids" else 0
+                    rows = [encodings[i][key] + [pad] * (width - len(encodings[i][key])) for i in batch]
+                    inputs[key] = torch.tensor(rows, dtype=torch.long, device=self.device)
+                logits = self.model(**inputs).logits[:, 0].float().cpu().tolist()
+                for i, reward in zip(batch, logits):
+                    rewards[i] = reward
+        return rewards
+
+    def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        return self.score(_texts(prompts, completions))
+
+
+class RemoteReward:
+    """An Arbiter project's reward model over HTTP, as a reward function.
+
+    Calls `POST {base_url}/api/v1/projects/{project}/score/` with the API token. With `version`
+    the server scores with that version or refuses (409), so a promotion never moves a long run
+    mid-way; without it, each call uses the project's current version. `last_version` says
+    which version answered the latest call.
+    """
+
+    __name__ = "arbiter_reward"
+
+    def __init__(self, base_url: str, project: str, token: str, version: int | None = None, *,
+                 batch_size: int = 256, timeout: float = 120.0, normalize: bool = False):  # fmt: skip
+        self.url = f"{base_url.rstrip('/')}/api/v1/projects/{project}/score/"
+        self.token = token
+        self.version = version
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.normalize = normalize
+        self.last_version = None
+
+    def _post(self, items: list[tuple[str, str]]) -> list[float]:
+        body = {"items": [{"prompt": p, "completion": c} for p, c in items]}
+        if self.version is not None:
+            body["version"] = self.version
+        if self.normalize:
+            body["normalize"] = True
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode("utf-8", "replace")
+            raise RewardServerError(f"{self.url} answered {error.code}: {detail}") from None
+        self.last_version = answer["version"]
+        return answer["rewards"]
+
+    def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        items = list(items)
+        rewards = []
+        for start in range(0, len(items), self.batch_size):
+            rewards += self._post(items[start : start + self.batch_size])
+        return rewards
+
+    def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        return self.score(_texts(prompts, completions))

