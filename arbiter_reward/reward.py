@@ -209,7 +209,7 @@ class RemoteReward:
     __name__ = "arbiter_reward"
 
     def __init__(self, base_url: str, project: str, token: str, version: int | None = None, *,
-                 batch_size: int = 256, timeout: float = 120.0, normalize: bool = False):  # fmt: skip
+                 batch_size: int = 64, timeout: float = 120.0, normalize: bool = False):  # fmt: skip
         self.url = f"{base_url.rstrip('/')}/api/v1/projects/{project}/score/"
         self.token = token
         self.version = version

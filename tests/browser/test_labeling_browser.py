@@ -27,7 +27,8 @@ def _press_and_wait_for_next(page, key):
     """Press a key that submits; wait until the script swapped in the next item."""
     before = _shown_assignment(page)
     page.keyboard.press(key)
-    expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", str(before))
+    # a wait bound, not a timing claim: the first submit after start-up can be slow on a loaded machine
+    expect(page.locator("form.judge")).not_to_have_attribute("data-assignment", str(before), timeout=20_000)
     return before
 
 
