@@ -103,6 +103,43 @@ def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -
     return encoded
 
 
+# --- batching -------------------------------------------------------------------------------
+
+
+def collate(encodings: Sequence[dict], pad_token_id: int, device) -> dict:
+    """Pad a batch to its own longest item (never to max_length: compute scales with tokens)."""
+    import torch
+
+    width = max(len(e["input_ids"]) for e in encodings)
+    batch = {}
+    for key in encodings[0]:
+        pad = pad_token_id if key == "input_ids" else 0
+        rows = [[*e[key], *[pad] * (width - len(e[key]))] for e in encodings]
+        batch[key] = torch.tensor(rows, dtype=torch.long, device=device)
+    return batch
+
+
+def length_sorted_batches(encodings: Sequence[dict], batch_size: int) -> list[list[int]]:
+    """Indices of `encodings` in batches of similar length (scoring 25 pairs/s sorted, 14 not)."""
+    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]["input_ids"]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def score_encodings(model, encodings: Sequence[dict], pad_token_id: int, batch_size: int = 32) -> list[float]:
+    """Rewards (the raw logit) for already-encoded items, in input order."""
+    import torch
+
+    device = next(model.parameters()).device
+    rewards = [0.0] * len(encodings)
+    with torch.inference_mode():
+        for batch in length_sorted_batches(encodings, batch_size):
+            inputs = collate([encodings[i] for i in batch], pad_token_id, device)
+            logits = model(**inputs).logits[:, 0].float().cpu().tolist()
+            for i, reward in zip(batch, logits):
+                rewards[i] = reward
+    return rewards
+
+
 # --- what RL code passes ---------------------------------------------------------------------
 
 
@@ -173,25 +210,8 @@ class LocalReward:
 
     def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """Rewards of (prompt, completion) strings, in input order."""
-        import torch
-
         encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
-        rewards = [0.0] * len(encodings)
-        # Similar lengths together: a batch pads to its longest item.
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]["input_ids"]))
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                width = max(len(encodings[i]["input_ids"]) for i in batch)
-                inputs = {}
-                for key in encodings[batch[0]]:
-                    pad = self.tokenizer.pad_token_id if key == "input_ids" else 0
-                    rows = [encodings[i][key] + [pad] * (width - len(encodings[i][key])) for i in batch]
-                    inputs[key] = torch.tensor(rows, dtype=torch.long, device=self.device)
-                logits = self.model(**inputs).logits[:, 0].float().cpu().tolist()
-                for i, reward in zip(batch, logits):
-                    rewards[i] = reward
-        return rewards
+        return score_encodings(self.model, encodings, self.tokenizer.pad_token_id, self.batch_size)
 
     def __call__(self, prompts, completions, **kwargs) -> list[float]:
         return self.score(_texts(prompts, completions))

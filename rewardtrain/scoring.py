@@ -10,7 +10,8 @@ from typing import Sequence
 
 import torch
 
-from arbiter_reward.reward import check_encoding
+# Batching is the reward-function client's, so Arbiter and LocalReward score alike.
+from arbiter_reward.reward import check_encoding, collate, score_encodings  # noqa: F401  (training uses both)
 from rewardtrain.data import encode_pair_text
 
 
@@ -19,36 +20,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(device)
-
-
-def collate(encodings: Sequence[dict], pad_token_id: int, device: torch.device) -> dict:
-    """Pad a batch to its own longest item (never to max_length: compute scales with tokens)."""
-    width = max(len(e["input_ids"]) for e in encodings)
-    batch = {}
-    for key in encodings[0]:
-        pad = pad_token_id if key == "input_ids" else 0
-        rows = [[*e[key], *[pad] * (width - len(e[key]))] for e in encodings]
-        batch[key] = torch.tensor(rows, dtype=torch.long, device=device)
-    return batch
-
-
-def length_sorted_batches(encodings: Sequence[dict], batch_size: int) -> list[list[int]]:
-    """Indices of `encodings` in batches of similar length (scoring 25 pairs/s sorted, 14 not)."""
-    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]["input_ids"]))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-@torch.inference_mode()
-def score_encodings(model, encodings: Sequence[dict], pad_token_id: int, batch_size: int = 32) -> list[float]:
-    """Rewards for already-encoded items, in input order."""
-    device = next(model.parameters()).device
-    rewards = [0.0] * len(encodings)
-    for batch in length_sorted_batches(encodings, batch_size):
-        inputs = collate([encodings[i] for i in batch], pad_token_id, device)
-        logits = model(**inputs).logits[:, 0].float().cpu().tolist()
-        for i, reward in zip(batch, logits):
-            rewards[i] = reward
-    return rewards
 
 
 def pairwise_accuracy(chosen: Sequence[float], rejected: Sequence[float]) -> float:
