@@ -91,6 +91,8 @@ class ProjectListApi(ApiView):
                 "overlap",
                 "allow_tie",
                 "allow_edit",
+                "labels",
+                "positive_label",
                 "instructions",
                 "role",
             ]
@@ -160,10 +162,21 @@ class JudgmentCreateApi(ApiView):
         choice = serializers.ChoiceField(choices=Judgment.Choice.choices, required=False, help_text="Pairwise.")
         ranking = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Best first.")
         excluded = serializers.ListField(child=serializers.IntegerField(), required=False)
+        labels = serializers.DictField(
+            child=StrictCharField(max_length=100),
+            required=False,
+            help_text='Classify mode: {"<completion id>": "<label name>"} for each shown completion not excluded.',
+        )
         strength = serializers.ChoiceField(choices=Judgment.Strength.choices, required=False)
         comment = StrictCharField(required=False, allow_blank=True, max_length=settings.ARBITER_MAX_TEXT_CHARS)
         time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000)
         edit = EditSerializer(required=False)
+
+        def validate_labels(self, labels):
+            try:
+                return {int(completion): label for completion, label in labels.items()}
+            except ValueError:
+                raise serializers.ValidationError("Keys are completion ids (integers).") from None
 
     @extend_schema_serializer(component_name="Judgment")
     class OutputSerializer(serializers.ModelSerializer):
@@ -178,6 +191,7 @@ class JudgmentCreateApi(ApiView):
                 "choice",
                 "ranking",
                 "excluded",
+                "labels",
                 "strength",
                 "comment",
                 "edited_completion",
@@ -211,6 +225,7 @@ class JudgmentCreateApi(ApiView):
             choice=data.get("choice", ""),
             ranking=data.get("ranking", []),
             excluded=data.get("excluded", []),
+            labels=data.get("labels", {}),
             strength=data.get("strength", ""),
             comment=data.get("comment", ""),
             edit_of=edit["completion"] if edit else None,

@@ -2,8 +2,12 @@
 
 Every judgment a labeler makes is a Judgment row; every "chosen beats
 rejected" pair it implies is a Comparison row, and imported labelled pairs are
-Comparison rows too, so export and training read one table.
+Comparison rows too, so export and training read one table. In classify mode
+each label given to a completion is a Classification row, imported or human,
+for the same reason.
 """
+
+from django.core.exceptions import ValidationError
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -15,6 +19,9 @@ class Project(models.Model):
     class Mode(models.TextChoices):
         PAIRWISE = "pairwise", "Pairwise"
         RANKING = "ranking", "Ranking"
+        CLASSIFY = "classify", "Classify"
+
+    MAX_LABELS = 9  # one digit key per label on the labeling page
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
@@ -22,8 +29,14 @@ class Project(models.Model):
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PAIRWISE)
     completions_shown = models.PositiveSmallIntegerField(
         default=2,
-        validators=[MinValueValidator(2), MaxValueValidator(9)],
-        help_text="Completions shown per item (2 in pairwise mode, 2..9 when ranking).",
+        validators=[MinValueValidator(1), MaxValueValidator(9)],
+        help_text="Completions shown per item (2 in pairwise mode, 2..9 when ranking, 1..9 when classifying).",
+    )
+    labels = models.JSONField(
+        default=list, blank=True, help_text="Classify mode: the label names (2..9), in the order their keys 1..9 pick them."
+    )
+    positive_label = models.CharField(
+        max_length=100, blank=True, help_text="Classify mode: the label whose logit is the reward, e.g. \"not hate\"."
     )
     overlap = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1)], help_text="Judgments wanted per prompt."
@@ -43,6 +56,36 @@ class Project(models.Model):
 
     def __str__(self):
         return self.slug
+
+    @property
+    def classifies(self) -> bool:
+        return self.mode == self.Mode.CLASSIFY
+
+    @property
+    def min_shown(self) -> int:
+        """Completions an item needs: one to label, two to compare."""
+        return 1 if self.classifies else 2
+
+    def clean(self):
+        errors = {}
+        if self.mode != self.Mode.CLASSIFY and self.completions_shown < 2:
+            errors["completions_shown"] = "Only a classify project shows a single completion."
+        if self.classifies:
+            labels = self.labels if isinstance(self.labels, list) else None
+            if labels is None or not all(isinstance(x, str) and x.strip() == x and x for x in labels):
+                errors["labels"] = "Give the labels as a list of names without leading or trailing spaces."
+            elif not 2 <= len(labels) <= self.MAX_LABELS:
+                errors["labels"] = f"A classify project has 2 to {self.MAX_LABELS} labels; {len(labels)} given."
+            elif len(set(labels)) != len(labels):
+                errors["labels"] = "Each label may appear only once."
+            elif any(len(x) > 100 for x in labels):
+                errors["labels"] = "A label name has at most 100 characters."
+            elif self.positive_label not in labels:
+                errors["positive_label"] = f"The positive label must be one of the labels ({', '.join(labels)})."
+        elif self.labels or self.positive_label:
+            errors["labels"] = "Only a classify project has labels."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Membership(models.Model):
@@ -149,6 +192,9 @@ class Judgment(models.Model):
     choice = models.CharField(max_length=16, choices=Choice.choices, blank=True)
     ranking = models.JSONField(default=list, blank=True, help_text="Completion ids, best first.")
     excluded = models.JSONField(default=list, blank=True, help_text="Completion ids marked too hard / invalid.")
+    labels = models.JSONField(
+        default=dict, blank=True, help_text="Classify mode: {completion id: label name} for each labelled completion."
+    )
     edited_completion = models.ForeignKey(
         Completion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -198,6 +244,27 @@ class Comparison(models.Model):
 
     def __str__(self):
         return f"{self.chosen_id} > {self.rejected_id}"
+
+
+class Classification(models.Model):
+    """One completion given one label of its project's label set (classify mode)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="classifications")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="classifications")
+    completion = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="classifications")
+    label = models.CharField(max_length=100)
+    judgment = models.ForeignKey(
+        Judgment, null=True, blank=True, on_delete=models.CASCADE, related_name="classifications"
+    )
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=16, choices=Comparison.Source.choices, default=Comparison.Source.HUMAN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "id"], name="classification_export_idx")]
+
+    def __str__(self):
+        return f"completion {self.completion_id}: {self.label}"
 
 
 class ImportJob(models.Model):

@@ -4,6 +4,7 @@ Views, API views and commands validate their input and call one of these.
 """
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import combinations
@@ -15,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Assignment, AuditEntry, Comparison, Completion, Judgment, Membership, Project, Prompt
+from .models import Assignment, AuditEntry, Classification, Comparison, Completion, Judgment, Membership, Project, Prompt
 
 
 class InvalidJudgment(ValueError):
@@ -127,6 +128,18 @@ def _completions_to_show(*, project, prompt_id, candidates):
     far, so every pair gets labels before any pair gets many.
     """
     wanted = 2 if project.mode == Project.Mode.PAIRWISE else project.completions_shown
+    if project.classifies:
+        # Labels, not pairs: show the completions labelled least so far.
+        labelled = Counter(
+            Classification.objects.filter(prompt_id=prompt_id, source=Comparison.Source.HUMAN).values_list(
+                "completion_id", flat=True
+            )
+        )
+        candidates = list(candidates)
+        random.shuffle(candidates)
+        chosen_ids = sorted(candidates, key=lambda c: labelled[c])[:wanted]
+        random.shuffle(chosen_ids)
+        return chosen_ids
     if len(candidates) > wanted:
         pair_counts = {}
         for chosen, rejected in Comparison.objects.filter(prompt_id=prompt_id).values_list("chosen_id", "rejected_id"):
@@ -238,7 +251,7 @@ def assignment_next_for(*, annotator, project, now=None):
             prompt_id, prompt_text, completions = candidate
             candidates = [pk for pk, _text in completions]
             shown = _completions_to_show(project=project, prompt_id=prompt_id, candidates=candidates)
-            if len(shown) < 2:
+            if len(shown) < project.min_shown:
                 passed_over.append(prompt_id)
                 continue
             expires_at = now + timedelta(seconds=project.lease_seconds)
@@ -305,6 +318,7 @@ class JudgmentResult:
     edit_of: int | None = None  # the shown completion that was edited
     edit_text: str = ""
     time_spent_ms: int | None = None
+    labels: dict = field(default_factory=dict)  # classify: {completion id: label name}
 
 
 def pairs_from_result(*, shown, choice="", ranking=(), edited_id=None):
@@ -325,10 +339,37 @@ def pairs_from_result(*, shown, choice="", ranking=(), edited_id=None):
     return pairs
 
 
+def _validate_labels(*, project, shown_set, result, errors):
+    """Classify mode: every shown completion gets one of the project's labels or is excluded."""
+    labelled, excluded = set(result.labels), list(result.excluded)
+    if result.choice or result.ranking:
+        errors["labels"] = "This project classifies: send labels, not a choice or a ranking."
+    elif result.edit_of is not None:
+        errors["edit"] = "Editing is not offered in classify mode."
+    elif len(set(excluded)) != len(excluded):
+        errors["excluded"] = "A completion appears twice."
+    elif not labelled <= shown_set or not set(excluded) <= shown_set:
+        errors["labels"] = "Only the completions shown can be labelled or excluded."
+    elif labelled & set(excluded):
+        errors["excluded"] = "A completion cannot be both labelled and excluded."
+    elif labelled | set(excluded) != shown_set:
+        errors["labels"] = "Label every completion shown or mark it excluded."
+    elif not labelled:
+        errors["labels"] = "Label at least one completion (or skip the item)."
+    else:
+        unknown = sorted({str(v) for v in result.labels.values() if v not in project.labels})
+        if unknown:
+            errors["labels"] = f"Unknown label {', '.join(map(repr, unknown))}; this project's labels are {', '.join(project.labels)}."
+
+
 def _validate(*, project, shown, result):
     errors = {}
     shown_set = set(shown)
-    if project.mode == Project.Mode.PAIRWISE:
+    if project.classifies:
+        _validate_labels(project=project, shown_set=shown_set, result=result, errors=errors)
+    elif result.labels:
+        errors["labels"] = "Only a classify project takes labels."
+    elif project.mode == Project.Mode.PAIRWISE:
         if result.ranking or result.excluded:
             errors["ranking"] = "This project is pairwise: send a choice, not a ranking."
         if result.choice and result.choice not in Judgment.Choice.values:
@@ -465,9 +506,15 @@ def _same_judgment(stored, *, assignment, result):
         and stored.excluded == list(result.excluded)
         and stored.strength == result.strength
         and stored.comment == result.comment
+        and stored.labels == _stored_labels(result.labels)
         and (edited.parent_id if edited else None) == result.edit_of
         and (edited.text if edited else "") == result.edit_text
     )
+
+
+def _stored_labels(labels: dict) -> dict:
+    """{completion id: label} as a JSON column keeps it: ids as strings, in id order."""
+    return {str(k): labels[k] for k in sorted(labels)}
 
 
 def judgment_pairs(judgment):
@@ -502,6 +549,7 @@ def _judgment_store(*, assignment, project, result, client_id):
         choice=result.choice,
         ranking=list(result.ranking),
         excluded=list(result.excluded),
+        labels=_stored_labels(result.labels),
         edited_completion=edited,
         strength=result.strength,
         comment=result.comment,
@@ -520,6 +568,18 @@ def _judgment_store(*, assignment, project, result, client_id):
             strength=result.strength,
         )
         for chosen, rejected in judgment_pairs(judgment)
+    )
+    Classification.objects.bulk_create(
+        Classification(
+            project_id=project.pk,
+            prompt_id=assignment.prompt_id,
+            completion_id=completion_id,
+            label=label,
+            judgment=judgment,
+            annotator=annotator,
+            source=Comparison.Source.HUMAN,
+        )
+        for completion_id, label in sorted(result.labels.items())
     )
     return judgment
 

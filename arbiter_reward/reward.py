@@ -27,6 +27,10 @@ ENCODING_FORMAT = "arbiter-encoding/1"
 # The encodings this file implements; a checkpoint recording anything else is refused.
 TEXT_PAIR = "text_pair"  # [CLS] prompt [SEP] completion [SEP]
 SUPPORTED_INPUTS = (TEXT_PAIR,)
+# What a checkpoint's outputs mean (arbiter.json "head"): one output that is the reward, or a
+# classifier's labels, whose positive label's logit is the reward. Absent means the former.
+REWARD_HEAD = {"kind": "reward"}
+CLASSIFIER = "classifier"
 HH_NAMES = {"user": "Human", "assistant": "Assistant", "system": "Human"}
 HH_ASSISTANT = "\n\nAssistant:"
 
@@ -74,6 +78,16 @@ def check_encoding(encoding: dict) -> int:
     if encoding.get("completion_budget") != completion_budget(max_length):
         raise UnsupportedEncoding(f"the checkpoint's completion budget {encoding.get('completion_budget')} is not this file's")
     return max_length
+
+
+def reward_column(head: dict | None) -> int:
+    """Which output is the reward: 0 for a reward head, the positive label's for a classifier."""
+    head = head or REWARD_HEAD
+    if head.get("kind") == REWARD_HEAD["kind"]:
+        return 0
+    if head.get("kind") == CLASSIFIER and head.get("positive") in head.get("labels", ()):
+        return head["labels"].index(head["positive"])
+    raise UnsupportedEncoding(f"the checkpoint's head {json.dumps(head, sort_keys=True)} is not one this arbiter_reward implements")
 
 
 def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -> dict:
@@ -125,19 +139,23 @@ def length_sorted_batches(encodings: Sequence[dict], batch_size: int) -> list[li
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def score_encodings(model, encodings: Sequence[dict], pad_token_id: int, batch_size: int = 32) -> list[float]:
-    """Rewards (the raw logit) for already-encoded items, in input order."""
+def score_logits(model, encodings: Sequence[dict], pad_token_id: int, batch_size: int = 32) -> list[list[float]]:
+    """Every output (raw logits) for already-encoded items, in input order."""
     import torch
 
     device = next(model.parameters()).device
-    rewards = [0.0] * len(encodings)
+    out: list[list[float]] = [[] for _ in encodings]
     with torch.inference_mode():
         for batch in length_sorted_batches(encodings, batch_size):
             inputs = collate([encodings[i] for i in batch], pad_token_id, device)
-            logits = model(**inputs).logits[:, 0].float().cpu().tolist()
-            for i, reward in zip(batch, logits):
-                rewards[i] = reward
-    return rewards
+            for i, row in zip(batch, model(**inputs).logits.float().cpu().tolist()):
+                out[i] = row
+    return out
+
+
+def score_encodings(model, encodings: Sequence[dict], pad_token_id: int, batch_size: int = 32, column: int = 0) -> list[float]:
+    """Rewards (the raw logit of output `column`, see reward_column) for already-encoded items, in input order."""
+    return [row[column] for row in score_logits(model, encodings, pad_token_id, batch_size)]
 
 
 # --- what RL code passes ---------------------------------------------------------------------
@@ -182,7 +200,8 @@ class LocalReward:
     """A checkpoint folder as a reward function, scored in this process.
 
     `LocalReward(dir)(prompts, completions, **kwargs) -> list[float]`: raw rewards (the logit,
-    no sigmoid), batched by length, each input encoded exactly as training encoded it.
+    no sigmoid; a classifier's positive-label logit), batched by length, each input encoded
+    exactly as training encoded it.
     """
 
     __name__ = "arbiter_reward"  # TRL names a reward function's logged column after it
@@ -201,6 +220,7 @@ class LocalReward:
         if encoding is None:
             raise UnsupportedEncoding(f"{path}/arbiter.json records no encoding (a checkpoint older than arbiter_reward)")
         self.max_length = check_encoding(encoding)
+        self.column = reward_column(self.metadata.get("head"))
         self.version = self.metadata.get("version")
         self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -211,7 +231,7 @@ class LocalReward:
     def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """Rewards of (prompt, completion) strings, in input order."""
         encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
-        return score_encodings(self.model, encodings, self.tokenizer.pad_token_id, self.batch_size)
+        return score_encodings(self.model, encodings, self.tokenizer.pad_token_id, self.batch_size, self.column)
 
     def __call__(self, prompts, completions, **kwargs) -> list[float]:
         return self.score(_texts(prompts, completions))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from arbiter_reward import reward as reward_module
 from arbiter_reward.reward import encoding_spec
-from rewardtrain.model_card import model_card
+from rewardtrain.model_card import base_model_name, model_card
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
@@ -53,14 +53,16 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
     temp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}{TEMP_MARKER}", dir=target_dir.parent))
     try:
         config = result.config
-        base_model = metadata.get("base_model") or config.base_model or "packaged all-MiniLM-L6-v2"
+        # By name, never the server's path: arbiter.json travels with the checkpoint.
+        base_model = base_model_name(metadata.get("base_model") or config.base_model)
         full = {
             **metadata,
             "metrics": result.metrics,
-            "train_config": config.to_dict(),
+            "train_config": {**config.to_dict(), "base_model": base_model},
             "base_model": base_model,
             "history": result.history,
             "encoding": encoding_spec(config.max_length),  # LocalReward refuses one it does not implement
+            "head": result.head,  # which output is the reward (a classifier's positive label)
         }
         meta_text = json.dumps(full, indent=2, sort_keys=True)  # fails early on unserialisable metadata
         result.model.config.problem_type = None  # one raw logit, no regression/classification loss implied

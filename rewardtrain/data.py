@@ -25,6 +25,16 @@ class Pair:
     id: int | None = None  # Comparison row id when the pair comes from the database
 
 
+@dataclass(frozen=True)
+class LabelledText:
+    """A completion given one label (classify mode): `label` indexes the project's label list."""
+
+    prompt: str
+    completion: str
+    label: int
+    id: int | None = None  # Classification row id when it comes from the database
+
+
 @dataclass
 class PromptGroup:
     prompt: str
@@ -71,6 +81,35 @@ def split_pairs(pairs: Iterable[Pair], fraction: float = 0.1) -> tuple[list[Pair
     train, heldout = [], []
     for pair in pairs:
         (heldout if is_heldout(pair.prompt, fraction) else train).append(pair)
+    return train, heldout
+
+
+def _prompt_rank(prompt: str) -> int:
+    return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:8], "big")
+
+
+def split_labelled(items: Iterable[LabelledText], fraction: float = 0.1) -> tuple[list[LabelledText], list[LabelledText]]:
+    """(train, heldout) by prompt, stratified by label: every item of a prompt falls on one side,
+    and each label's share of held-out prompts is `fraction` (rounded; at least one prompt of a
+    label with two or more), so a rare label is still measured. A prompt's stratum is its most
+    frequent label (the lowest index on a tie); within a stratum the prompts with the lowest
+    hash are held out, so the split depends on the texts, not on their order."""
+    items = list(items)
+    by_prompt: dict[str, list[int]] = {}
+    for item in items:
+        by_prompt.setdefault(item.prompt, []).append(item.label)
+    strata: dict[int, list[str]] = {}
+    for prompt, labels in by_prompt.items():
+        stratum = min(set(labels), key=lambda label: (-labels.count(label), label))
+        strata.setdefault(stratum, []).append(prompt)
+    heldout_prompts: set[str] = set()
+    for prompts in strata.values():
+        wanted = round(fraction * len(prompts))
+        if fraction > 0 and len(prompts) >= 2:
+            wanted = max(1, wanted)
+        heldout_prompts.update(sorted(prompts, key=_prompt_rank)[:wanted])
+    train = [i for i in items if i.prompt not in heldout_prompts]
+    heldout = [i for i in items if i.prompt in heldout_prompts]
     return train, heldout
 
 

@@ -11,7 +11,14 @@ from typing import Sequence
 import torch
 
 # Batching is the reward-function client's, so Arbiter and LocalReward score alike.
-from arbiter_reward.reward import check_encoding, collate, score_encodings  # noqa: F401  (training uses both)
+from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits and REWARD_HEAD)
+    REWARD_HEAD,
+    check_encoding,
+    collate,
+    reward_column,
+    score_encodings,
+    score_logits,
+)
 from rewardtrain.data import encode_pair_text
 
 
@@ -40,6 +47,9 @@ class Scorer:
         self.version = metadata.get("version")
         encoding = metadata.get("encoding")  # checkpoints before it was recorded: the config's max_length
         self.max_length = check_encoding(encoding) if encoding else int(metadata.get("train_config", {}).get("max_length", 256))
+        self.head = metadata.get("head") or REWARD_HEAD
+        self.column = reward_column(self.head)  # a classifier's reward is its positive label's logit
+        self.labels = self.head.get("labels")  # None for a pairwise reward model
         metrics = metadata.get("metrics", {})
         self.reward_mean = float(metrics.get("reward_mean", 0.0))  # for normalising scores
         self.reward_std = float(metrics.get("reward_std", 1.0)) or 1.0
@@ -61,10 +71,26 @@ class Scorer:
     def score(self, items: Sequence[tuple[str, str]], batch_size: int = 32, *, normalize: bool = False) -> list[float]:
         """Reward of each (prompt, completion), in input order; `normalize` gives z-scores
         against the reward mean/std measured on the held-out set at training time."""
+        rewards = [row[self.column] for row in self.logits(items, batch_size)]
+        return [self.normalized(r) for r in rewards] if normalize else rewards
+
+    def logits(self, items: Sequence[tuple[str, str]], batch_size: int = 32) -> list[list[float]]:
+        """Every output of each (prompt, completion), in input order."""
         encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
         with self._lock:
-            rewards = score_encodings(self.model, encodings, self.tokenizer.pad_token_id, batch_size)
-        return [self.normalized(r) for r in rewards] if normalize else rewards
+            return score_logits(self.model, encodings, self.tokenizer.pad_token_id, batch_size)
+
+    def score_with_probabilities(self, items, batch_size: int = 32, *, normalize: bool = False):
+        """(rewards, probabilities): for a classifier, each item's softmax over its labels, by
+        label name, beside the reward; for a pairwise model the probabilities are None."""
+        logits = self.logits(items, batch_size)
+        rewards = [row[self.column] for row in logits]
+        if normalize:
+            rewards = [self.normalized(r) for r in rewards]
+        if not self.labels:
+            return rewards, None
+        probabilities = torch.tensor(logits).softmax(dim=1).tolist() if logits else []
+        return rewards, [dict(zip(self.labels, row)) for row in probabilities]
 
     def normalized(self, reward: float) -> float:
         return (reward - self.reward_mean) / self.reward_std

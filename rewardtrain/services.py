@@ -293,7 +293,7 @@ def _progress_writer(run, *, every, on_progress):
         nonlocal last_write
         if on_progress:
             on_progress(report)
-        run.progress = finite({k: report[k] for k in ("step", "total", "loss", "pairs_per_s")})
+        run.progress = finite({k: report[k] for k in ("step", "total", "loss", "pairs_per_s", "items_per_s") if k in report})
         evaluated = "eval" in report
         if evaluated:
             run.history.append(finite(report["eval"]))
@@ -545,7 +545,7 @@ def _score_new(result, items) -> list[float]:
     """The just-trained model's rewards for (prompt, completion) items, encoded as it trained."""
     from rewardtrain.scoring import Scorer  # torch, as in _train_and_publish
 
-    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict()}).score(items)
+    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict(), "head": result.head}).score(items)
 
 
 def _score_current(current, items, config) -> list[float]:

@@ -1,7 +1,9 @@
-"""Training a pairwise (Bradley-Terry) reward model: one readable loop, no Django.
+"""Training reward models: one readable loop, no Django, two tasks.
 
-A reward model is a sequence classifier with one output: r(prompt, completion). For each
-preference pair the loss is -logsigmoid(r_chosen - r_rejected - margin_scale * margin).
+A pairwise reward model is a sequence classifier with one output: r(prompt, completion). For
+each preference pair the loss is -logsigmoid(r_chosen - r_rejected - margin_scale * margin)
+(PairwiseTask). A classifier reward model has one output per label, learns with cross-entropy,
+and its reward is the positive label's logit (ClassifyTask). The loop (_train) is the same.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
-from rewardtrain.data import Pair, PromptGroup, encode_pair_text, group_pairs
-from rewardtrain.scoring import collate, pairwise_accuracy, resolve_device, score_encodings
+from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
+from rewardtrain.scoring import REWARD_HEAD, collate, pairwise_accuracy, resolve_device, score_logits
 
 
 @dataclass
@@ -30,6 +32,7 @@ class TrainResult:
     config: TrainConfig
     metrics: dict  # final held-out accuracy/margin/loss, train loss, pairs/s, counts, reward mean/std, device/precision used
     history: list[dict]  # one entry per evaluation: step, train_loss, heldout metrics
+    head: dict  # what the outputs mean, recorded in arbiter.json: REWARD_HEAD or a classifier's labels
 
 
 # How many batches' worth of prompt groups are sorted by length together. Whole-set sorting
@@ -37,15 +40,23 @@ class TrainResult:
 BUCKET_BATCHES = 64
 
 
-def load_model(path: str, device: torch.device):
-    """Model with a single-output head (new and random when `path` is a plain encoder) and its tokenizer."""
+def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD):
+    """Model with the head's outputs (new and random when `path` is a plain encoder) and its tokenizer:
+    one output named "reward", or one per label of a classifier."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    # The one output named, so pipelines and the Hub widget show "reward", not LABEL_0.
+    # The outputs named, so pipelines and the Hub widget show "reward" or the labels, not LABEL_0.
+    names = head["labels"] if head["kind"] == "classifier" else ["reward"]
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=1, id2label={0: "reward"}, label2id={"reward": 0}, local_files_only=True
+        path,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={name: i for i, name in enumerate(names)},
+        # A folder whose head has another size (a reward model under a new classifier) gets a new head.
+        ignore_mismatched_sizes=True,
+        local_files_only=True,
     )
     return model.to(device), tokenizer
 
@@ -84,49 +95,171 @@ def encode_groups(tokenizer, groups: list[PromptGroup], max_length: int) -> list
     ]
 
 
-def make_batches(encoded: list[list[dict]], groups: list[PromptGroup], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Group indices in batches of about `batch_size` pairs and of similar length.
+def make_batches(lengths: list[int], sizes: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Unit indices in batches of about `batch_size` examples and of similar length.
 
-    Shuffle, sort chunks by length, cut into batches, shuffle the batches: with random batches
-    only 53% of the computed tokens were real on HH, with bucketing 91%.
+    A unit is what is encoded together: a prompt group (`sizes` = its pairs) or one labelled
+    completion (size 1). Shuffle, sort chunks by length, cut into batches, shuffle the batches:
+    with random batches only 53% of the computed tokens were real on HH, with bucketing 91%.
     """
-    order = list(range(len(groups)))
+    order = list(range(len(lengths)))
     rng.shuffle(order)
     chunk = batch_size * BUCKET_BATCHES
     batches = []
     for start in range(0, len(order), chunk):
-        bucket = sorted(order[start : start + chunk], key=lambda g: max(len(e["input_ids"]) for e in encoded[g]))
-        batch, n_pairs = [], 0
-        for g in bucket:
-            batch.append(g)
-            n_pairs += len(groups[g].pairs)
-            if n_pairs >= batch_size:
+        bucket = sorted(order[start : start + chunk], key=lengths.__getitem__)
+        batch, n_examples = [], 0
+        for unit in bucket:
+            batch.append(unit)
+            n_examples += sizes[unit]
+            if n_examples >= batch_size:
                 batches.append(batch)
-                batch, n_pairs = [], 0
+                batch, n_examples = [], 0
         if batch:
             batches.append(batch)
     rng.shuffle(batches)
     return batches
 
 
-def batch_tensors(batch: list[int], encoded, groups, pad_token_id: int, device):
-    """Inputs for every distinct completion in the batch, and each pair's (chosen, rejected, margin)."""
-    rows, chosen, rejected, margins = [], [], [], []
-    for g in batch:
-        offset = len(rows)
-        rows.extend(encoded[g])
-        for c, r, m in groups[g].pairs:
-            chosen.append(offset + c)
-            rejected.append(offset + r)
-            margins.append(m)
-    inputs = collate(rows, pad_token_id, device)
-    index = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
-    return inputs, index(chosen), index(rejected), torch.tensor(margins, device=device)
-
-
 def pair_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, margin: torch.Tensor) -> torch.Tensor:
     """Bradley-Terry loss with a margin: the chosen reward must beat the rejected one by `margin`."""
     return -F.logsigmoid(r_chosen - r_rejected - margin).mean()
+
+
+class PairwiseTask:
+    """Preference pairs grouped by prompt (each distinct completion encoded once per step), the
+    Bradley-Terry loss on the single output, pairwise accuracy."""
+
+    unit = "pairs"
+    reported = ("accuracy", "mean_margin", "loss")  # held-out figures kept in the run's final metrics
+
+    def __init__(self, pairs: list[Pair], tokenizer, config: TrainConfig):
+        self.groups = group_pairs(pairs)
+        self.encoded = encode_groups(tokenizer, self.groups, config.max_length)
+        self.pad_id, self.config = tokenizer.pad_token_id, config
+
+    @property
+    def n_examples(self) -> int:
+        return sum(len(g.pairs) for g in self.groups)
+
+    def counts(self, side: str) -> dict:
+        return {f"n_{side}_pairs": self.n_examples, f"n_{side}_prompts": len(self.groups)}
+
+    def batches(self, rng: random.Random) -> list[list[int]]:
+        lengths = [max(len(e["input_ids"]) for e in group) for group in self.encoded]
+        return make_batches(lengths, [len(g.pairs) for g in self.groups], self.config.batch_size, rng)
+
+    def loss(self, forward, batch: list[int], device) -> tuple[torch.Tensor, int]:
+        rows, chosen, rejected, margins = [], [], [], []
+        for g in batch:
+            offset = len(rows)
+            rows.extend(self.encoded[g])
+            for c, r, m in self.groups[g].pairs:
+                chosen.append(offset + c)
+                rejected.append(offset + r)
+                margins.append(m)
+        rewards = forward(collate(rows, self.pad_id, device))[:, 0]
+        index = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
+        margin = self.config.margin_scale * torch.tensor(margins, device=device)
+        return pair_loss(rewards[index(chosen)], rewards[index(rejected)], margin), len(chosen)
+
+    def metrics(self, model) -> dict:
+        """Pairwise accuracy, mean margin and loss, plus reward mean/std over the distinct completions."""
+        flat = [e for group in self.encoded for e in group]
+        if not flat:
+            return {"n_pairs": 0}
+        rewards = _scores(model, flat, self.pad_id, self.config)
+        chosen, rejected, margins, offset = [], [], [], 0
+        for group in self.groups:
+            for c, r, m in group.pairs:
+                chosen.append(rewards[offset + c])
+                rejected.append(rewards[offset + r])
+                margins.append(self.config.margin_scale * m)
+            offset += len(group.completions)
+        rc, rr, rm, all_rewards = (torch.tensor(x) for x in (chosen, rejected, margins, rewards))
+        return {
+            "accuracy": pairwise_accuracy(chosen, rejected),
+            "mean_margin": (rc - rr).mean().item(),
+            "loss": pair_loss(rc, rr, rm).item(),
+            "n_pairs": len(chosen),
+            "reward_mean": all_rewards.mean().item(),
+            "reward_std": all_rewards.std(unbiased=False).item(),
+        }
+
+
+class ClassifyTask:
+    """Completions labelled with one of K labels, cross-entropy over the K outputs, accuracy
+    and per-label F1. The reward is the positive label's logit."""
+
+    unit = "items"
+    reported = ("accuracy", "loss", "macro_f1", "per_label_f1")
+
+    def __init__(self, items: list[LabelledText], tokenizer, config: TrainConfig, *, labels: list[str], positive: str):
+        self.items, self.labels, self.positive = items, labels, labels.index(positive)
+        self.encoded = [
+            {k: array("i", v) for k, v in encode_pair_text(tokenizer, i.prompt, i.completion, config.max_length).items()}
+            for i in items
+        ]
+        self.targets = [i.label for i in items]
+        self.pad_id, self.config = tokenizer.pad_token_id, config
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.items)
+
+    def counts(self, side: str) -> dict:
+        return {f"n_{side}_items": len(self.items), f"n_{side}_prompts": len({i.prompt for i in self.items})}
+
+    def batches(self, rng: random.Random) -> list[list[int]]:
+        lengths = [len(e["input_ids"]) for e in self.encoded]
+        return make_batches(lengths, [1] * len(lengths), self.config.batch_size, rng)
+
+    def loss(self, forward, batch: list[int], device) -> tuple[torch.Tensor, int]:
+        logits = forward(collate([self.encoded[i] for i in batch], self.pad_id, device))
+        targets = torch.tensor([self.targets[i] for i in batch], dtype=torch.long, device=device)
+        return F.cross_entropy(logits, targets), len(batch)
+
+    def metrics(self, model) -> dict:
+        """Accuracy, cross-entropy, macro and per-label F1, and the reward's (positive logit's) mean/std."""
+        if not self.items:
+            return {"n_items": 0}
+        logits = torch.tensor(_logits(model, self.encoded, self.pad_id, self.config))
+        targets = torch.tensor(self.targets)
+        predicted = logits.argmax(dim=1)
+        f1 = classification_f1(predicted.tolist(), self.targets, len(self.labels))
+        reward = logits[:, self.positive]
+        return {
+            "accuracy": (predicted == targets).float().mean().item(),
+            "loss": F.cross_entropy(logits, targets).item(),
+            "macro_f1": sum(f1) / len(f1),
+            "per_label_f1": dict(zip(self.labels, f1)),
+            "n_items": len(self.items),
+            "reward_mean": reward.mean().item(),
+            "reward_std": reward.std(unbiased=False).item(),
+        }
+
+
+def classification_f1(predicted: list[int], targets: list[int], n_labels: int) -> list[float]:
+    """F1 of each label (0 for a label never predicted nor present: nothing was got right)."""
+    scores = []
+    for label in range(n_labels):
+        tp = sum(1 for p, t in zip(predicted, targets) if p == t == label)
+        fp = sum(1 for p, t in zip(predicted, targets) if p == label != t)
+        fn = sum(1 for p, t in zip(predicted, targets) if t == label != p)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return scores
+
+
+def _logits(model, encodings, pad_id: int, config: TrainConfig) -> list[list[float]]:
+    was_training = model.training
+    model.eval()
+    logits = score_logits(model, encodings, pad_id, batch_size=2 * config.batch_size)
+    model.train(was_training)
+    return logits
+
+
+def _scores(model, encodings, pad_id: int, config: TrainConfig) -> list[float]:
+    return [row[0] for row in _logits(model, encodings, pad_id, config)]
 
 
 def get_lr(step: int, total: int, config: TrainConfig) -> float:
@@ -137,38 +270,9 @@ def get_lr(step: int, total: int, config: TrainConfig) -> float:
     return config.learning_rate * max(0.0, (total - step) / max(1, total - warmup))
 
 
-def metrics_from_encoded(model, groups, encoded, pad_token_id: int, config: TrainConfig) -> dict:
-    """Pairwise accuracy, mean margin and loss, plus reward mean/std over the distinct completions."""
-    flat = [e for group in encoded for e in group]
-    if not flat:
-        return {"n_pairs": 0}
-    was_training = model.training
-    model.eval()
-    rewards = score_encodings(model, flat, pad_token_id, batch_size=2 * config.batch_size)
-    model.train(was_training)
-    chosen, rejected, margins, offset = [], [], [], 0
-    for group in groups:
-        for c, r, m in group.pairs:
-            chosen.append(rewards[offset + c])
-            rejected.append(rewards[offset + r])
-            margins.append(config.margin_scale * m)
-        offset += len(group.completions)
-    rc, rr, rm, all_rewards = (torch.tensor(x) for x in (chosen, rejected, margins, rewards))
-    return {
-        "accuracy": pairwise_accuracy(chosen, rejected),
-        "mean_margin": (rc - rr).mean().item(),
-        "loss": pair_loss(rc, rr, rm).item(),
-        "n_pairs": len(chosen),
-        "reward_mean": all_rewards.mean().item(),
-        "reward_std": all_rewards.std(unbiased=False).item(),
-    }
-
-
 def evaluate(model, tokenizer, pairs: list[Pair], config: TrainConfig) -> dict:
     """Held-out metrics of a model on `pairs` (no gradients)."""
-    groups = group_pairs(pairs)
-    encoded = encode_groups(tokenizer, groups, config.max_length)
-    return metrics_from_encoded(model, groups, encoded, tokenizer.pad_token_id, config)
+    return PairwiseTask(pairs, tokenizer, config).metrics(model)
 
 
 def evaluate_checkpoint(path: str | Path, pairs: list[Pair], config: TrainConfig | None = None) -> dict:
@@ -190,29 +294,63 @@ def train(
     init_from: str | None = None,
     progress: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train a reward model; `progress` is called after every step and may raise to abort."""
+    """Train a pairwise reward model; `progress` is called after every step and may raise to abort."""
+    return _train(
+        lambda tokenizer: (PairwiseTask(train_pairs, tokenizer, config), PairwiseTask(heldout_pairs, tokenizer, config)),
+        config,
+        head=REWARD_HEAD,
+        init_from=init_from,
+        progress=progress,
+    )
+
+
+def train_classifier(
+    train_items: list[LabelledText],
+    heldout_items: list[LabelledText],
+    config: TrainConfig,
+    *,
+    labels: list[str],
+    positive: str,
+    init_from: str | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train a K-label classifier whose reward is the `positive` label's logit; the same loop as `train`."""
+
+    def tasks(tokenizer):
+        make = lambda items: ClassifyTask(items, tokenizer, config, labels=labels, positive=positive)  # noqa: E731
+        return make(train_items), make(heldout_items)
+
+    head = {"kind": "classifier", "labels": list(labels), "positive": positive}
+    return _train(tasks, config, head=head, init_from=init_from, progress=progress)
+
+
+def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) -> TrainResult:
+    """The one training loop: `make_tasks(tokenizer)` gives the (train, held-out) tasks, which
+    say how a batch is built, what its loss is and what a held-out evaluation measures."""
     torch.manual_seed(config.seed)  # before loading: seeds the new head
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
-    model, tokenizer = load_model(str(init_from or config.base_model or default_base_model()), device)
+    model, tokenizer = load_model(str(init_from or config.base_model or default_base_model()), device, head=head)
     set_dropout(model, config.dropout)
     freeze(model, config)
     if config.activation_checkpointing:
         # Non-reentrant: the frozen layers below hand the first trained layer inputs without grad.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    pad_id = tokenizer.pad_token_id
     use_bf16 = config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()
     # config.bf16 and device are wishes ("auto", bf16 that CPUs skip); the card says what ran.
     used = {"device": device_name(device), "precision": "bf16 autocast" if use_bf16 else "fp32"}
 
+    def forward(inputs):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            return model(**inputs).logits.float()
+
     started = time.perf_counter()
-    groups, held_groups = group_pairs(train_pairs), group_pairs(heldout_pairs)
-    encoded = encode_groups(tokenizer, groups, config.max_length)
-    held_encoded = encode_groups(tokenizer, held_groups, config.max_length)
+    task, held = make_tasks(tokenizer)
     rng = random.Random(config.seed)
-    schedule = [make_batches(encoded, groups, config.batch_size, rng) for _ in range(config.epochs)]
+    schedule = [task.batches(rng) for _ in range(config.epochs)]
     total = sum(len(batches) for batches in schedule)
     eval_every = config.eval_every or max(1, math.ceil(total / EVALS_PER_RUN))
+    speed = f"{task.unit}_per_s"
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
@@ -225,39 +363,39 @@ def train(
 
     def run_eval(step: int, train_loss: float) -> dict:
         entry = {"step": step, "train_loss": train_loss}
-        if held_groups:
-            heldout = metrics_from_encoded(model, held_groups, held_encoded, pad_id, config)
-            entry.update({f"heldout_{k}": v for k, v in heldout.items()})
+        if held.n_examples:
+            heldout = held.metrics(model)
+            # Numbers only: the run page charts every entry (per-label F1 is in the final metrics).
+            entry.update({f"heldout_{k}": v for k, v in heldout.items() if isinstance(v, (int, float))})
+            final_heldout.update(heldout)
         history.append(entry)
         return entry
 
     model.train()
     history: list[dict] = []
-    step, pairs_done, eval_seconds = 0, 0, 0.0
+    final_heldout: dict = {}
+    step, done, eval_seconds = 0, 0, 0.0
     loss_sum, loss_n, all_loss_sum = 0.0, 0, 0.0
     for epoch_batches in schedule:
         for batch in epoch_batches:
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, config)
-            inputs, chosen, rejected, margins = batch_tensors(batch, encoded, groups, pad_id, device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                rewards = model(**inputs).logits[:, 0].float()
-            loss = pair_loss(rewards[chosen], rewards[rejected], config.margin_scale * margins)
+            loss, n = task.loss(forward, batch, device)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
             step += 1
-            pairs_done += len(chosen)
-            loss_sum += loss.item() * len(chosen)
-            all_loss_sum += loss.item() * len(chosen)
-            loss_n += len(chosen)
+            done += n
+            loss_sum += loss.item() * n
+            all_loss_sum += loss.item() * n
+            loss_n += n
             report = {
                 "step": step,
                 "total": total,
                 "loss": loss.item(),
-                "pairs_per_s": pairs_done / (time.perf_counter() - started - eval_seconds),
+                speed: done / (time.perf_counter() - started - eval_seconds),
             }
             if step % eval_every == 0 or step == total:
                 eval_started = time.perf_counter()
@@ -268,25 +406,20 @@ def train(
                 progress(report)
     train_seconds = time.perf_counter() - started - eval_seconds
 
-    final = history[-1] if history else {}
     metrics = {
-        "heldout_accuracy": final.get("heldout_accuracy"),
-        "heldout_mean_margin": final.get("heldout_mean_margin"),
-        "heldout_loss": final.get("heldout_loss"),
-        "train_loss": all_loss_sum / pairs_done if pairs_done else None,
-        "pairs_per_s": pairs_done / train_seconds if train_seconds > 0 else None,
+        **{f"heldout_{k}": final_heldout.get(k) for k in task.reported},
+        "train_loss": all_loss_sum / done if done else None,
+        speed: done / train_seconds if train_seconds > 0 else None,
         "train_seconds": train_seconds,
         "steps": step,
-        "n_train_pairs": sum(len(g.pairs) for g in groups),
-        "n_heldout_pairs": sum(len(g.pairs) for g in held_groups),
-        "n_train_prompts": len(groups),
-        "n_heldout_prompts": len(held_groups),
-        "reward_mean": final.get("heldout_reward_mean"),
-        "reward_std": final.get("heldout_reward_std"),
+        **task.counts("train"),
+        **held.counts("heldout"),
+        "reward_mean": final_heldout.get("reward_mean"),
+        "reward_std": final_heldout.get("reward_std"),
         **used,
     }
-    if not held_groups and groups:  # no held-out set: normalise scores by the training completions
-        train_stats = metrics_from_encoded(model, groups, encoded, pad_id, config)
+    if not held.n_examples and task.n_examples:  # no held-out set: normalise scores by the training completions
+        train_stats = task.metrics(model)
         metrics["reward_mean"], metrics["reward_std"] = train_stats["reward_mean"], train_stats["reward_std"]
     model.eval()
-    return TrainResult(model, tokenizer, config, metrics, history)
+    return TrainResult(model, tokenizer, config, metrics, history, head)

@@ -70,6 +70,12 @@ def test_front_matter_is_hub_metadata_without_server_paths(checkpoint, tiny_mode
     assert tiny_model not in text and str(checkpoint) not in text
 
 
+def test_arbiter_json_names_the_base_model_without_the_servers_path(checkpoint, tiny_model):
+    meta = read_metadata(checkpoint)
+    assert meta["base_model"] == meta["train_config"]["base_model"] == "tiny-bert"
+    assert tiny_model not in (checkpoint / "arbiter.json").read_text()
+
+
 @pytest.mark.parametrize("base_model", ["packaged all-MiniLM-L6-v2", "", None, "default path"])
 def test_the_packaged_base_model_is_named_as_on_the_hub(base_model):
     if base_model == "default path":

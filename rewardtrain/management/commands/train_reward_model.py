@@ -75,7 +75,7 @@ class Command(BaseCommand):
         self.stdout.write(metrics)
 
     def show_progress(self, report):
-        line = f"\rstep {report['step']}/{report['total']}  loss {report['loss']:.4f}  {report['pairs_per_s']:.1f} pairs/s"
+        line = f"\rstep {report['step']}/{report['total']}  loss {report['loss']:.4f}  {report.get('pairs_per_s', report.get('items_per_s', 0)):.1f} {'pairs' if 'pairs_per_s' in report else 'items'}/s"
         if "eval" in report and report["eval"].get("heldout_accuracy") is not None:
             line += f"  held-out accuracy {report['eval']['heldout_accuracy']:.3f}"
         self.stderr.write(line, ending="")
