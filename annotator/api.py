@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from . import export_formats, exports
-from .fields import StrictCharField
+from .fields import CompletionLabelsField, StrictCharField
 from .models import Assignment, Judgment, Membership, Project
 from .permissions import project_for_lead, project_for_member
 from .selectors import projects_for
@@ -162,8 +162,7 @@ class JudgmentCreateApi(ApiView):
         choice = serializers.ChoiceField(choices=Judgment.Choice.choices, required=False, help_text="Pairwise.")
         ranking = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Best first.")
         excluded = serializers.ListField(child=serializers.IntegerField(), required=False)
-        labels = serializers.DictField(
-            child=StrictCharField(max_length=100),
+        labels = CompletionLabelsField(
             required=False,
             help_text='Classify mode: {"<completion id>": "<label name>"} for each shown completion not excluded.',
         )
@@ -171,12 +170,6 @@ class JudgmentCreateApi(ApiView):
         comment = StrictCharField(required=False, allow_blank=True, max_length=settings.ARBITER_MAX_TEXT_CHARS)
         time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000)
         edit = EditSerializer(required=False)
-
-        def validate_labels(self, labels):
-            try:
-                return {int(completion): label for completion, label in labels.items()}
-            except ValueError:
-                raise serializers.ValidationError("Keys are completion ids (integers).") from None
 
     @extend_schema_serializer(component_name="Judgment")
     class OutputSerializer(serializers.ModelSerializer):
@@ -263,7 +256,10 @@ class ProjectExportApi(ApiView):
         operation_id="projects_export",
         parameters=[
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(export_formats.FORMATS), default="jsonl"),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=list(exports.KINDS), default="pairs"),
+            OpenApiParameter(
+                "kind", OpenApiTypes.STR, enum=list(exports.KINDS), default="pairs",
+                description="Default: labels for a classify project (its only kind besides judgments), else pairs.",
+            ),
             OpenApiParameter(
                 "form", OpenApiTypes.STR, enum=list(exports.FORMS), default="explicit", description="Pairs only; others ignore it."
             ),
@@ -295,7 +291,7 @@ class ProjectExportApi(ApiView):
     def get(self, request, slug):
         project, _role = project_for_lead(user=request.user, slug=slug)
         try:
-            options = exports.export_options_from(request.query_params, strict=True)
+            options = exports.export_options_from(request.query_params, strict=True, project=project)
         except exports.ExportOptionsError as error:
             raise ValidationError({name: [reason] for name, reason in error.errors.items()}) from None
         response = StreamingHttpResponse(

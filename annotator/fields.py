@@ -19,3 +19,23 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 100, "not": {"pattern": "\\u0000"}},
+    }
+)
+class CompletionLabelsField(serializers.DictField):
+    """{"<completion id>": "<label name>"} as JSON has it (keys are strings), read as {id: name}.
+
+    A key that is not an id is kept as text: it names no completion shown, and the judgment's
+    own validation says so (after the assignment is found, so a stranger still gets 404).
+    """
+
+    child = StrictCharField(max_length=100)
+
+    def to_internal_value(self, data):
+        labels = super().to_internal_value(data)
+        return {int(k) if k.isascii() and k.isdigit() else k: v for k, v in labels.items()}

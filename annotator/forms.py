@@ -26,18 +26,21 @@ class JudgmentForm(forms.Form):
     time_spent_ms = forms.IntegerField(min_value=0, required=False)
     edit_of = forms.IntegerField(required=False)
 
-    def result(self, *, shown, ranking_mode) -> JudgmentResult:
-        """The judgment the labeler made on an item showing `shown` (completion ids).
+    def result(self, *, shown, mode) -> JudgmentResult:
+        """The judgment the labeler made on an item showing `shown` (completion ids) in a `mode` project.
 
-        Ranks arrive as one `rank_<id>` select per completion and exclusions as
+        Ranks arrive as one `rank_<id>` select per completion, labels as one
+        `label_<id>` radio group per completion, and exclusions (both modes) as
         `excluded` checkboxes; the edited text as `edit_text_<id>` of the
         completion named by `edit_of`. Raises InvalidJudgment like the service.
         """
         data = self.cleaned_data
-        ranking, excluded = [], []
+        ranking, excluded, labels = [], [], {}
         edit_of = data["edit_of"]
-        if ranking_mode:
+        if mode == Project.Mode.RANKING:
             ranking, excluded = self._ranking(shown, edit_alone_allowed=edit_of is not None)
+        elif mode == Project.Mode.CLASSIFY:
+            labels, excluded = self._labels(shown)
         time_spent = data["time_spent_ms"]
         # A browser sends a textarea's line breaks as CRLF, while the text it shows has LF (HTML
         # reads CRLF as LF): an unchanged edit must compare, and a changed one store, with LF.
@@ -53,13 +56,32 @@ class JudgmentForm(forms.Form):
             edit_of=edit_of,
             edit_text=edit_text,
             time_spent_ms=min(time_spent, MAX_TIME_SPENT_MS) if time_spent is not None else None,
+            labels=labels,
         )
 
-    def _ranking(self, shown, *, edit_alone_allowed):
+    def _excluded(self):
         try:
-            excluded = [int(v) for v in self.data.getlist("excluded")]
+            return [int(v) for v in self.data.getlist("excluded")]
         except ValueError:
             raise InvalidJudgment({"excluded": "Not a completion id."}) from None
+
+    def _labels(self, shown):
+        """{completion id: label} and the excluded ids; the service checks the labels are the project's.
+
+        An excluded completion's label is dropped rather than refused: without the script
+        a picked radio button cannot be unpicked, so ticking "too hard" is how the labeler
+        takes a label back.
+        """
+        excluded = self._excluded()
+        labels = {
+            completion_id: self.data[f"label_{completion_id}"]
+            for completion_id in shown
+            if completion_id not in excluded and self.data.get(f"label_{completion_id}")
+        }
+        return labels, excluded
+
+    def _ranking(self, shown, *, edit_alone_allowed):
+        excluded = self._excluded()
         if edit_alone_allowed and not excluded and not any(self.data.get(f"rank_{c}") for c in shown):
             return [], []  # an edit saved without ranking the others: it says only that the edit beats them
         ranks = {}
@@ -81,6 +103,8 @@ PROJECT_SETTINGS = (
     "name",
     "mode",
     "completions_shown",
+    "labels",
+    "positive_label",
     "overlap",
     "instructions",
     "lease_seconds",
@@ -89,6 +113,24 @@ PROJECT_SETTINGS = (
     "retrain_min_new_comparisons",
     "base_model",
 )
+
+
+class LabelListField(forms.CharField):
+    """A classify project's label names as text: one per line, or comma-separated on one line.
+
+    Cleans to the list Project.labels holds (names stripped, empty ones dropped); whether
+    the list is a valid label set is the model's rule (Project.clean), checked on save.
+    """
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        parts = text.splitlines() if "\n" in text.strip() else text.split(",")
+        return [part.strip() for part in parts if part.strip()]
 
 
 class ProjectSettingsForm(forms.Form):
@@ -104,6 +146,10 @@ class ProjectSettingsForm(forms.Form):
             choices=base_models, required=False, help_text="A model folder under ARBITER_MODEL_ROOTS."
         )
         self.fields["instructions"].widget.attrs.update(rows=8, **{"data-preview": "instructions-preview"})
+        self.fields["labels"] = LabelListField(
+            required=False,
+            help_text="Classify mode: 2 to 9 label names, one per line (or comma-separated); keys 1..9 pick them in this order.",
+        )
 
     def clean(self):
         data = super().clean()

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from .forms import JudgmentForm
-from .models import Assignment, Judgment, Project
+from .models import Assignment, Judgment
 from .permissions import project_for_member
 from .selectors import is_lead, judgments_recent_for, project_progress, projects_for
 from .services import (
@@ -103,7 +103,7 @@ def _label_submit(request, project):
         if form.cleaned_data["skip"]:
             assignment_skip(assignment=assignment)
         else:
-            result = form.result(shown=assignment.shown, ranking_mode=project.mode == Project.Mode.RANKING)
+            result = form.result(shown=assignment.shown, mode=project.mode)
             judgment_record(assignment=assignment, result=result, client_id=form.cleaned_data["client_id"])
     except InvalidJudgment as exc:
         return _rejected(request, project, exc.errors, status=400)

@@ -302,7 +302,15 @@ class ScoreApi(ApiView):
             help_text="The version that scored: the current one, or the newest earlier published one when "
             "the current checkpoint fails verification."
         )
-        rewards = serializers.ListField(child=serializers.FloatField(), help_text="In the order of the items.")
+        rewards = serializers.ListField(
+            child=serializers.FloatField(),
+            help_text="In the order of the items. A classifier's reward is its positive label's logit.",
+        )
+        probabilities = serializers.ListField(
+            child=serializers.DictField(child=serializers.FloatField()),
+            required=False,
+            help_text='Classifier models only: per item, the softmax over the labels by name, e.g. {"not hate": 0.93, "hate": 0.07}.',
+        )
 
     @extend_schema(
         operation_id="projects_score",
@@ -332,8 +340,11 @@ class ScoreApi(ApiView):
         serializer.is_valid(raise_exception=True)
         items = [(item["prompt"], item["completion"]) for item in serializer.validated_data["items"]]
         options = _options(serializer.validated_data)
-        version, rewards = _scored(lambda: serving.rewards_for(project=project, items=items, **options))
-        return Response(self.OutputSerializer({"version": version, "rewards": rewards}).data)
+        version, rewards, probabilities = _scored(lambda: serving.scores_for(project=project, items=items, **options))
+        answer = {"version": version, "rewards": rewards}
+        if probabilities is not None:
+            answer["probabilities"] = probabilities
+        return Response(self.OutputSerializer(answer).data)
 
 
 class RankApi(ApiView):

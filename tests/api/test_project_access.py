@@ -28,6 +28,8 @@ def test_projects_list_carries_the_settings_a_client_needs(api_as, project, labe
         "overlap": 1,
         "allow_tie": True,
         "allow_edit": True,
+        "labels": [],  # classify mode only
+        "positive_label": "",
         "instructions": "",
         "role": "labeler",
     }

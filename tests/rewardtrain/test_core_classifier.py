@@ -112,3 +112,17 @@ def test_heldout_split_is_by_prompt_and_stratified_by_label():
     # a label with only two prompts is still measured
     few = [LabelledText(f"q{i}", "r", 1 if i < 2 else 0) for i in range(30)]
     assert any(i.label == 1 for i in split_labelled(few, 0.1)[1])
+
+
+def test_card_names_the_positive_label_and_its_snippets_score_as_arbiter(classifier, tmp_path):
+    from tests.rewardtrain.test_model_card import run_snippets
+
+    path = write_checkpoint(classifier, tmp_path / "v2", metadata={"version": 2})
+    text = (path / "README.md").read_text()
+    assert "positive label, `not hate` (output 0)" in text and "0: `not hate`, 1: `hate`" in text
+    namespace, printed = run_snippets(path)
+    items = [("tell me about the dog", "the dog is kind"), ("q " * 200, "the dog is rude " * 100)]
+    expected = Scorer.load(path, device="cpu").score(items)
+    assert [namespace["reward"](p, c) for p, c in items] == pytest.approx(expected, abs=1e-5)
+    assert [namespace["pipeline_reward"](p, c) for p, c in items] == pytest.approx(expected, abs=1e-5)
+    assert json.loads((path / "config.json").read_text())["id2label"] == {"0": "not hate", "1": "hate"}
