@@ -492,7 +492,7 @@ def _promotion_gate(*, current, current_invalid, result, evidence, config) -> di
     n, unit = evidence.n, evidence.unit
     new = evidence.new(result, confidence)
     new_correct = new.pop("correct")
-    gate = {"confidence": confidence, "min_pairs": min_pairs, "n_heldout": n, "new": new}
+    gate = {"confidence": confidence, "min_pairs": min_pairs, "n_heldout": n, "unit": unit, "new": new}
 
     Status = RewardModelVersion.Status
 

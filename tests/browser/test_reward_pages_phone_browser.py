@@ -71,3 +71,30 @@ def test_a_run_s_page_fits_a_phone(phone, live_server, trained_project):  # noqa
     phone.goto(f"{live_server.url}/projects/{project.slug}/runs/{run.id}/")
     expect(phone.locator("svg.rt-chart")).to_have_count(2)
     assert _page_width(phone) <= PHONE["width"]
+
+
+def _gate(unit, new_right, current_right, n):
+    """A gate as rewardtrain.services records it, its figures made by the gate's own functions."""
+    from rewardtrain import gate as stats
+
+    new, current = stats.rate(new_right, n, 0.95, unit), stats.rate(current_right, n, 0.95, unit)
+    test = stats.compare([1.0] * new_right + [0.0] * (n - new_right), [1.0] * current_right + [0.0] * (n - current_right), 0.95)
+    return {"confidence": 0.95, "min_pairs": 50, "n_heldout": n, "unit": unit, "new": new, "current": current,
+            "current_version": 1, "test": test, "outcome": "published", "passed": True,
+            "reason": f"not worse with 95% confidence: new {new['shown']} against the current v1's {current['shown']}"}  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", ["pairs", "items"])
+def test_the_gate_section_shows_both_versions_with_intervals_on_a_phone(phone, live_server, trained_project, unit):  # noqa: F811
+    project, admin, run = trained_project
+    run.metrics = {**run.metrics, "gate": _gate(unit, 70, 64, 100)}
+    run.save(update_fields=["metrics"])
+    _log_in(phone, live_server, admin.username)
+    phone.goto(f"{live_server.url}/projects/{project.slug}/runs/{run.id}/")
+    gate = phone.locator("section#gate")
+    expect(gate.locator("tr[data-gate='new']")).to_contain_text(f"0.700 (95% interval 0.604–0.781, 100 {unit})")
+    expect(gate.locator("tr[data-gate='current']")).to_contain_text("0.640")
+    expect(gate).to_contain_text(f"exact McNemar test on the held-out {unit}")
+    if unit == "items":  # a classifier has no rankings: no best-of-K column
+        expect(gate.locator("thead th")).to_have_count(2)
+    assert _page_width(phone) <= PHONE["width"]
