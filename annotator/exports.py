@@ -12,6 +12,9 @@ Kinds:
              conversational preference form) or hh (whole Anthropic HH dialogues).
   rankings   one row per ranking judgment: completions best first, and the excluded ones.
   judgments  one row per judgment with everything recorded about it.
+  labels     classify projects (their default kind): one row per classification, human and
+             imported, {"prompt", "completion", "label"} with `split` as training splits them;
+             what the labels import format reads back.
 """
 
 import hashlib
@@ -28,15 +31,15 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, is_naive, make_aware
 
-from rewardtrain.data import is_heldout
+from rewardtrain.data import LabelledText, is_heldout, split_labelled
 from rewardtrain.selectors import margin_for_strength
 
 from . import export_formats
 from .fileformats.hh import hh_prompt_messages
-from .models import Comparison, Completion, Judgment
+from .models import Classification, Comparison, Completion, Judgment
 
 EXPORT_CHUNK_ROWS = 2000  # rows per database fetch: bounds memory whatever the project's size
-KINDS = ("pairs", "rankings", "judgments")
+KINDS = ("pairs", "rankings", "judgments", "labels")
 FORMS = ("explicit", "conversational", "hh")
 SOURCES = tuple(Comparison.Source.values)
 SPLITS = ("train", "heldout")
@@ -100,11 +103,18 @@ def _moment(params, errors, name, strict):
     return make_aware(moment, get_current_timezone()) if is_naive(moment) else moment
 
 
-def export_options_from(params: Mapping[str, str], *, strict: bool = False) -> ExportOptions:
+def default_kind(project) -> str:
+    """What an export of `project` holds unless asked otherwise: labels for a classify project."""
+    return "labels" if project is not None and project.classifies else "pairs"
+
+
+def export_options_from(params: Mapping[str, str], *, strict: bool = False, project=None) -> ExportOptions:
     """ExportOptions from text values (query parameters, form fields, command options); a missing
     or empty value takes the default. `strict` (the API) holds a value to what the OpenAPI schema
     says: given means not empty, times are date-times, and hash_annotators is true or false.
-    Raises ExportOptionsError."""
+    Given the project, the kind defaults to its default_kind. A kind the project's mode has no rows
+    of (labels of a pairwise project, pairs of a classify one) is an empty export, not an error:
+    the API's schema cannot say which kinds a project has. Raises ExportOptionsError."""
     errors = {}
     if strict:
         for name, value in params.items():
@@ -114,7 +124,7 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False) -> E
             errors["hash_annotators"] = "Must be true or false."
     options = ExportOptions(
         format=_choice(params, errors, "format", tuple(export_formats.FORMATS), "jsonl"),
-        kind=_choice(params, errors, "kind", KINDS, "pairs"),
+        kind=_choice(params, errors, "kind", KINDS, default_kind(project)),
         form=_choice(params, errors, "form", FORMS, "explicit"),
         since=_moment(params, errors, "since", strict),
         until=_moment(params, errors, "until", strict),
@@ -165,8 +175,16 @@ def _judgments(project, options):
     return _filtered(rows, options, source_field=False)
 
 
+def _classifications(project, options):
+    return _filtered(Classification.objects.filter(project=project), options, source_field=True)
+
+
 def _queryset(project, options):
-    return _comparisons(project, options) if options.kind == "pairs" else _judgments(project, options)
+    if options.kind == "pairs":
+        return _comparisons(project, options)
+    if options.kind == "labels":
+        return _classifications(project, options)
+    return _judgments(project, options)
 
 
 def export_count(*, project, options: ExportOptions) -> int:
@@ -175,8 +193,9 @@ def export_count(*, project, options: ExportOptions) -> int:
     if not options.split:
         return rows.count()
     heldout = options.split == "heldout"
+    is_out = _labels_heldout(project).__contains__ if options.kind == "labels" else is_heldout
     prompts = rows.values_list("prompt__text", flat=True).iterator(chunk_size=EXPORT_CHUNK_ROWS)
-    return sum(1 for prompt in prompts if is_heldout(prompt) == heldout)
+    return sum(1 for prompt in prompts if is_out(prompt) == heldout)
 
 
 def _split_name(prompt: str) -> str:
@@ -222,6 +241,46 @@ def _pair_records(project, options) -> Iterator[dict]:
         yield record
 
 
+def _labels_heldout(project) -> set[str]:
+    """The prompts training holds out of a classify project: rewardtrain's stratified
+    split_labelled at its default fraction over what selectors.training_items reads (each
+    labeler's label of a completion once, labels in the label set) of the whole project, whatever
+    the export's filters. Unlike a pair's, a prompt's side depends on the other prompts too."""
+    index = {label: i for i, label in enumerate(project.labels)}
+    rows = (
+        Classification.objects.filter(project=project, label__in=list(index))
+        .values_list("annotator_id", "completion_id", "label", "prompt__text")
+        .distinct()
+        .iterator(chunk_size=EXPORT_CHUNK_ROWS)
+    )
+    prompts = {}  # one copy of each prompt text, however many labels it has
+    items = [LabelledText(prompts.setdefault(prompt, prompt), "", index[label]) for _, _, label, prompt in rows]
+    return {item.prompt for item in split_labelled(items)[1]}
+
+
+def _label_records(project, options) -> Iterator[dict]:
+    heldout = _labels_heldout(project)
+    rows = _classifications(project, options).order_by("id").values_list(
+        "prompt__text", "completion__text", "label", "prompt__external_id", "completion_id", "annotator__username",
+        "source", "created_at", "judgment_id",
+    )
+    for prompt, completion, label, prompt_id, completion_id, annotator, source, created, judgment_id in rows.iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    ):
+        yield {
+            "prompt": prompt,
+            "completion": completion,
+            "label": label,
+            "prompt_id": prompt_id,
+            "completion_id": completion_id,
+            "annotator": annotator,
+            "source": source,
+            "created_at": created,
+            "split": "heldout" if prompt in heldout else "train",
+            "judgment_id": judgment_id,
+        }
+
+
 def _in_chunks(rows):
     """Rows in lists of EXPORT_CHUNK_ROWS, so the completion texts a chunk names take one query."""
     iterator = rows.iterator(chunk_size=EXPORT_CHUNK_ROWS)
@@ -257,14 +316,14 @@ def _ranking_records(project, options) -> Iterator[dict]:
 def _judgment_records(project, options) -> Iterator[dict]:
     rows = _judgments(project, options).order_by("id").values_list(
         "id", "prompt__external_id", "prompt__text", "annotator__username", "shown", "choice", "ranking", "excluded",
-        "strength", "comment", "edited_completion_id", "edited_completion__text", "edited_completion__parent_id",
+        "labels", "strength", "comment", "edited_completion_id", "edited_completion__text", "edited_completion__parent_id",
         "edited_completion__parent__text", "time_spent_ms", "created_at", "assignment__created_at",
         "assignment__expires_at",
     )
     for chunk in _in_chunks(rows):
         texts = _texts(i for row in chunk for i in row[4])
         for (
-            judgment_id, prompt_id, prompt, annotator, shown, choice, ranking, excluded, strength, comment,
+            judgment_id, prompt_id, prompt, annotator, shown, choice, ranking, excluded, labels, strength, comment,
             edited_id, edited_text, original_id, original_text, time_spent_ms, created, leased, expires,
         ) in chunk:
             yield {
@@ -277,6 +336,8 @@ def _judgment_records(project, options) -> Iterator[dict]:
                 "choice": choice,
                 "ranking": ranking,
                 "excluded": excluded,
+                # classify mode: each shown completion's label, in display order (None: excluded)
+                "labels": [labels.get(str(i)) for i in shown] if labels else [],
                 "strength": strength,
                 "comment": comment,
                 "edited_completion_id": edited_id,
@@ -311,13 +372,21 @@ SCHEMAS = {  # (kind, form): the fixed Parquet schema, whose names are also the 
     ("judgments", "explicit"): pa.schema([
         ("judgment_id", _ID), ("prompt_id", _STRING), ("prompt", _STRING), ("annotator", _STRING),
         ("shown", pa.list_(_ID)), ("shown_texts", pa.list_(_STRING)), ("choice", _STRING),
-        ("ranking", pa.list_(_ID)), ("excluded", pa.list_(_ID)), ("strength", _STRING), ("comment", _STRING),
+        ("ranking", pa.list_(_ID)), ("excluded", pa.list_(_ID)), ("labels", pa.list_(_STRING)), ("strength", _STRING),
+        ("comment", _STRING),
         ("edited_completion_id", _ID), ("edited_text", _STRING), ("edit_original_id", _ID),
         ("edit_original_text", _STRING), ("time_spent_ms", _ID), ("created_at", _TIME),
         ("lease_started_at", _TIME), ("lease_expires_at", _TIME), ("split", _STRING),
     ]),
+    ("labels", "explicit"): pa.schema([
+        ("prompt", _STRING), ("completion", _STRING), ("label", _STRING), ("prompt_id", _STRING),
+        ("completion_id", _ID), ("annotator", _STRING), ("source", _STRING), ("created_at", _TIME),
+        ("split", _STRING), ("judgment_id", _ID),
+    ]),
 }
-_RECORDS = {"pairs": _pair_records, "rankings": _ranking_records, "judgments": _judgment_records}
+_RECORDS = {
+    "pairs": _pair_records, "rankings": _ranking_records, "judgments": _judgment_records, "labels": _label_records,
+}  # fmt: skip
 
 
 def _records(project, options) -> Iterator[dict]:

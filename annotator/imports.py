@@ -27,6 +27,7 @@ from kombu.exceptions import KombuError
 from .celery import broker_send_connection
 from .fileformats import (
     FORMATS,
+    LABEL_FORMATS,
     PAIR_FORMATS,
     PARQUET_MAGIC,
     LineError,
@@ -42,7 +43,7 @@ from .fileformats import (
     read_parquet,
     text_id,
 )
-from .models import Comparison, Completion, ImportJob, Prompt
+from .models import Classification, Comparison, Completion, ImportJob, Prompt
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
 
@@ -85,16 +86,22 @@ class ImportReport:
     prompts_created: int = 0
     completions_created: int = 0
     comparisons_created: int = 0
-    skipped: int = 0  # prompts (or pairs) already in the project, or repeated in the file
+    classifications_created: int = 0  # labels files (classify projects)
+    skipped: int = 0  # prompts (or pairs, or labels) already in the project, or repeated in the file
     identical: int = 0  # pairs with the same reply on both sides: no preference, so not stored
     unranked: int = 0  # rankings with fewer than two ranked completions: no preference either
     invalid: int = 0  # lines left out because the caller asked to skip invalid lines
     skipped_lines: list = field(default_factory=list)  # LineErrors: the first ERRORS_KEPT of all three kinds
 
     def summary(self):
+        labelled = (
+            f"{self.classifications_created} labels"
+            if self.classifications_created
+            else f"{self.comparisons_created} comparisons"
+        )
         text = (
             f"Created {self.prompts_created} prompts ({self.completions_created} completions, "
-            f"{self.comparisons_created} comparisons); skipped {self.skipped} already there."
+            f"{labelled}); skipped {self.skipped} already there."
         )
         also = []
         if self.identical:
@@ -168,6 +175,8 @@ def import_stream(
             form = parquet_format(stream)
         except ValueError as exc:
             raise ImportFailed([LineError(None, "", str(exc))]) from None
+    if mode_error := _mode_error(project, form):
+        raise ImportFailed([mode_error])
     progress = progress or (lambda done, total: None)
     limits = Limits(
         max_text_chars=settings.ARBITER_MAX_TEXT_CHARS,
@@ -177,19 +186,20 @@ def import_stream(
     report = ImportReport(format=format)
     errors = _Kept()
     invalid = report.skip_line if skip_invalid else errors.add
-    pairs = form in PAIR_FORMATS
-    ids = _PairIds() if pairs else _PromptIds()
+    pairs, labelled = form in PAIR_FORMATS, form in LABEL_FORMATS
+    ids = _PairIds() if pairs or labelled else _PromptIds()
+    labels = tuple(project.labels) if labelled else ()
 
     def records():
         stream.seek(0)
         if format == "parquet":
-            return parse_objects(form, read_parquet(stream), limits)
-        return parse(format, read_lines(stream), limits)
+            return parse_objects(form, read_parquet(stream), limits, labels=labels)
+        return parse(format, read_lines(stream), limits, labels=labels)
 
     lines_total = _check_pass(records, ids, report, invalid, progress)
     if errors.total:
         raise ImportFailed(errors.errors, errors.total)
-    write = _write_pairs if pairs else _write_prompts
+    write = _write_pairs if pairs else (_write_labels if labelled else _write_prompts)
     try:
         with transaction.atomic():
             for chunk in _chunks(_valid_records(records, ids), BATCH):
@@ -215,7 +225,27 @@ ANALYZE_AFTER_ROWS = 1000
 def _refresh_planner_statistics():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE annotator_prompt, annotator_completion, annotator_comparison")
+            cursor.execute(
+                "ANALYZE annotator_prompt, annotator_completion, annotator_comparison, annotator_classification"
+            )
+
+
+def _mode_error(project, form):
+    """A file-level LineError when the file's form does not fit the project's mode: labels only
+    into a classify project, and labelled pairs or rankings never into one (it trains on labels)."""
+    if form in LABEL_FORMATS and not project.classifies:
+        reason = (
+            f"a labels file imports into a classify project; {project.slug!r} is in {project.mode} mode "
+            "(import its preferences as pairs or rankings)"
+        )
+        return LineError(None, "format", reason)
+    if form in PAIR_FORMATS and project.classifies:
+        reason = (
+            f"{project.slug!r} is a classify project: it learns from labels, not from {form}; import "
+            "labelled completions as a labels file ({\"prompt\", \"completion\", \"label\"} per line)"
+        )
+        return LineError(None, "format", reason)
+    return None
 
 
 def _detect_format(stream, filename):
@@ -384,6 +414,67 @@ def _write_pairs(project, chunk, report, invalid):
         )  # fmt: skip
     Comparison.objects.bulk_create(comparisons, batch_size=BATCH)
     report.comparisons_created += len(comparisons)
+
+
+def _write_labels(project, chunk, report, invalid):
+    """Labelled completions: prompts stored unqueued (they arrived labelled), completions
+    deduplicated by text per prompt, imported classifications. The same label on the same
+    completion is stored once, so importing a file again adds nothing; different labels on one
+    completion are all kept (disagreement is what training learns from)."""
+    prompt_pk, prompt_text = {}, {}
+    for pk, external_id, text in Prompt.objects.filter(
+        project=project, external_id__in={r.external_id for r in chunk}
+    ).values_list("pk", "external_id", "text"):
+        prompt_pk[external_id], prompt_text[external_id] = pk, text
+    records = []
+    for r in chunk:
+        if r.external_id in prompt_text and prompt_text[r.external_id] != r.prompt:
+            reason = f"prompt id {r.external_id!r} is already in the project with a different text"
+            invalid(LineError(r.line, "prompt", reason))
+        else:
+            records.append(r)
+    known = list(prompt_pk.values())
+    completion_pk = {
+        (prompt_id, text): pk
+        for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=known).values_list("pk", "prompt_id", "text")
+    }
+    known_labels = set(
+        Classification.objects.filter(prompt_id__in=known).values_list("prompt_id", "completion_id", "label")
+    )
+
+    new_prompts = {}
+    for r in records:
+        if r.external_id not in prompt_pk and r.external_id not in new_prompts:
+            new_prompts[r.external_id] = Prompt(project=project, external_id=r.external_id, text=r.prompt, queued=False)
+    Prompt.objects.bulk_create(new_prompts.values())
+    prompt_pk.update((external_id, prompt.pk) for external_id, prompt in new_prompts.items())
+    report.prompts_created += len(new_prompts)
+
+    new_completions = {}
+    for r in records:
+        key = (prompt_pk[r.external_id], r.completion)
+        if key not in completion_pk and key not in new_completions:
+            new_completions[key] = Completion(prompt_id=key[0], text=r.completion, metadata=r.metadata)
+    Completion.objects.bulk_create(new_completions.values(), batch_size=BATCH)
+    completion_pk.update((key, completion.pk) for key, completion in new_completions.items())
+    report.completions_created += len(new_completions)
+
+    classifications = []
+    for r in records:
+        prompt_id = prompt_pk[r.external_id]
+        key = (prompt_id, completion_pk[(prompt_id, r.completion)], r.label)
+        if key in known_labels:
+            report.skipped += 1
+            continue
+        known_labels.add(key)
+        classifications.append(
+            Classification(
+                project=project, prompt_id=prompt_id, completion_id=key[1], label=r.label,
+                source=Comparison.Source.IMPORTED,
+            )
+        )  # fmt: skip
+    Classification.objects.bulk_create(classifications, batch_size=BATCH)
+    report.classifications_created += len(classifications)
 
 
 # --- background jobs ---------------------------------------------------------

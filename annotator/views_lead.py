@@ -140,11 +140,12 @@ def project_export(request, slug):
     """The export page: a filter form (GET, so a filtered export is a link), a row count
     preview, and the download itself when the form is sent with download=1."""
     project, _ = project_for_lead(user=request.user, slug=slug)
-    form = ExportForm(request.GET or None)
-    options, ok = exports.ExportOptions(), not request.GET  # the page without a query: the defaults
+    # The page without a query: the defaults (the labels kind for a classify project).
+    options, ok = exports.export_options_from({}, project=project), not request.GET
+    form = ExportForm(request.GET or None, initial={"kind": options.kind})
     if form.is_valid():
         try:
-            options, ok = exports.export_options_from(form.cleaned_data), True
+            options, ok = exports.export_options_from(form.cleaned_data, project=project), True
         except exports.ExportOptionsError as error:
             for name, reason in error.errors.items():
                 form.add_error(name, reason)

@@ -14,33 +14,39 @@ Formats:
          one assistant message each; the prompt is stored as HH text (render_hh)
   hh     {"chosen", "rejected"}: whole Anthropic HH dialogues, split into prompt and replies
   rankings  {"prompt", "completions": [best first], "excluded"?, "id"?}: every ranked pair
-  parquet   the columns of jsonl, pairs, hh or rankings (which one, from the column names),
+  labels    {"prompt", "completion", "label", "id"?, "metadata"?}: one labelled completion
+            (classify projects), or a CSV whose header names prompt, completion and label
+  parquet   the columns of jsonl, pairs, hh, rankings or labels (which one, from the column names),
             read a row group at a time; a row's number is its "line"
 
 This module tells the formats apart and hands each to its parser; the modules:
-  records   what the parsers yield (PromptRecord, PairRecord, RankingRecord, LineError)
+  records   what the parsers yield (PromptRecord, PairRecord, RankingRecord, LabelRecord, LineError)
   checks    the checks every format shares: storable values, texts, ids, completion counts
   textfile  reading a text file a line at a time, and the JSON object on each line
   parquet   reading a Parquet file a row group at a time
-  jsonl, csvfiles, pairs (pairs and hh), rankings: one parser per form
+  jsonl, csvfiles, pairs (pairs and hh), rankings, labels (JSON and CSV): one parser per form
   hh        HH dialogue text to and from conversational messages, shared with the exports
 """
 
+import csv
 import json
 
 from .checks import Limits, storable
 from .csvfiles import parse_csv
 from .jsonl import parse_jsonl
+from .labels import LABEL_COLUMNS, label_objects, parse_labels, read_keys
 from .pairs import parse_pairs
 from .parquet import PARQUET_MAGIC, column_names, read_parquet
 from .rankings import parse_rankings
-from .records import LineError, PairRecord, RankingRecord, text_id
+from .records import LabelRecord, LineError, PairRecord, RankingRecord, text_id
 from .textfile import json_objects, read_lines
 
 __all__ = [
     "FORMATS",
+    "LABEL_FORMATS",
     "PAIR_FORMATS",
     "PARQUET_MAGIC",
+    "LabelRecord",
     "LineError",
     "Limits",
     "PairRecord",
@@ -55,21 +61,31 @@ __all__ = [
     "text_id",
 ]
 
-FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "parquet")
+FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "labels", "parquet")
 PAIR_FORMATS = ("pairs", "hh", "rankings")  # stored as imported comparisons, not queued prompts
+LABEL_FORMATS = ("labels",)  # stored as imported classifications: classify projects only
 
 
 def detect_format(filename, first_line):
-    """The format from the extension, then from the keys of the first JSON object."""
+    """The format from the extension, then from the keys of the first JSON object or the
+    columns of a CSV header: a header naming completion and label is a labels file."""
     if filename.lower().endswith(".csv"):
-        return "csv"
+        return _csv_format(first_line)
     try:
         keys = json.loads(first_line).keys()
     except (ValueError, RecursionError, AttributeError):
         json_name = filename.lower().endswith((".jsonl", ".json", ".ndjson"))
         looks_like_json = json_name or first_line.lstrip()[:1] in ("{", "[")
-        return "jsonl" if looks_like_json else "csv"
+        return "jsonl" if looks_like_json else _csv_format(first_line)
     return format_from_keys(keys)
+
+
+def _csv_format(header_line):
+    try:
+        columns = {column.strip() for column in next(csv.reader([header_line]), [])}
+    except csv.Error:
+        return "csv"  # its parser reports the header
+    return "labels" if {"completion", "label"} <= columns else "csv"
 
 
 def format_from_keys(keys):
@@ -79,6 +95,8 @@ def format_from_keys(keys):
         return "pairs" if "prompt" in keys else "hh"
     if "excluded" in keys:
         return "rankings"
+    if "completion" in keys and "label" in keys:
+        return "labels"
     return "jsonl"
 
 
@@ -91,11 +109,12 @@ NEEDED_COLUMNS = {
     "pairs": ("prompt", "chosen", "rejected"),
     "hh": ("chosen", "rejected"),
     "rankings": ("prompt", "completions"),
+    "labels": LABEL_COLUMNS,
 }
 
 
 def parquet_format(binary):
-    """The JSON form (jsonl, pairs, hh or rankings) the columns of a Parquet file are in.
+    """The JSON form (jsonl, pairs, hh, rankings or labels) the columns of a Parquet file are in.
     Raises ValueError, with the reason, for a file that is not Parquet or has other columns."""
     names = column_names(binary)
     format = format_from_keys(names)
@@ -107,15 +126,20 @@ def parquet_format(binary):
     return format
 
 
-def parse(format, lines, limits):
-    """Records and LineErrors of `lines` (from read_lines) in the given format."""
+def parse(format, lines, limits, *, labels=()):
+    """Records and LineErrors of `lines` (from read_lines) in the given format; `labels` is the
+    project's label set, which a labels file's labels must be in."""
     if format == "csv":
         return parse_csv(lines, limits)
+    if format == "labels":  # JSON lines or CSV, told apart by the first line
+        return parse_objects(format, label_objects(lines), limits, labels=labels)
     return parse_objects(format, json_objects(lines), limits)
 
 
-def parse_objects(format, objects, limits):
-    """Records and LineErrors of (number, dict) items, from JSON lines or Parquet rows."""
+def parse_objects(format, objects, limits, *, labels=()):
+    """Records and LineErrors of (number, dict) items, from JSON lines, CSV rows or Parquet rows."""
+    if format == "labels":
+        return parse_labels(storable(read_keys(objects)), limits, labels)
     objects = storable(objects)
     if format in ("pairs", "hh"):
         return parse_pairs(objects, limits, hh=format == "hh")

@@ -54,6 +54,19 @@ class RankingRecord:
         ]
 
 
+@dataclass
+class LabelRecord:
+    """One completion of a prompt given one label (the labels format, classify projects)."""
+
+    line: int
+    external_id: str
+    prompt: str
+    completion: str
+    label: str
+    metadata: dict = field(default_factory=dict)  # the completion's, kept when it is created
+    id_field: str = ""
+
+
 def text_id(text):
     """The external id of a prompt given without one: stable across files and re-imports."""
     return "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

@@ -86,6 +86,7 @@ def test_judgments_hold_everything_recorded(data):
         "choice": "a",
         "ranking": [],
         "excluded": [],
+        "labels": [],  # classify mode only
         "strength": "much",
         "comment": "@ look",
         "edited_completion_id": c["h3"].id,

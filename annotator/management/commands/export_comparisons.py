@@ -12,12 +12,15 @@ from annotator.models import Project
 
 
 class Command(BaseCommand):
-    help = "Write a project's pairs, rankings or judgments as JSONL, CSV or Parquet (see README, Export)."
+    help = (
+        "Write a project's pairs, rankings, judgments or (classify projects) labels as JSONL, CSV or Parquet "
+        "(see README, Export)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project slug")
         parser.add_argument("--format", choices=list(FORMATS), default="jsonl")
-        parser.add_argument("--kind", choices=exports.KINDS, default="pairs")
+        parser.add_argument("--kind", choices=exports.KINDS, help="default: labels for a classify project, else pairs")
         parser.add_argument("--form", choices=exports.FORMS, default="explicit", help="pairs only")
         parser.add_argument("--since", help="ISO date or time: created at or after")
         parser.add_argument("--until", help="ISO date or time: created before")
@@ -33,7 +36,8 @@ class Command(BaseCommand):
             raise CommandError(f"No project with slug {project!r}.")
         try:
             export_options = exports.export_options_from({name: options.get(name) for name in (
-                "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators")})
+                "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators")},
+                project=project_row)
         except exports.ExportOptionsError as error:
             raise CommandError(str(error)) from None
         pieces = exports.export_stream(project=project_row, options=export_options)

@@ -1,4 +1,4 @@
-"""python manage.py import_prompts <project-slug> <file> [--format jsonl|csv|pairs|hh|rankings|parquet] [--skip-invalid]"""
+"""python manage.py import_prompts <project-slug> <file> [--format jsonl|csv|pairs|hh|rankings|labels|parquet] [--skip-invalid]"""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ from annotator.models import Project
 
 class Command(BaseCommand):
     help = (
-        "Import prompts with completions (jsonl, csv) or labelled pairs (pairs, hh, rankings) into a project; "
-        "parquet holds either, in the same columns."
+        "Import prompts with completions (jsonl, csv), labelled pairs (pairs, hh, rankings) or, into a classify "
+        "project, labelled completions (labels, as JSON lines or CSV); parquet holds any of them, in the same columns."
     )
 
     def add_arguments(self, parser):
