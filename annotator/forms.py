@@ -193,13 +193,35 @@ class JudgmentFilterForm(forms.Form):
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
 
-    def __init__(self, *args, labelers, **kwargs):
+    def __init__(self, *args, labelers, labels=None, **kwargs):
+        """`labels`: a classify project's label set. Its judgments have labels, never a choice or
+        an edit, so those two filters give way to `label` (imported labels have one too)."""
         super().__init__(*args, **kwargs)
         self.fields["labeler"].choices = [("", "anyone"), *((name, name) for name in labelers)]
+        self.classifies = labels is not None
+        if self.classifies:
+            del self.fields["choice"], self.fields["has_edit"]
+            self.fields["label"] = forms.ChoiceField(
+                required=False, choices=[("", "any"), *((name, name) for name in labels)],
+                help_text="Judgments that gave this label to any completion.",
+            )  # fmt: skip
+            self.fields["source"].choices = [
+                (Comparison.Source.HUMAN, "human judgments"), (Comparison.Source.IMPORTED, "imported labels")
+            ]  # fmt: skip
+            self.fields["source"].help_text = "Imported labels came in already labelled: they have no comment."
+            self.order_fields(["source", "labeler", "label"])
 
     def clean(self):
         data = super().clean()
-        if data.get("source") == Comparison.Source.IMPORTED:
+        if self.classifies:
+            # A pairwise link (or hand-typed query) must not be silently ignored here.
+            for name in ("choice", "has_edit"):
+                if self.data.get(name):
+                    what = name.removeprefix("has_")
+                    self.add_error(None, f"This project classifies: its judgments have no {what}; filter by label instead.")
+            if data.get("source") == Comparison.Source.IMPORTED and data.get("has_comment"):
+                self.add_error("has_comment", "Imported labels have no comment: this filter is for human judgments.")
+        elif data.get("source") == Comparison.Source.IMPORTED:
             for name in ("choice", "has_comment", "has_edit"):
                 if data.get(name):
                     self.add_error(name, "Imported pairs have no choice, comment or edit: this filter is for human judgments.")

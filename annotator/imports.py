@@ -352,6 +352,14 @@ def _write_prompts(project, chunk, report, invalid):
         for text, model, meta in record.completions
     ]
     Completion.objects.bulk_create(completions, batch_size=BATCH)
+    golden, start = [], 0
+    for prompt, record in zip(prompts, new):
+        ids = [c.pk for c in completions[start : start + len(record.completions)]]
+        start += len(record.completions)
+        if record.gold:
+            prompt.gold = [ids[i] for i in record.gold]
+            golden.append(prompt)
+    Prompt.objects.bulk_update(golden, ["gold"], batch_size=BATCH)
     report.prompts_created += len(prompts)
     report.completions_created += len(completions)
 

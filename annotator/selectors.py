@@ -1,13 +1,15 @@
 """Labeling reads: who may see what, and the numbers the pages show."""
 
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
-from .models import Assignment, Comparison, Completion, Judgment, Membership, Project, Prompt
+from . import quality
+from .models import Assignment, Classification, Comparison, Completion, Judgment, Membership, Project, Prompt
 
 LEAD_ROLES = (Membership.Role.LEAD, Membership.Role.ADMIN)
 
@@ -117,6 +119,20 @@ def comparisons_by_source(*, project):
 RECENT_JUDGMENTS_SHOWN = 50
 
 
+def _label_letters(judgment, letters):
+    """Classify mode: [(letter, label)] in display order, the label "" for an excluded completion."""
+    return [(letters.get(pk, "?"), judgment.labels.get(str(pk), "")) for pk in judgment.shown]
+
+
+def judgments_with_labels(judgments):
+    """Give each judgment its `label_letters` (see _label_letters); for the judgments list's page."""
+    for judgment in judgments:
+        judgment.label_letters = _label_letters(
+            judgment, {pk: chr(ord("A") + i) for i, pk in enumerate(judgment.shown)}
+        )
+    return judgments
+
+
 def judgment_undo_deadline(*, judgment):
     """Until when its labeler may undo or change a judgment."""
     return judgment.created_at + timedelta(minutes=settings.ARBITER_UNDO_MINUTES)
@@ -129,7 +145,8 @@ def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS
     edit last as "E"), `edited_letter` (the one the edit started from, with an
     edit), `letters` (completion id to letter), `pairs` (its
     comparisons as (chosen letter, rejected letter)), `ranking_letters`,
-    `excluded_letters`, `deadline` and `undoable` (the deadline is still ahead).
+    `excluded_letters`, `label_letters` ([(letter, label)] in classify mode, "" for
+    an excluded one), `deadline` and `undoable` (the deadline is still ahead).
     Three queries, whatever the limit.
     """
     now = now or timezone.now()
@@ -152,6 +169,7 @@ def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS
         judgment.pairs = [(letters[c.chosen_id], letters[c.rejected_id]) for c in judgment.comparisons.all()]
         judgment.ranking_letters = [letters[pk] for pk in judgment.ranking]
         judgment.excluded_letters = [letters[pk] for pk in judgment.excluded]
+        judgment.label_letters = _label_letters(judgment, letters)
         judgment.deadline = judgment_undo_deadline(judgment=judgment)
         judgment.undoable = now <= judgment.deadline
     return judgments
@@ -160,11 +178,19 @@ def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS
 # --- the console -------------------------------------------------------------------
 
 
-def judgments_filtered(*, project, labeler="", choice="", has_comment="", has_edit="", since=None, until=None):
-    """The project's judgments, newest first, narrowed by the judgments browser's filters."""
+def judgments_filtered(
+    *, project, labeler="", choice="", label="", has_comment="", has_edit="", since=None, until=None
+):
+    """The project's judgments, newest first, narrowed by the judgments browser's filters.
+
+    `label` (classify mode) keeps the judgments that gave that label to any completion.
+    """
     judgments = Judgment.objects.filter(prompt__project=project).select_related("annotator", "prompt")
     if labeler:
         judgments = judgments.filter(annotator__username=labeler)
+    if label:
+        # Exists, not a join: a judgment giving the label to two completions is listed once.
+        judgments = judgments.filter(Exists(Classification.objects.filter(judgment=OuterRef("pk"), label=label)))
     if choice == "ranking":
         judgments = judgments.exclude(ranking=[])
     elif choice:
@@ -204,6 +230,32 @@ def imported_pair(*, project, pk):
     )
 
 
+def imported_labels_filtered(*, project, labeler="", label="", since=None, until=None):
+    """The project's imported labelled completions (classify mode, no judgment behind them),
+    newest first, narrowed by the judgments browser's filters that apply to them."""
+    rows = Classification.objects.filter(project=project, source=Comparison.Source.IMPORTED).select_related(
+        "annotator", "prompt", "completion"
+    )
+    if labeler:
+        rows = rows.filter(annotator__username=labeler)
+    if label:
+        rows = rows.filter(label=label)
+    if since:
+        rows = rows.filter(created_at__date__gte=since)
+    if until:
+        rows = rows.filter(created_at__date__lte=until)
+    return rows.order_by("-created_at", "-id")
+
+
+def imported_label(*, project, pk):
+    """One imported labelled completion of the project, with its prompt; None otherwise."""
+    return (
+        Classification.objects.filter(project=project, source=Comparison.Source.IMPORTED, pk=pk)
+        .select_related("annotator", "prompt", "completion")
+        .first()
+    )
+
+
 def judging_usernames(*, project):
     """Usernames of the members and of anyone who judged in the project, sorted."""
     members = Membership.objects.filter(project=project).values_list("user__username", flat=True)
@@ -213,8 +265,10 @@ def judging_usernames(*, project):
 
 def judgment_as_seen(*, project, pk):
     """A judgment with what its labeler saw: `completions` [(letter, completion)] in display
-    order (the edit last, as "E"), `pairs` [(chosen letter, rejected letter)] and the ranking and
-    exclusions as letters. None when it is not the project's."""
+    order (the edit last, as "E"), `pairs` [(chosen letter, rejected letter)], the ranking and
+    exclusions as letters, and `label_letters` [(letter, label)] in classify mode, each
+    completion's label also as its `given_label` ("" for an excluded one). None when it is
+    not the project's."""
     judgment = (
         Judgment.objects.filter(prompt__project=project, pk=pk)
         .select_related("annotator", "prompt", "edited_completion__parent")
@@ -235,4 +289,67 @@ def judgment_as_seen(*, project, pk):
     ]
     judgment.ranking_letters = [letters.get(pk, "?") for pk in judgment.ranking]
     judgment.excluded_letters = [letters.get(pk, "?") for pk in judgment.excluded]
+    judgment.label_letters = _label_letters(judgment, letters)
+    for completion in by_id.values():
+        completion.given_label = judgment.labels.get(str(completion.pk), "")
     return judgment
+
+
+# --- quality control -----------------------------------------------------------
+
+
+def quality_settings_for(project) -> quality.QualitySettings:
+    return quality.QualitySettings(gold_min_accuracy=project.gold_min_accuracy, min_seconds=project.min_seconds)
+
+
+def quality_facts(*, project) -> tuple[list[quality.JudgmentFacts], dict[int, tuple[int, ...]]]:
+    """Every human judgment of the project as annotator.quality reads it, and the gold answers
+    by prompt id. One pass over the judgments and one over the shown completions' lengths."""
+    rows = list(
+        Judgment.objects.filter(prompt__project=project)
+        .order_by("id")
+        .values_list("id", "annotator__username", "prompt_id", "shown", "choice", "ranking", "time_spent_ms",
+                     "created_at", "repeat_of_id")  # fmt: skip
+    )
+    shown_ids = {i for row in rows for i in row[3]}
+    lengths = dict(
+        Completion.objects.filter(id__in=shown_ids).annotate(n=Length("text")).values_list("id", "n")
+    )
+    facts = [
+        quality.JudgmentFacts(
+            id=pk,
+            labeler=username,
+            prompt_id=prompt_id,
+            shown=tuple(shown),
+            choice=choice,
+            ranking=tuple(ranking or ()),
+            seconds=None if ms is None else ms / 1000,
+            day=created.astimezone(dt_timezone.utc).date(),
+            repeat_of=repeat_of,
+            lengths={i: lengths.get(i, 0) for i in shown},
+        )
+        for pk, username, prompt_id, shown, choice, ranking, ms, created, repeat_of in rows
+    ]
+    gold = {
+        pk: tuple(answer)
+        for pk, answer in Prompt.objects.filter(project=project, gold__isnull=False).values_list("id", "gold")
+        if answer
+    }
+    return facts, gold
+
+
+def quality_report_for(*, project) -> dict:
+    """The project's quality figures (annotator.quality.quality_report) from its judgments."""
+    facts, gold = quality_facts(project=project)
+    return quality.quality_report(facts, gold, quality_settings_for(project))
+
+
+def flagged_labelers(*, project, report=None) -> set[str]:
+    """Usernames the quality report flags (gold accuracy or speed)."""
+    report = report or quality_report_for(project=project)
+    return {row["username"] for row in report["labelers"] if row["flagged"]}
+
+
+def too_fast_judgment_ids(*, project) -> set[int]:
+    facts, _gold = quality_facts(project=project)
+    return quality.fast_judgment_ids(facts, quality_settings_for(project))

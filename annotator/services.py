@@ -57,7 +57,7 @@ SELECT picked.id, picked.text, c.id, c.text FROM (
   WHERE p.project_id = %s AND p.queued AND p.judgment_count < %s {exclude}
     AND p.judgment_count + (
       SELECT COUNT(*) FROM annotator_assignment a
-      WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s
+      WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.repeat_of_id IS NULL
     ) < %s
     AND NOT EXISTS (
       SELECT 1 FROM annotator_assignment a
@@ -75,7 +75,8 @@ LEFT JOIN annotator_completion c ON c.prompt_id = picked.id AND c.origin = 'impo
 ORDER BY c.id
 """
 
-# Judgments plus live leases of one prompt. Only a statement that starts after
+# Judgments plus live leases of one prompt (a swapped repeat is outside the
+# overlap: it re-asks a labeler who already counted). Only a statement that starts after
 # the prompt's row lock was taken sees every lease committed by the lock's
 # previous holder, so it is counted again there, not trusted from the
 # candidate statement.
@@ -83,6 +84,7 @@ _LOAD_SQL = """(
   SELECT p.judgment_count + (
     SELECT COUNT(*) FROM annotator_assignment a
     WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.id <> %s
+      AND a.repeat_of_id IS NULL
   ) FROM annotator_prompt p WHERE p.id = %s
 )"""
 
@@ -241,6 +243,10 @@ def assignment_next_for(*, annotator, project, now=None):
     db_now = connection.ops.adapt_datetimefield_value(now)
     passed_over = []
     with transaction.atomic(), connection.cursor() as cursor:
+        if project.repeat_share and random.random() < project.repeat_share:
+            repeat = _repeat_lease(annotator=annotator, project=project, now=now)
+            if repeat is not None:
+                return repeat
         for _attempt in range(20):
             candidate = _next_candidate(
                 cursor, project=project, annotator=annotator, now=db_now, passed_over=passed_over
@@ -294,6 +300,40 @@ def assignment_next_for(*, annotator, project, now=None):
                 texts=dict(completions),
             )
     return None
+
+
+def _repeat_lease(*, annotator, project, now):
+    """A lease re-showing one of this labeler's earlier judgments with the sides swapped (quality
+    control: self-consistency), or None when none is due; the held lease when they hold one.
+
+    Due: a first judgment (not itself a repeat, never re-served before) with a choice or a
+    ranking, followed by at least `repeat_gap` of the labeler's first judgments, so that it is
+    not fresh in mind. Classify projects get no repeats.
+    """
+    held = _held_lease(annotator=annotator, project=project, now=now)
+    if held is not None or project.classifies:
+        return held
+    firsts = Judgment.objects.filter(annotator=annotator, prompt__project=project, repeat_of__isnull=True)
+    recent = list(firsts.order_by("-id").values_list("id", flat=True)[: project.repeat_gap])
+    if len(recent) < project.repeat_gap:
+        return None
+    due = firsts.filter(repeat_assignments__isnull=True)
+    if recent:
+        due = due.filter(id__lt=min(recent))
+    due = due.exclude(ranking=[]) if project.mode == Project.Mode.RANKING else due.exclude(choice="")
+    original = due.order_by("?").only("id", "prompt_id", "shown").first()
+    if original is None:
+        return None
+    shown = list(reversed(original.shown))
+    expires_at = now + timedelta(seconds=project.lease_seconds)
+    lease = Assignment.objects.create(
+        project=project, prompt_id=original.prompt_id, annotator=annotator, shown=shown,
+        repeat_of=original, created_at=now, expires_at=expires_at,
+    )  # fmt: skip
+    prompt_text = Prompt.objects.filter(pk=original.prompt_id).values_list("text", flat=True).get()
+    texts = dict(Completion.objects.filter(id__in=shown).values_list("id", "text"))
+    return _lease(pk=lease.pk, project=project, annotator=annotator, prompt_id=original.prompt_id, shown=shown,
+                  created_at=lease.created_at, expires_at=expires_at, prompt_text=prompt_text, texts=texts)  # fmt: skip
 
 
 def assignment_skip(*, assignment):
@@ -453,15 +493,22 @@ def judgment_record(*, assignment, result, client_id, now=None):
 
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            # Count this judgment first: the UPDATE takes the prompt's row lock,
-            # which every new lease of the prompt is created under, so the claim
-            # below (a later statement) sees every lease that exists.
-            Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
-            db_now = connection.ops.adapt_datetimefield_value(now)
-            cursor.execute(
-                _CLAIM_SQL, [assignment.pk, db_now, assignment.pk, assignment.prompt_id, project.overlap]
-            )
-            if cursor.rowcount != 1:
+            if assignment.repeat_of_id is not None:
+                # A swapped repeat: outside the overlap and the prompt's count, so only the claim.
+                claimed = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.ACTIVE).update(
+                    status=Assignment.Status.DONE
+                )
+            else:
+                # Count this judgment first: the UPDATE takes the prompt's row lock,
+                # which every new lease of the prompt is created under, so the claim
+                # below (a later statement) sees every lease that exists.
+                Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
+                db_now = connection.ops.adapt_datetimefield_value(now)
+                cursor.execute(
+                    _CLAIM_SQL, [assignment.pk, db_now, assignment.pk, assignment.prompt_id, project.overlap]
+                )
+                claimed = cursor.rowcount
+            if claimed != 1:
                 raise _NotClaimed
             judgment = _judgment_store(assignment=assignment, project=project, result=result, client_id=client_id)
     except (_NotClaimed, IntegrityError) as error:
@@ -555,7 +602,10 @@ def _judgment_store(*, assignment, project, result, client_id):
         comment=result.comment,
         time_spent_ms=result.time_spent_ms,
         client_id=client_id,
+        repeat_of_id=assignment.repeat_of_id,
     )
+    if judgment.repeat_of_id is not None:
+        return judgment  # a repeat measures the labeler; its pairs were stored the first time
     Comparison.objects.bulk_create(
         Comparison(
             project_id=project.pk,
@@ -634,7 +684,7 @@ class UndoRefused(Exception):
 def judgment_undo(*, judgment, actor, now=None):
     """Take back one of the actor's judgments, within ARBITER_UNDO_MINUTES of making it.
 
-    Removes the judgment, its comparisons and its edited completion (if any),
+    Removes the judgment, its comparisons or classifications and its edited completion (if any),
     and gives the item back to its labeler as their held item: the judgment's
     assignment is replaced by a fresh lease showing the same completions in the
     same order, which the labeling page gives back before any other lease they
@@ -663,10 +713,13 @@ def judgment_undo(*, judgment, actor, now=None):
         if stored is None:
             raise UndoRefused("This judgment was already undone.")
         comparisons, _ = Comparison.objects.filter(judgment=stored).delete()
+        # Deleted here, not left to the cascade, so the audit entry can count them.
+        classifications, _ = Classification.objects.filter(judgment=stored).delete()
         stored.delete()
         if stored.edited_completion_id is not None:
             Completion.objects.filter(pk=stored.edited_completion_id).delete()
-        Prompt.objects.filter(pk=prompt.pk).update(judgment_count=F("judgment_count") - 1)
+        if stored.repeat_of_id is None:  # a swapped repeat was never counted
+            Prompt.objects.filter(pk=prompt.pk).update(judgment_count=F("judgment_count") - 1)
         # The judgment spent its lease. A late retry of the undone submit names that lease, so
         # it goes: the retry then finds no such item instead of storing the judgment again, and
         # the item comes back under a new lease (judgment_record made every judgment from an
@@ -677,6 +730,7 @@ def judgment_undo(*, judgment, actor, now=None):
             prompt=prompt,
             annotator=actor,
             shown=stored.shown,
+            repeat_of_id=stored.repeat_of_id,
             expires_at=now + timedelta(seconds=prompt.project.lease_seconds),
         )
         audit_record(
@@ -692,6 +746,8 @@ def judgment_undo(*, judgment, actor, now=None):
                 "excluded": stored.excluded,
                 "edited_completion": stored.edited_completion_id,
                 "comparisons_removed": comparisons,
+                "labels": stored.labels,  # classify: {completion id: label}, {} otherwise
+                "classifications_removed": classifications,
             },
         )
 

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import views_console, views_lead
+from . import views_console, views_lead, views_quality
 
 urlpatterns = [
     path("projects/<slug:slug>/", views_lead.project_detail, name="project_detail"),
     path("projects/<slug:slug>/import/", views_lead.project_import, name="project_import"),
     path("projects/<slug:slug>/import/<int:job_id>/", views_lead.import_job_detail, name="import_job_detail"),
     path("projects/<slug:slug>/export/", views_lead.project_export, name="project_export"),
+    path("projects/<slug:slug>/quality/", views_quality.quality, name="project_quality"),
+    path("projects/<slug:slug>/quality/<slug:chart>.csv", views_quality.quality_chart_csv, name="project_quality_csv"),
     # The console: set-up, members, audit log, judgments (views_console.py).
     path("console/projects/new/", views_console.project_new, name="project_new"),
     path("console/preview/", views_console.instructions_preview, name="instructions_preview"),
@@ -17,4 +19,5 @@ urlpatterns = [
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
     path("projects/<slug:slug>/imported-pairs/<int:pair_id>/", views_console.imported_pair_detail, name="imported_pair_detail"),
+    path("projects/<slug:slug>/imported-labels/<int:label_id>/", views_console.imported_label_detail, name="imported_label_detail"),
 ]

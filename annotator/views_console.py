@@ -23,7 +23,16 @@ from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRo
 from .models import AuditEntry, Comparison, Membership
 from .permissions import project_for_lead
 from .rendering import render_markdown
-from .selectors import imported_pair, imported_pairs_filtered, judging_usernames, judgment_as_seen, judgments_filtered
+from .selectors import (
+    imported_label,
+    imported_labels_filtered,
+    imported_pair,
+    imported_pairs_filtered,
+    judging_usernames,
+    judgment_as_seen,
+    judgments_filtered,
+    judgments_with_labels,
+)
 from .services import (
     MembershipRefused,
     membership_change,
@@ -196,11 +205,21 @@ def audit_log(request, slug):
 @require_GET
 def judgments(request, slug):
     project, role = project_for_lead(user=request.user, slug=slug)
-    form = JudgmentFilterForm(request.GET or None, labelers=judging_usernames(project=project))
+    form = JudgmentFilterForm(
+        request.GET or None,
+        labelers=judging_usernames(project=project),
+        labels=project.labels if project.classifies else None,
+    )
     filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
     imported = filters.pop("source", "") == Comparison.Source.IMPORTED
-    rows = imported_pairs_filtered(project=project, **filters) if imported else judgments_filtered(project=project, **filters)
+    if imported:
+        listing = imported_labels_filtered if project.classifies else imported_pairs_filtered
+        rows = listing(project=project, **filters)
+    else:
+        rows = judgments_filtered(project=project, **filters)
     page = Paginator(rows, JUDGMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    if project.classifies and not imported:
+        page.object_list = judgments_with_labels(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -229,3 +248,13 @@ def imported_pair_detail(request, slug, pair_id):
     if pair is None:
         raise Http404("No such imported pair in this project.")
     return render(request, "annotator/console/imported_pair_detail.html", {"project": project, "pair": pair})
+
+
+@login_required
+@require_GET
+def imported_label_detail(request, slug, label_id):
+    project, _ = project_for_lead(user=request.user, slug=slug)
+    row = imported_label(project=project, pk=label_id)
+    if row is None:
+        raise Http404("No such imported label in this project.")
+    return render(request, "annotator/console/imported_label_detail.html", {"project": project, "row": row})

@@ -53,7 +53,26 @@ def _jsonl_record(errors, number, obj, limits):
     if not ok or not MIN_COMPLETIONS <= len(completions) <= MAX_COMPLETIONS:
         return None
     check_distinct(errors, number, names, [c[0] for c in completions])
+    gold = _gold(errors, number, obj.get("gold"), len(completions))
     return PromptRecord(
         number, external_id or text_id(obj["prompt"]), obj["prompt"], completions, metadata,
-        id_given=external_id is not None,
+        id_given=external_id is not None, gold=gold,
     )  # fmt: skip
+
+
+def _gold(errors, number, gold, n_completions):
+    """A gold item's expected answer: completion indexes (0-based, in the line's order), best
+    first, at least two of them; None when the line has no gold."""
+    if gold is None:
+        return None
+    valid = (
+        isinstance(gold, list)
+        and len(gold) >= 2
+        and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_completions for i in gold)
+        and len(set(gold)) == len(gold)
+    )
+    if not valid:
+        reason = f"must list 2 or more distinct completion indexes (0 to {n_completions - 1}), best first"
+        errors.append(LineError(number, "gold", reason))
+        return None
+    return gold

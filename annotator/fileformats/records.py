@@ -26,6 +26,7 @@ class PromptRecord:
     completions: list  # [(text, model_name, metadata)]
     metadata: dict = field(default_factory=dict)
     id_given: bool = True
+    gold: list | None = None  # a gold item's expected ranking: indexes into completions, best first
 
 
 @dataclass
