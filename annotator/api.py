@@ -20,7 +20,7 @@ from . import export_formats, exports
 from .fields import CompletionLabelsField, StrictCharField
 from .models import Assignment, Judgment, Membership, Project
 from .permissions import project_for_lead, project_for_member
-from .selectors import projects_for
+from .selectors import projects_for, quality_report_for
 from .services import (
     InvalidJudgment,
     JudgmentConflict,
@@ -273,6 +273,21 @@ class ProjectExportApi(ApiView):
             OpenApiParameter(
                 "hash_annotators", OpenApiTypes.BOOL, default=False, description="Keyed hashes instead of usernames."
             ),
+            OpenApiParameter(
+                "min_agreement", {"type": "number", "minimum": 0, "maximum": 1},
+                description="0 to 1: only prompts whose judgments agree with their majority at least this much "
+                "(the quality report's per-prompt agreement); a prompt no two labelers answered is left out.",
+            ),
+            OpenApiParameter(
+                "exclude_flagged", OpenApiTypes.BOOL, default=False,
+                description="Leave out the labelers the quality report flags and judgments faster than the project's "
+                "min_seconds. Imported rows stay.",
+            ),
+            OpenApiParameter(
+                "include_gold", OpenApiTypes.BOOL, default=False,
+                description="Keep gold prompts' human rows in pairs, rankings and labels (left out by default: they test "
+                "labelers). The judgments kind always has them, marked gold.",
+            ),
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
@@ -299,3 +314,72 @@ class ProjectExportApi(ApiView):
         )
         response["Content-Disposition"] = f'attachment; filename="{options.filename(project.slug)}"'
         return response
+
+
+# The quality report's parts (annotator.quality.quality_report): a figure without data is null.
+class QualityKindAgreementSerializer(serializers.Serializer):
+    with_majority = serializers.FloatField(allow_null=True)
+    krippendorff_alpha = serializers.FloatField(allow_null=True)
+    items = serializers.IntegerField()
+
+
+class QualityAgreementSerializer(QualityKindAgreementSerializer):
+    items = serializers.IntegerField(help_text="Items (a prompt and the shown completions) 2+ labelers answered.")
+    pairwise = QualityKindAgreementSerializer(help_text="Pairwise items; alpha at the nominal level.")
+    ranking = QualityKindAgreementSerializer(help_text="Ranking items; alpha at the ordinal level.")
+
+
+class QualityBiasSerializer(serializers.Serializer):
+    judgments = serializers.IntegerField(help_text="First judgments: repeats are left out.")
+    left_rate = serializers.FloatField(allow_null=True, help_text="Share of A among the A/B choices.")
+    longer_wins_rate = serializers.FloatField(allow_null=True)
+    tie_rate = serializers.FloatField(allow_null=True)
+    both_bad_rate = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+    timed = serializers.IntegerField()
+    fast = serializers.IntegerField(help_text="Timed judgments faster than the project's min_seconds.")
+
+
+class QualityLabelerSerializer(QualityBiasSerializer):
+    username = serializers.CharField()
+    agreement_with_majority = serializers.FloatField(allow_null=True)
+    agreement_items = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    gold_items = serializers.IntegerField()
+    self_consistency = serializers.FloatField(allow_null=True)
+    repeats = serializers.IntegerField()
+    flagged = serializers.BooleanField()
+    flag_reasons = serializers.ListField(child=serializers.CharField())
+
+
+class QualityDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    judgments = serializers.IntegerField()
+
+
+class QualityLabelerDaySerializer(QualityDaySerializer):
+    username = serializers.CharField()
+
+
+class QualityThroughputSerializer(serializers.Serializer):
+    per_day = QualityDaySerializer(many=True)
+    per_labeler_day = QualityLabelerDaySerializer(many=True)
+
+
+class ProjectQualityApi(ApiView):
+    @extend_schema_serializer(component_name="QualityReport")
+    class OutputSerializer(serializers.Serializer):
+        agreement = QualityAgreementSerializer()
+        labelers = QualityLabelerSerializer(many=True, help_text="One row per labeler who judged, by username.")
+        overall = QualityBiasSerializer(help_text="The bias figures over every labeler.")
+        throughput = QualityThroughputSerializer(help_text="Judgments per day (UTC), repeats included.")
+
+    @extend_schema(
+        operation_id="projects_quality",
+        responses={200: OutputSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+        description="Leads and admins only. Agreement, gold accuracy, self-consistency, bias and throughput "
+        "per labeler (see annotator.quality); null where a figure has no data.",
+    )
+    def get(self, request, slug):
+        project, _role = project_for_lead(user=request.user, slug=slug)
+        return Response(self.OutputSerializer(quality_report_for(project=project)).data)

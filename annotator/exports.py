@@ -15,13 +15,24 @@ Kinds:
   labels     classify projects (their default kind): one row per classification, human and
              imported, {"prompt", "completion", "label"} with `split` as training splits them;
              what the labels import format reads back.
+
+Quality filters (annotator.quality, computed once per export from the project's judgments):
+  gold prompts' human rows are left out of pairs, rankings and labels unless include_gold (they
+  test labelers; training never reads them); the judgments kind keeps them, marked `gold`.
+  exclude_flagged leaves out the rows of labelers the quality report flags and of judgments
+  faster than the project's min_seconds. min_agreement keeps only prompts whose labelers agree
+  at least that much (quality.prompt_agreement over all the project's judgments); a prompt no
+  two labelers answered has no figure and is left out, and so is every prompt of a classify
+  project (annotator.quality reads pairwise and ranking answers only). Imported rows have no
+  judgment: exclude_flagged keeps them, min_agreement goes by their prompt.
 """
 
 import hashlib
 import hmac
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 
 import pyarrow as pa
@@ -32,11 +43,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, is_naive, make_aware
 
 from rewardtrain.data import LabelledText, is_heldout, split_labelled
-from rewardtrain.selectors import margin_for_strength
+from rewardtrain.selectors import flagged_and_fast, gold_prompt_ids, left_out_of_training, margin_for_strength
 
-from . import export_formats
+from . import export_formats, quality
 from .fileformats.hh import hh_prompt_messages
 from .models import Classification, Comparison, Completion, Judgment
+from .selectors import quality_facts
 
 EXPORT_CHUNK_ROWS = 2000  # rows per database fetch: bounds memory whatever the project's size
 KINDS = ("pairs", "rankings", "judgments", "labels")
@@ -64,6 +76,9 @@ class ExportOptions:
     source: str = ""  # "human" or "imported"; empty for both
     split: str = ""  # "train" or "heldout"; empty for both
     hash_annotators: bool = False
+    min_agreement: float | None = None  # 0..1: only prompts labelers agreed on this much
+    exclude_flagged: bool = False  # leave out flagged labelers' rows and too-fast judgments
+    include_gold: bool = False  # gold prompts' human rows in pairs, rankings and labels
 
     def filename(self, slug: str) -> str:
         extension = export_formats.FORMATS[self.format][1]
@@ -100,7 +115,30 @@ def _moment(params, errors, name, strict):
         example = "2026-11-30T12:00:00Z" if strict else "2026-11-30 or 2026-11-30T12:00:00Z"
         errors[name] = f"Must be an ISO 8601 {'date and time' if strict else 'date or date and time'}, e.g. {example}."
         return None
-    return make_aware(moment, get_current_timezone()) if is_naive(moment) else moment
+    aware = make_aware(moment, get_current_timezone()) if is_naive(moment) else moment
+    # In UTC: ISO 8601 allows offsets up to 23:59, PostgreSQL only up to 15:59.
+    return aware.astimezone(timezone.utc)
+
+
+def _share(params, errors, name):
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0.0 <= share <= 1.0:
+        errors[name] = "Must be a number from 0 to 1."
+        return None
+    return share
+
+
+_FLAGS = ("hash_annotators", "exclude_flagged", "include_gold")
+
+
+def _flag(params, name) -> bool:
+    return str(params.get(name) or "").lower() in ("1", "true", "yes", "on")
 
 
 def default_kind(project) -> str:
@@ -111,7 +149,8 @@ def default_kind(project) -> str:
 def export_options_from(params: Mapping[str, str], *, strict: bool = False, project=None) -> ExportOptions:
     """ExportOptions from text values (query parameters, form fields, command options); a missing
     or empty value takes the default. `strict` (the API) holds a value to what the OpenAPI schema
-    says: given means not empty, times are date-times, and hash_annotators is true or false.
+    says: given means not empty, times are date-times, and the flags (hash_annotators,
+    exclude_flagged, include_gold) are true or false.
     Given the project, the kind defaults to its default_kind. A kind the project's mode has no rows
     of (labels of a pairwise project, pairs of a classify one) is an empty export, not an error:
     the API's schema cannot say which kinds a project has. Raises ExportOptionsError."""
@@ -120,8 +159,9 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
         for name, value in params.items():
             if name != "labelers" and value == "":
                 errors[name] = "Must not be empty; leave it out for the default."
-        if params.get("hash_annotators") not in (None, "", "true", "false"):
-            errors["hash_annotators"] = "Must be true or false."
+        for name in _FLAGS:
+            if params.get(name) not in (None, "", "true", "false"):
+                errors[name] = "Must be true or false."
     options = ExportOptions(
         format=_choice(params, errors, "format", tuple(export_formats.FORMATS), "jsonl"),
         kind=_choice(params, errors, "kind", KINDS, default_kind(project)),
@@ -131,7 +171,10 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
         labelers=tuple(name.strip() for name in (params.get("labelers") or "").split(",") if name.strip()),
         source=_choice(params, errors, "source", ("", *SOURCES), ""),
         split=_choice(params, errors, "split", ("", *SPLITS), ""),
-        hash_annotators=str(params.get("hash_annotators") or "").lower() in ("1", "true", "yes", "on"),
+        hash_annotators=_flag(params, "hash_annotators"),
+        min_agreement=_share(params, errors, "min_agreement"),
+        exclude_flagged=_flag(params, "exclude_flagged"),
+        include_gold=_flag(params, "include_gold"),
     )
     if errors:
         raise ExportOptionsError(errors)
@@ -147,8 +190,45 @@ def annotator_hash(username: str | None) -> str | None:
     return hmac.new(settings.SECRET_KEY.encode(), username.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _filtered(rows, options, *, source_field):
-    """Rows narrowed by the options' time, labeler and source filters (the split is checked per row)."""
+@dataclass(frozen=True)
+class _Kept:
+    """What the export needs from the whole project, worked out once per export before any row
+    is read (the text formats' timestamp loader would hand quality_facts text): the quality
+    filters' sets (see the module's docstring) and the labels' held-out prompts."""
+
+    gold: frozenset[int]  # the gold prompts' ids
+    leave_out_gold: bool  # their human rows are left out
+    flagged: frozenset[str] = frozenset()  # usernames whose judgments are left out
+    fast: frozenset[int] = frozenset()  # judgment ids left out
+    agreed: frozenset[int] | None = None  # the only prompt ids kept; None: no agreement filter
+    labels_heldout: frozenset[str] = frozenset()  # the labels kind's held-out prompt texts
+
+
+def _kept(project, options) -> _Kept:
+    gold = gold_prompt_ids(project=project)
+    flagged, fast, agreed = (), (), None
+    if options.exclude_flagged or options.min_agreement is not None:
+        facts, gold_answers = quality_facts(project=project)  # one pass over the judgments for both
+    if options.exclude_flagged:
+        flagged, fast = flagged_and_fast(project=project, facts_and_gold=(facts, gold_answers))
+    if options.min_agreement is not None:
+        agreed = frozenset(
+            prompt for prompt, share in quality.prompt_agreement(facts).items() if share >= options.min_agreement
+        )
+    return _Kept(
+        gold=frozenset(gold),
+        leave_out_gold=not options.include_gold and options.kind != "judgments",
+        flagged=frozenset(flagged),
+        fast=frozenset(fast),
+        agreed=agreed,
+        labels_heldout=frozenset(_labels_heldout(project)) if options.kind == "labels" else frozenset(),
+    )
+
+
+def _filtered(rows, options, kept, *, source_field):
+    """Rows narrowed by the options' time, labeler, source and quality filters (the split is
+    checked per row). `source_field`: comparisons and classifications, which have a source and
+    point at their judgment; else the rows are judgments themselves."""
     if options.since:
         rows = rows.filter(created_at__gte=options.since)
     if options.until:
@@ -161,39 +241,51 @@ def _filtered(rows, options, *, source_field):
             rows = rows.filter(source=options.source)
         elif options.source != Comparison.Source.HUMAN:
             rows = rows.none()
+    if kept.leave_out_gold and kept.gold:
+        human = {"source": Comparison.Source.HUMAN} if source_field else {}
+        rows = rows.exclude(prompt_id__in=kept.gold, **human)
+    # An imported row's judgment is null, which these exclusions keep.
+    judgment = "judgment__" if source_field else ""
+    if kept.flagged:
+        rows = rows.exclude(**{f"{judgment}annotator__username__in": kept.flagged})
+    if kept.fast:
+        rows = rows.exclude(**{f"{judgment}id__in": kept.fast})
+    if kept.agreed is not None:
+        rows = rows.filter(prompt_id__in=kept.agreed)
     return rows
 
 
-def _comparisons(project, options):
-    return _filtered(Comparison.objects.filter(project=project), options, source_field=True)
+def _comparisons(project, options, kept):
+    return _filtered(Comparison.objects.filter(project=project), options, kept, source_field=True)
 
 
-def _judgments(project, options):
+def _judgments(project, options, kept):
     rows = Judgment.objects.filter(prompt__project=project)
     if options.kind == "rankings":
         rows = rows.filter(~Q(ranking=[]) | ~Q(excluded=[]))
-    return _filtered(rows, options, source_field=False)
+    return _filtered(rows, options, kept, source_field=False)
 
 
-def _classifications(project, options):
-    return _filtered(Classification.objects.filter(project=project), options, source_field=True)
+def _classifications(project, options, kept):
+    return _filtered(Classification.objects.filter(project=project), options, kept, source_field=True)
 
 
-def _queryset(project, options):
+def _queryset(project, options, kept):
     if options.kind == "pairs":
-        return _comparisons(project, options)
+        return _comparisons(project, options, kept)
     if options.kind == "labels":
-        return _classifications(project, options)
-    return _judgments(project, options)
+        return _classifications(project, options, kept)
+    return _judgments(project, options, kept)
 
 
 def export_count(*, project, options: ExportOptions) -> int:
     """How many rows `export_stream` would write now (the page's preview)."""
-    rows = _queryset(project, options)
+    kept = _kept(project, options)
+    rows = _queryset(project, options, kept)
     if not options.split:
         return rows.count()
     heldout = options.split == "heldout"
-    is_out = _labels_heldout(project).__contains__ if options.kind == "labels" else is_heldout
+    is_out = kept.labels_heldout.__contains__ if options.kind == "labels" else is_heldout
     prompts = rows.values_list("prompt__text", flat=True).iterator(chunk_size=EXPORT_CHUNK_ROWS)
     return sum(1 for prompt in prompts if is_out(prompt) == heldout)
 
@@ -203,8 +295,8 @@ def _split_name(prompt: str) -> str:
     return "heldout" if is_heldout(prompt) else "train"
 
 
-def _pair_records(project, options) -> Iterator[dict]:
-    rows = _comparisons(project, options).order_by("id").values_list(
+def _pair_records(project, options, kept) -> Iterator[dict]:
+    rows = _comparisons(project, options, kept).order_by("id").values_list(
         "prompt__text", "chosen__text", "rejected__text", "prompt__external_id", "chosen_id", "rejected_id",
         "annotator__username", "source", "created_at", "strength", "judgment_id",
     )
@@ -244,11 +336,13 @@ def _pair_records(project, options) -> Iterator[dict]:
 def _labels_heldout(project) -> set[str]:
     """The prompts training holds out of a classify project: rewardtrain's stratified
     split_labelled at its default fraction over what selectors.training_items reads (each
-    labeler's label of a completion once, labels in the label set) of the whole project, whatever
-    the export's filters. Unlike a pair's, a prompt's side depends on the other prompts too."""
+    labeler's label of a completion once, labels in the label set, less left_out_of_training) of
+    the whole project, whatever the export's filters. Unlike a pair's, a prompt's side depends on
+    the other prompts too."""
     index = {label: i for i, label in enumerate(project.labels)}
     rows = (
         Classification.objects.filter(project=project, label__in=list(index))
+        .exclude(left_out_of_training(project=project))
         .values_list("annotator_id", "completion_id", "label", "prompt__text")
         .distinct()
         .iterator(chunk_size=EXPORT_CHUNK_ROWS)
@@ -258,9 +352,9 @@ def _labels_heldout(project) -> set[str]:
     return {item.prompt for item in split_labelled(items)[1]}
 
 
-def _label_records(project, options) -> Iterator[dict]:
-    heldout = _labels_heldout(project)
-    rows = _classifications(project, options).order_by("id").values_list(
+def _label_records(project, options, kept) -> Iterator[dict]:
+    heldout = kept.labels_heldout
+    rows = _classifications(project, options, kept).order_by("id").values_list(
         "prompt__text", "completion__text", "label", "prompt__external_id", "completion_id", "annotator__username",
         "source", "created_at", "judgment_id",
     )
@@ -292,8 +386,8 @@ def _texts(ids) -> dict[int, str]:
     return dict(Completion.objects.filter(id__in=set(ids)).values_list("id", "text"))
 
 
-def _ranking_records(project, options) -> Iterator[dict]:
-    rows = _judgments(project, options).order_by("id").values_list(
+def _ranking_records(project, options, kept) -> Iterator[dict]:
+    rows = _judgments(project, options, kept).order_by("id").values_list(
         "id", "prompt__external_id", "prompt__text", "ranking", "excluded", "annotator__username", "created_at"
     )
     for chunk in _in_chunks(rows):
@@ -313,18 +407,20 @@ def _ranking_records(project, options) -> Iterator[dict]:
             }
 
 
-def _judgment_records(project, options) -> Iterator[dict]:
-    rows = _judgments(project, options).order_by("id").values_list(
+def _judgment_records(project, options, kept) -> Iterator[dict]:
+    gold = kept.gold
+    rows = _judgments(project, options, kept).order_by("id").values_list(
         "id", "prompt__external_id", "prompt__text", "annotator__username", "shown", "choice", "ranking", "excluded",
         "labels", "strength", "comment", "edited_completion_id", "edited_completion__text", "edited_completion__parent_id",
         "edited_completion__parent__text", "time_spent_ms", "created_at", "assignment__created_at",
-        "assignment__expires_at",
+        "assignment__expires_at", "prompt_id", "repeat_of_id",
     )
     for chunk in _in_chunks(rows):
         texts = _texts(i for row in chunk for i in row[4])
         for (
             judgment_id, prompt_id, prompt, annotator, shown, choice, ranking, excluded, labels, strength, comment,
-            edited_id, edited_text, original_id, original_text, time_spent_ms, created, leased, expires,
+            edited_id, edited_text, original_id, original_text, time_spent_ms, created, leased, expires, prompt_pk,
+            repeat_of,
         ) in chunk:
             yield {
                 "judgment_id": judgment_id,
@@ -349,6 +445,8 @@ def _judgment_records(project, options) -> Iterator[dict]:
                 "lease_started_at": leased,
                 "lease_expires_at": expires,
                 "split": _split_name(prompt),
+                "gold": prompt_pk in gold,  # a gold item: scored against its known answer, never trained on
+                "repeat_of": repeat_of,  # the judgment this one repeats with sides swapped (self-consistency)
             }
 
 
@@ -376,7 +474,8 @@ SCHEMAS = {  # (kind, form): the fixed Parquet schema, whose names are also the 
         ("comment", _STRING),
         ("edited_completion_id", _ID), ("edited_text", _STRING), ("edit_original_id", _ID),
         ("edit_original_text", _STRING), ("time_spent_ms", _ID), ("created_at", _TIME),
-        ("lease_started_at", _TIME), ("lease_expires_at", _TIME), ("split", _STRING),
+        ("lease_started_at", _TIME), ("lease_expires_at", _TIME), ("split", _STRING), ("gold", pa.bool_()),
+        ("repeat_of", _ID),
     ]),
     ("labels", "explicit"): pa.schema([
         ("prompt", _STRING), ("completion", _STRING), ("label", _STRING), ("prompt_id", _STRING),
@@ -389,9 +488,9 @@ _RECORDS = {
 }  # fmt: skip
 
 
-def _records(project, options) -> Iterator[dict]:
+def _records(project, options, kept) -> Iterator[dict]:
     heldout = options.split == "heldout"
-    for record in _RECORDS[options.kind](project, options):
+    for record in _RECORDS[options.kind](project, options, kept):
         if options.split and (record["split"] == "heldout") != heldout:
             continue
         if options.hash_annotators:
@@ -410,23 +509,26 @@ def export_stream(*, project, options: ExportOptions = ExportOptions()) -> Itera
             # texts up chunk by chunk), not one per statement.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        kept = _kept(project, options)  # in the snapshot, so the filters agree with the rows
         if options.format == "parquet":
-            yield from export_formats.parquet_chunks(_records(project, options), SCHEMAS[options.kind, options.form])
+            yield from export_formats.parquet_chunks(
+                _records(project, options, kept), SCHEMAS[options.kind, options.form]
+            )
         elif connection.vendor == "postgresql":
-            yield from _text_pieces_with_iso_times(project, options)
+            yield from _text_pieces_with_iso_times(project, options, kept)
         else:
-            yield from _text_pieces(project, options)
+            yield from _text_pieces(project, options, kept)
 
 
-def _text_pieces(project, options):
+def _text_pieces(project, options, kept):
     """JSONL or CSV pieces."""
-    records = _records(project, options)
+    records = _records(project, options, kept)
     if options.format == "jsonl":
         return export_formats.jsonl_lines(records)
     return export_formats.csv_lines(records, SCHEMAS[options.kind, options.form].names)
 
 
-def _text_pieces_with_iso_times(project, options):
+def _text_pieces_with_iso_times(project, options, kept):
     """JSONL or CSV with PostgreSQL's timestamps read as ISO text, not datetimes: parsing them
     and formatting them back was a fifth of a JSONL export's time (bench/export_bench.py). The
     text loader is this connection's only while the export runs."""
@@ -448,6 +550,6 @@ def _text_pieces_with_iso_times(project, options):
 
     adapters.register_loader(oid, IsoTimestampLoader)
     try:
-        yield from _text_pieces(project, options)
+        yield from _text_pieces(project, options, kept)
     finally:
         adapters.register_loader(oid, previous)

@@ -112,6 +112,11 @@ PROJECT_SETTINGS = (
     "allow_edit",
     "retrain_min_new_comparisons",
     "base_model",
+    "gold_min_accuracy",
+    "repeat_share",
+    "repeat_gap",
+    "min_seconds",
+    "exclude_flagged_from_training",
 )
 
 

@@ -196,6 +196,17 @@ def _answer(j: JudgmentFacts) -> Hashable:
     return j.ranking[0] if j.ranking else pairwise_value(j)
 
 
+def _pairwise_category(j: JudgmentFacts) -> str | None:
+    """A pairwise answer coded on categories every item shares, for alpha: which completion won,
+    named by its place among the item's completions in id order (never by screen side), or
+    "tie" / "both_bad". Coding by completion id would give each item its own categories, so
+    chance agreement would look like almost none and alpha would come out near raw agreement."""
+    value = pairwise_value(j)
+    if value is None or isinstance(value, str):
+        return value
+    return f"completion {sorted(j.shown).index(value) + 1}"
+
+
 def _single_most_common(values: list[Hashable]) -> Hashable | None:
     ranked = Counter(values).most_common()
     if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
@@ -211,7 +222,7 @@ def agreement(judgments: Iterable[JudgmentFacts]) -> dict:
       are answers of their own; ranking: the completion ranked first). A judgment is left out
       when the others have no single most common answer.
     - ``krippendorff_alpha``: chance-corrected agreement. Pairwise items at the nominal level
-      (unit = item, value = the pairwise value); ranking items at the ordinal level (unit = one
+      (unit = item, value = which completion won as _pairwise_category codes it); ranking items at the ordinal level (unit = one
       completion of an item, value = the rank position 1 = best each labeler gave it; a
       completion marked invalid is missing). The pairwise alpha is reported when there are
       pairwise items, else the ranking one; both are under ``pairwise`` / ``ranking``.
@@ -229,7 +240,7 @@ def agreement(judgments: Iterable[JudgmentFacts]) -> dict:
             if item_kind != kind:
                 continue
             if kind == PAIRWISE:
-                units[(prompt_id, shown)] = {who: pairwise_value(j) for who, j in answers.items()}
+                units[(prompt_id, shown)] = {who: _pairwise_category(j) for who, j in answers.items()}
             else:
                 for completion in shown:
                     units[(prompt_id, shown, completion)] = {

@@ -6,6 +6,7 @@ urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api_projects"),
     path("projects/<slug:slug>/next/", api.NextItemApi.as_view(), name="api_next"),
     path("projects/<slug:slug>/export/", api.ProjectExportApi.as_view(), name="api_export"),
+    path("projects/<slug:slug>/quality/", api.ProjectQualityApi.as_view(), name="api_quality"),
     path("assignments/<int:assignment_id>/skip/", api.AssignmentSkipApi.as_view(), name="api_skip"),
     path("judgments/", api.JudgmentCreateApi.as_view(), name="api_judgment_create"),
 ]

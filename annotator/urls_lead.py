@@ -18,6 +18,7 @@ urlpatterns = [
     path("projects/<slug:slug>/audit/", views_console.audit_log, name="project_audit"),
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
+    path("projects/<slug:slug>/judgments/<int:judgment_id>/gold/", views_console.judgment_gold, name="judgment_gold"),
     path("projects/<slug:slug>/imported-pairs/<int:pair_id>/", views_console.imported_pair_detail, name="imported_pair_detail"),
     path("projects/<slug:slug>/imported-labels/<int:label_id>/", views_console.imported_label_detail, name="imported_label_detail"),
 ]

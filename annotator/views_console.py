@@ -12,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,7 +20,7 @@ from rewardtrain.config import InvalidTrainingOptions
 from rewardtrain.model_roots import base_model_check, base_model_choices
 
 from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
-from .models import AuditEntry, Comparison, Membership
+from .models import AuditEntry, Comparison, Judgment, Membership
 from .permissions import project_for_lead
 from .rendering import render_markdown
 from .selectors import (
@@ -34,10 +34,13 @@ from .selectors import (
     judgments_with_labels,
 )
 from .services import (
+    GoldRefused,
     MembershipRefused,
+    gold_answer_of,
     membership_change,
     membership_grant,
     membership_remove,
+    prompt_gold_set,
     membership_user_create_and_grant,
     project_set_up,
     project_update,
@@ -237,7 +240,33 @@ def judgment_detail(request, slug, judgment_id):
     judgment = judgment_as_seen(project=project, pk=judgment_id)
     if judgment is None:
         raise Http404("No such judgment in this project.")
+    if judgment.prompt.gold:  # does this judgment give the gold answer? (None: it gives none)
+        try:
+            judgment.gold_matches = gold_answer_of(judgment) == judgment.prompt.gold
+        except GoldRefused:
+            judgment.gold_matches = None
     return render(request, "annotator/console/judgment_detail.html", {"project": project, "judgment": judgment})
+
+
+@login_required
+@require_POST
+def judgment_gold(request, slug, judgment_id):
+    """Make the judgment's prompt a gold item with this judgment's answer, or clear its gold."""
+    project, _ = project_for_lead(user=request.user, slug=slug)
+    judgment = Judgment.objects.filter(prompt__project=project, pk=judgment_id).select_related("prompt__project").first()
+    if judgment is None:
+        raise Http404("No such judgment in this project.")
+    if request.POST.get("action") == "clear":
+        prompt_gold_set(prompt=judgment.prompt, actor=request.user, gold=None)
+        messages.success(request, f"Prompt {judgment.prompt.external_id} is no longer a gold item.")
+    else:
+        try:
+            gold = gold_answer_of(judgment)
+        except GoldRefused as error:
+            return HttpResponseBadRequest(str(error))
+        prompt_gold_set(prompt=judgment.prompt, actor=request.user, gold=gold)
+        messages.success(request, f"Prompt {judgment.prompt.external_id} is a gold item with this judgment's answer.")
+    return redirect("judgment_detail", slug=project.slug, judgment_id=judgment.pk)
 
 
 @login_required

@@ -52,6 +52,17 @@ class ExportForm(forms.Form):
     source = forms.ChoiceField(choices=[("", "both")] + [(s, s) for s in exports.SOURCES], required=False)
     split = forms.ChoiceField(choices=[("", "both")] + [(s, s) for s in exports.SPLITS], required=False)
     hash_annotators = forms.BooleanField(required=False, label="Replace usernames with keyed hashes")
+    min_agreement = forms.FloatField(
+        required=False, min_value=0, max_value=1,
+        help_text="0 to 1: only prompts whose judgments agree with their majority at least this much; "
+        "a prompt no two labelers answered is then left out.",
+    )
+    exclude_flagged = forms.BooleanField(
+        required=False, label="Leave out flagged labelers and judgments faster than the project's minimum time"
+    )
+    include_gold = forms.BooleanField(
+        required=False, label="Include gold prompts' judgments in pairs, rankings and labels"
+    )
 
 
 @login_required

@@ -2,7 +2,11 @@
 
 import hashlib
 
-from annotator.models import Classification, Comparison, Completion, Judgment
+from django.db.models import Q
+
+from annotator import quality
+from annotator.models import Classification, Comparison, Completion, Judgment, Prompt
+from annotator.selectors import flagged_labelers, quality_facts, quality_settings_for
 from rewardtrain.data import LabelledText, Pair, is_heldout
 
 from .models import RewardModelVersion, TrainingRun
@@ -17,8 +21,39 @@ def margin_for_strength(strength: str) -> float:
     return MUCH_BETTER_MARGIN if strength == Judgment.Strength.MUCH else 0.0
 
 
+def gold_prompt_ids(*, project) -> set[int]:
+    """The project's gold prompts (an expected ranking set), as annotator.selectors.quality_facts
+    reads them."""
+    rows = Prompt.objects.filter(project=project, gold__isnull=False).values_list("id", "gold")
+    return {pk for pk, answer in rows if answer}
+
+
+def flagged_and_fast(*, project, facts_and_gold=None) -> tuple[set[str], set[int]]:
+    """(usernames the quality report flags, ids of judgments faster than the project's
+    min_seconds), from one pass over the project's judgments (or annotator.selectors.quality_facts
+    already read)."""
+    facts, gold = facts_and_gold or quality_facts(project=project)
+    settings = quality_settings_for(project)
+    report = quality.quality_report(facts, gold, settings)
+    return flagged_labelers(project=project, report=report), quality.fast_judgment_ids(facts, settings)
+
+
+def left_out_of_training(*, project, of_judgments=False) -> Q:
+    """The human comparisons or classifications training never reads (with of_judgments, the
+    judgments they come from): those of gold prompts (a test of labelers, whose answer was not
+    theirs to give) and, with the project's exclude_flagged_from_training, those of flagged
+    labelers and of too-fast judgments. Imported rows have no judgment behind them and stay."""
+    judgment, human = ("", {}) if of_judgments else ("judgment__", {"source": Comparison.Source.HUMAN})
+    left_out = Q(prompt_id__in=gold_prompt_ids(project=project), **human)
+    if project.exclude_flagged_from_training:
+        flagged, fast = flagged_and_fast(project=project)
+        left_out |= Q(**{f"{judgment}annotator__username__in": flagged}) | Q(**{f"{judgment}id__in": fast})
+    return left_out
+
+
 def training_pairs(*, project) -> list[Pair]:
-    """Every comparison of the project (human and imported) as a Pair, oldest first.
+    """Every comparison of the project (human and imported) as a Pair, oldest first, less
+    those left_out_of_training.
 
     The same completion pair labelled both ways by two labelers stays two pairs (the
     disagreement is signal); an exact duplicate (same labeler, same chosen and rejected)
@@ -26,6 +61,7 @@ def training_pairs(*, project) -> list[Pair]:
     """
     rows = (
         Comparison.objects.filter(project=project)
+        .exclude(left_out_of_training(project=project))
         .order_by("id")
         .values_list(
             "id", "annotator_id", "chosen_id", "rejected_id", "strength", "prompt__text", "chosen__text", "rejected__text"
@@ -43,12 +79,14 @@ def training_pairs(*, project) -> list[Pair]:
 
 def training_items(*, project) -> list[LabelledText]:
     """Every classification of a classify project (human and imported) as a LabelledText, oldest
-    first. The same completion labelled differently by two labelers stays two items (the
-    disagreement is signal); an exact duplicate (same labeler, completion and label) counts
-    once. A label no longer in the project's label set is left out: it has no output to train."""
+    first, less those left_out_of_training. The same completion labelled differently by two
+    labelers stays two items (the disagreement is signal); an exact duplicate (same labeler,
+    completion and label) counts once. A label no longer in the project's label set is left
+    out: it has no output to train."""
     index = {label: i for i, label in enumerate(project.labels)}
     rows = (
         Classification.objects.filter(project=project)
+        .exclude(left_out_of_training(project=project))
         .order_by("id")
         .values_list("id", "annotator_id", "completion_id", "label", "prompt__text", "completion__text")
     )
@@ -65,8 +103,14 @@ def training_items(*, project) -> list[LabelledText]:
 def heldout_rankings(*, project, fraction) -> list[tuple[str, list[str]]]:
     """(prompt, completion texts best first) of every ranking judgment of 3 or more completions
     on a held-out prompt (data.is_heldout): the best-of-K metric asks whether the labeler's top
-    completion scores highest. Completions marked invalid were not ranked and are left out."""
-    rows = Judgment.objects.filter(prompt__project=project).order_by("id").values_list("prompt__text", "ranking")
+    completion scores highest. Completions marked invalid were not ranked and are left out, and so
+    are the judgments whose comparisons are left_out_of_training."""
+    rows = (
+        Judgment.objects.filter(prompt__project=project)
+        .exclude(left_out_of_training(project=project, of_judgments=True))
+        .order_by("id")
+        .values_list("prompt__text", "ranking")
+    )
     rankings = [(prompt, ids) for prompt, ids in rows if len(ids or []) >= 3 and is_heldout(prompt, fraction)]
     texts = dict(
         Completion.objects.filter(id__in={i for _, ids in rankings for i in ids}).values_list("id", "text")
@@ -132,6 +176,7 @@ def last_trained_comparison_id(*, project) -> int:
 
 
 def new_comparison_count(*, project) -> int:
+    """Rows training would read that arrived after the last run's data."""
     since = last_trained_comparison_id(project=project)
     labelled = Classification if project.classifies else Comparison
-    return labelled.objects.filter(project=project, id__gt=since).count()
+    return labelled.objects.filter(project=project, id__gt=since).exclude(left_out_of_training(project=project)).count()

@@ -98,6 +98,8 @@ def test_judgments_hold_everything_recorded(data):
         "lease_started_at": "2026-01-09T12:00:00+00:00",
         "lease_expires_at": "2026-01-10T12:00:00+00:00",
         "split": "heldout",
+        "gold": False,  # the prompt is not a gold item
+        "repeat_of": None,  # a first judgment, not a swapped repeat
     }
     assert (j2["choice"], j2["ranking"], j2["excluded"]) == ("", [c["t2"].id, c["t1"].id], [c["t3"].id])
     assert j2["lease_started_at"] is None and j2["edited_text"] is None
@@ -138,3 +140,15 @@ def test_strict_options_refuse_empty_values_and_bare_dates():
     with pytest.raises(ExportOptionsError) as error:
         export_options_from({"since": "2026-01-01", "kind": "", "hash_annotators": "yes", "labelers": ""}, strict=True)
     assert set(error.value.errors) == {"since", "kind", "hash_annotators"}
+
+
+def test_a_far_time_zone_offset_is_read_as_the_same_instant_in_utc(db):
+    """+16:00 is valid ISO 8601 but out of PostgreSQL's range; found by schemathesis."""
+    from datetime import datetime, timedelta, timezone
+
+    from annotator.exports import export_count, export_options_from
+    from tests import factories
+
+    options = export_options_from({"since": "2000-01-01T00:00:00+16:00"}, strict=True)
+    assert options.since == datetime(1999, 12, 31, 8, tzinfo=timezone.utc) and options.since.utcoffset() == timedelta(0)
+    assert export_count(project=factories.project(), options=options) == 0

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from annotator.models import AuditEntry, Project
 from tests import factories
+from tests.factories import QUALITY_DEFAULTS
 from tests.lead.test_console_pages import settings_post
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ def _new_project_post(**changes):
         "overlap": 1,
         "lease_seconds": 300,
         "retrain_min_new_comparisons": 50,
+        **QUALITY_DEFAULTS,
         "base_model": "",
     }
     values.update(changes)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from annotator.models import AuditEntry, Membership, Project
 from annotator.services import JudgmentResult, assignment_next_for, judgment_record, project_update
 from tests import factories
+from tests.factories import QUALITY_DEFAULTS
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,12 @@ def settings_post(project, **changes):
         "lease_seconds": project.lease_seconds,
         "retrain_min_new_comparisons": project.retrain_min_new_comparisons,
         "base_model": project.base_model,
+        "gold_min_accuracy": project.gold_min_accuracy,
+        "repeat_share": project.repeat_share,
+        "repeat_gap": project.repeat_gap,
+        "min_seconds": project.min_seconds,
     }
+    values.update({"exclude_flagged_from_training": "on"} if project.exclude_flagged_from_training else {})
     values.update({"allow_tie": "on"} if project.allow_tie else {})
     values.update({"allow_edit": "on"} if project.allow_edit else {})
     values.update(changes)
@@ -87,6 +93,7 @@ def test_staff_creates_a_project_becomes_its_admin_and_it_is_audited(client):
             "overlap": 2,
             "lease_seconds": 300,
             "retrain_min_new_comparisons": 50,
+            **QUALITY_DEFAULTS,
             "base_model": "",
             "allow_tie": "on",
         },

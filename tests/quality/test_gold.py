@@ -59,3 +59,39 @@ def test_gold_accuracy_per_labeler_and_flags():
     assert (rows["right"]["gold_accuracy"], rows["right"]["gold_items"], rows["right"]["flagged"]) == (1.0, 4, False)
     assert (rows["wrong"]["gold_accuracy"], rows["wrong"]["flagged"]) == (0.0, True)
     assert selectors.flagged_labelers(project=project) == {"wrong"}
+
+
+def test_a_lead_marks_a_prompt_gold_from_a_judgment_page_and_clears_it(client):
+    project = factories.project()
+    (prompt,) = factories.prompts(project, 1)
+    labeler, lead = factories.member(project, "labeler"), factories.member(project, "lead")
+    lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=labeler, project=project).pk)
+    judgment, _ = judgment_record(assignment=lease, result=JudgmentResult(choice="b"), client_id="g")
+    url = f"/projects/{project.slug}/judgments/{judgment.pk}/gold/"
+    client.force_login(labeler)
+    assert client.post(url, {"action": "mark"}).status_code == 403
+    client.force_login(lead)
+    page = client.get(f"/projects/{project.slug}/judgments/{judgment.pk}/").content.decode()
+    assert "Mark the prompt as gold with this answer" in page
+    assert client.post(url, {"action": "mark"}).status_code == 302
+    prompt.refresh_from_db()
+    assert prompt.gold == [lease.shown[1], lease.shown[0]]  # "b": the second shown beat the first
+    assert "Clear gold" in client.get(f"/projects/{project.slug}/judgments/{judgment.pk}/").content.decode()
+    from annotator.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="prompt.gold", actor=lead).count() == 1
+    client.post(url, {"action": "clear"})
+    prompt.refresh_from_db()
+    assert prompt.gold is None
+
+
+def test_a_tie_cannot_be_a_gold_answer(client):
+    project = factories.project()
+    factories.prompts(project, 1)
+    labeler, lead = factories.member(project, "labeler"), factories.member(project, "lead")
+    lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=labeler, project=project).pk)
+    judgment, _ = judgment_record(assignment=lease, result=JudgmentResult(choice="tie"), client_id="t")
+    client.force_login(lead)
+    assert "Mark the prompt as gold" not in client.get(f"/projects/{project.slug}/judgments/{judgment.pk}/").content.decode()
+    refused = client.post(f"/projects/{project.slug}/judgments/{judgment.pk}/gold/", {"action": "mark"})
+    assert refused.status_code == 400 and not Prompt.objects.filter(gold__isnull=False).exists()

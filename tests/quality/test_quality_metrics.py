@@ -409,3 +409,22 @@ def test_quality_report_without_data():
     assert report["agreement"]["items"] == 0
     assert report["labelers"] == []
     assert report["throughput"] == {"per_day": [], "per_labeler_day": []}
+
+
+def test_pairwise_alpha_is_chance_corrected_across_items():
+    """Ten items seen by two labelers: ann always picks the completion with the lower id, bob on
+    five of them. 50% agreement on a two-way choice is chance level, not 0.5 alpha.
+
+    Coded per item as "completion 1"/"completion 2": ann 10 x c1; bob 5 x c1, 5 x c2; n = 20,
+    c1 15, c2 5. Do = 5 units x 2 ordered disagreeing pairs / 20 = 0.5;
+    De = 2 x 15 x 5 / (20 x 19) = 0.3947; alpha = 1 - 0.5 / 0.3947 = -0.2667."""
+    judgments = []
+    for item in range(10):
+        low, high = 100 + 2 * item, 101 + 2 * item
+        judgments.append(JudgmentFacts(id=2 * item + 1, labeler="ann", prompt_id=item, shown=(high, low), choice="b"))
+        bob_choice = "a" if item < 5 else "b"  # bob sees the low id first: "a" = low on 5 items
+        judgments.append(JudgmentFacts(id=2 * item + 2, labeler="bob", prompt_id=item, shown=(low, high),
+                                       choice=bob_choice if item < 5 else "b"))  # fmt: skip
+    result = agreement(judgments)
+    assert result["with_majority"] == pytest.approx(0.5)
+    assert result["krippendorff_alpha"] == pytest.approx(1 - 0.5 / (150 / 380))

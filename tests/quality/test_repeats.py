@@ -121,3 +121,19 @@ def test_classify_projects_get_no_repeats(monkeypatch):
         lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=ann, project=project).pk)
         assert lease.repeat_of_id is None
         judgment_record(assignment=lease, result=JudgmentResult(labels={lease.shown[0]: "ok"}), client_id=uuid.uuid4().hex)
+
+
+def test_a_lead_sets_the_quality_settings_on_the_settings_page(client):
+    from tests.lead.test_console_pages import settings_post
+
+    project = factories.project()
+    client.force_login(factories.member(project, "lead"))
+    url = f"/projects/{project.slug}/settings/"
+    too_many = client.post(url, settings_post(project, repeat_share=0.6))
+    assert too_many.status_code == 400 and "repeat_share" in too_many.context["form"].errors
+    saved = client.post(url, settings_post(project, repeat_share=0.1, repeat_gap=5, min_seconds=3,
+                                             gold_min_accuracy=0.8, exclude_flagged_from_training="on"))  # fmt: skip
+    assert saved.status_code == 302
+    project.refresh_from_db()
+    assert (project.repeat_share, project.repeat_gap, project.min_seconds, project.gold_min_accuracy) == (0.1, 5, 3.0, 0.8)
+    assert project.exclude_flagged_from_training

@@ -11,6 +11,7 @@ from rewardtrain import services
 from rewardtrain.models import TrainingRun
 from rewardtrain.training import default_base_model
 from tests import factories
+from tests.factories import QUALITY_DEFAULTS
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 from tests.rewardtrain.conftest import make_tiny_model
 
@@ -109,6 +110,7 @@ def test_the_project_admin_form_refuses_a_base_model_outside_the_roots(project, 
         "slug": project.slug, "name": project.name, "mode": project.mode, "completions_shown": project.completions_shown,
         "overlap": project.overlap, "lease_seconds": project.lease_seconds, "instructions": "",
         "retrain_min_new_comparisons": project.retrain_min_new_comparisons, "allow_tie": "on", "allow_edit": "on",
+        **QUALITY_DEFAULTS,
         "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
     }
     refused = client.post(url, {**form, "base_model": str(outside_model)})

@@ -28,6 +28,19 @@ class Command(BaseCommand):
         parser.add_argument("--source", choices=exports.SOURCES)
         parser.add_argument("--split", choices=exports.SPLITS)
         parser.add_argument("--hash-annotators", action="store_true", help="keyed hashes instead of usernames")
+        parser.add_argument(
+            "--min-agreement", metavar="X",
+            help="0..1: only prompts whose judgments agree with their majority at least this much "
+                 "(a prompt no two labelers answered has no figure and is left out)",
+        )
+        parser.add_argument(
+            "--exclude-flagged", action="store_true",
+            help="leave out labelers the quality report flags and judgments faster than the project's min_seconds",
+        )
+        parser.add_argument(
+            "--include-gold", action="store_true",
+            help="keep gold prompts' human rows in pairs, rankings and labels (the judgments kind always has them)",
+        )
         parser.add_argument("-o", "--output", type=Path, help="file to write; standard output when left out")
 
     def handle(self, *, project, output, **options):
@@ -36,7 +49,8 @@ class Command(BaseCommand):
             raise CommandError(f"No project with slug {project!r}.")
         try:
             export_options = exports.export_options_from({name: options.get(name) for name in (
-                "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators")},
+                "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators",
+                "min_agreement", "exclude_flagged", "include_gold")},
                 project=project_row)
         except exports.ExportOptionsError as error:
             raise CommandError(str(error)) from None

@@ -1,0 +1,44 @@
+"""The lead's quality page: agreement, per-labeler figures as SVG charts and a table, and the
+CSV behind each chart. Leads and admins only: a labeler gets 403, an outsider 404."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import quality_charts
+from .permissions import project_for_lead
+from .selectors import quality_report_for
+
+
+@login_required
+@require_GET
+def quality(request, slug):
+    project, _role = project_for_lead(user=request.user, slug=slug)
+    report = quality_report_for(project=project)
+    return render(
+        request,
+        "annotator/quality.html",
+        {
+            "project": project,
+            "agreement_rows": quality_charts.agreement_rows(report),
+            "columns": [
+                {"heading": heading, "num": kind != quality_charts.TEXT}
+                for heading, _key, kind in quality_charts.TABLE_COLUMNS
+            ],
+            "rows": quality_charts.table_rows(report),
+            "charts": quality_charts.charts(report),
+        },
+    )
+
+
+@login_required
+@require_GET
+def quality_chart_csv(request, slug, chart):
+    project, _role = project_for_lead(user=request.user, slug=slug)
+    if chart not in quality_charts.CHART_NAMES:
+        raise Http404("No such chart.")
+    body = quality_charts.chart_csv(quality_report_for(project=project), chart)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-{chart}.csv"'
+    return response
