@@ -364,29 +364,33 @@ def _write_prompts(project, chunk, report, invalid):
     report.completions_created += len(completions)
 
 
-def _write_pairs(project, chunk, report, invalid):
-    """Labelled pairs: prompts stored unqueued, completions deduplicated by text, imported comparisons.
-    Earlier chunks' rows are in the database by now, so each chunk looks up only its own prompts."""
+def _store_labelled_texts(project, chunk, report, invalid, texts_of):
+    """What labelled pairs and labelled completions share: a line whose prompt id is in the
+    project with another text is invalid; the other lines' missing prompts are created unqueued
+    (they arrived labelled), and their completions, deduplicated by text per prompt.
+    `texts_of(record)` gives a record's completions as (text, metadata). Earlier chunks' rows
+    are in the database by now, so each chunk looks up only its own prompts.
+
+    Returns (the records kept, prompt pk by external id, completion pk by (prompt pk, text)).
+    """
     prompt_pk, prompt_text = {}, {}
     for pk, external_id, text in Prompt.objects.filter(
         project=project, external_id__in={r.external_id for r in chunk}
     ).values_list("pk", "external_id", "text"):
         prompt_pk[external_id], prompt_text[external_id] = pk, text
-    records = []  # PairRecords: a ranking is written as its pairs
+    records = []
     for r in chunk:
         if r.external_id in prompt_text and prompt_text[r.external_id] != r.prompt:
             reason = f"prompt id {r.external_id!r} is already in the project with a different text"
             invalid(LineError(r.line, "prompt", reason))
         else:
-            records.extend(r.pairs() if isinstance(r, RankingRecord) else [r])
-    known = list(prompt_pk.values())
+            records.append(r)
     completion_pk = {
         (prompt_id, text): pk
-        for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=known).values_list("pk", "prompt_id", "text")
+        for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=list(prompt_pk.values())).values_list(
+            "pk", "prompt_id", "text"
+        )
     }
-    known_pairs = set(
-        Comparison.objects.filter(prompt_id__in=known).values_list("prompt_id", "chosen_id", "rejected_id")
-    )
 
     new_prompts = {}
     for r in records:
@@ -398,16 +402,30 @@ def _write_pairs(project, chunk, report, invalid):
 
     new_completions = {}
     for r in records:
-        for text in (r.chosen, r.rejected):
+        for text, metadata in texts_of(r):
             key = (prompt_pk[r.external_id], text)
             if key not in completion_pk and key not in new_completions:
-                new_completions[key] = Completion(prompt_id=key[0], text=text)
+                new_completions[key] = Completion(prompt_id=key[0], text=text, metadata=metadata)
     Completion.objects.bulk_create(new_completions.values(), batch_size=BATCH)
     completion_pk.update((key, completion.pk) for key, completion in new_completions.items())
     report.completions_created += len(new_completions)
+    return records, prompt_pk, completion_pk
 
+
+def _pair_texts(record):
+    if isinstance(record, RankingRecord):
+        return [(text, {}) for text in record.ranked]
+    return [(record.chosen, {}), (record.rejected, {})]
+
+
+def _write_pairs(project, chunk, report, invalid):
+    """Labelled pairs (a ranking as its pairs): imported comparisons, each pair of completions once."""
+    records, prompt_pk, completion_pk = _store_labelled_texts(project, chunk, report, invalid, _pair_texts)
+    known_pairs = set(
+        Comparison.objects.filter(prompt_id__in=list(prompt_pk.values())).values_list("prompt_id", "chosen_id", "rejected_id")
+    )
     comparisons = []
-    for r in records:
+    for r in (pair for record in records for pair in (record.pairs() if isinstance(record, RankingRecord) else [record])):
         prompt_id = prompt_pk[r.external_id]
         key = (prompt_id, completion_pk[(prompt_id, r.chosen)], completion_pk[(prompt_id, r.rejected)])
         if key in known_pairs:
@@ -425,48 +443,17 @@ def _write_pairs(project, chunk, report, invalid):
 
 
 def _write_labels(project, chunk, report, invalid):
-    """Labelled completions: prompts stored unqueued (they arrived labelled), completions
-    deduplicated by text per prompt, imported classifications. The same label on the same
-    completion is stored once, so importing a file again adds nothing; different labels on one
-    completion are all kept (disagreement is what training learns from)."""
-    prompt_pk, prompt_text = {}, {}
-    for pk, external_id, text in Prompt.objects.filter(
-        project=project, external_id__in={r.external_id for r in chunk}
-    ).values_list("pk", "external_id", "text"):
-        prompt_pk[external_id], prompt_text[external_id] = pk, text
-    records = []
-    for r in chunk:
-        if r.external_id in prompt_text and prompt_text[r.external_id] != r.prompt:
-            reason = f"prompt id {r.external_id!r} is already in the project with a different text"
-            invalid(LineError(r.line, "prompt", reason))
-        else:
-            records.append(r)
-    known = list(prompt_pk.values())
-    completion_pk = {
-        (prompt_id, text): pk
-        for pk, prompt_id, text in Completion.objects.filter(prompt_id__in=known).values_list("pk", "prompt_id", "text")
-    }
-    known_labels = set(
-        Classification.objects.filter(prompt_id__in=known).values_list("prompt_id", "completion_id", "label")
+    """Labelled completions: imported classifications. The same label on the same completion is
+    stored once, so importing a file again adds nothing; different labels on one completion are
+    all kept (disagreement is what training learns from)."""
+    records, prompt_pk, completion_pk = _store_labelled_texts(
+        project, chunk, report, invalid, lambda r: [(r.completion, r.metadata)]
     )
-
-    new_prompts = {}
-    for r in records:
-        if r.external_id not in prompt_pk and r.external_id not in new_prompts:
-            new_prompts[r.external_id] = Prompt(project=project, external_id=r.external_id, text=r.prompt, queued=False)
-    Prompt.objects.bulk_create(new_prompts.values())
-    prompt_pk.update((external_id, prompt.pk) for external_id, prompt in new_prompts.items())
-    report.prompts_created += len(new_prompts)
-
-    new_completions = {}
-    for r in records:
-        key = (prompt_pk[r.external_id], r.completion)
-        if key not in completion_pk and key not in new_completions:
-            new_completions[key] = Completion(prompt_id=key[0], text=r.completion, metadata=r.metadata)
-    Completion.objects.bulk_create(new_completions.values(), batch_size=BATCH)
-    completion_pk.update((key, completion.pk) for key, completion in new_completions.items())
-    report.completions_created += len(new_completions)
-
+    known_labels = set(
+        Classification.objects.filter(prompt_id__in=list(prompt_pk.values())).values_list(
+            "prompt_id", "completion_id", "label"
+        )
+    )
     classifications = []
     for r in records:
         prompt_id = prompt_pk[r.external_id]
