@@ -327,6 +327,9 @@ class QualityAgreementSerializer(QualityKindAgreementSerializer):
     items = serializers.IntegerField(help_text="Items (a prompt and the shown completions) 2+ labelers answered.")
     pairwise = QualityKindAgreementSerializer(help_text="Pairwise items; alpha at the nominal level.")
     ranking = QualityKindAgreementSerializer(help_text="Ranking items; alpha at the ordinal level.")
+    labels = QualityKindAgreementSerializer(
+        help_text="Classify mode: each completion labelled by 2+ labelers is an item; alpha at the nominal level."
+    )
 
 
 class QualityBiasSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 PAIRWISE = "pairwise"
 RANKING = "ranking"
+LABELS = "labels"  # classify mode
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class JudgmentFacts:
     day: datetime.date | None = None  # the day it was made (UTC)
     repeat_of: int | None = None  # id of the judgment this one repeats with sides swapped; None for a first judgment
     lengths: Mapping[int, int] = field(default_factory=dict)  # completion id -> length in characters, for the shown ones
+    labels: Mapping[int, str] = field(default_factory=dict)  # classify mode: completion id -> the label given
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,11 @@ def agreement(judgments: Iterable[JudgmentFacts]) -> dict:
         figures["with_majority"] = _share(sum(by_kind[kind]), len(by_kind[kind]))
 
     everyone = [agrees for results in compared.values() for agrees in results]
+    labelled = label_agreement(judgments)
+    per_kind[LABELS] = {key: labelled[key] for key in ("krippendorff_alpha", "items", "with_majority")}
+    if not answered and labelled["items"]:  # a classify project: its labels are what agreement means
+        return {**per_kind[LABELS], PAIRWISE: per_kind[PAIRWISE], RANKING: per_kind[RANKING], LABELS: per_kind[LABELS],
+                "per_labeler": labelled["per_labeler"]}  # fmt: skip
     pairwise_alpha = per_kind[PAIRWISE]["krippendorff_alpha"]
     return {
         "with_majority": _share(sum(everyone), len(everyone)),
@@ -274,6 +281,42 @@ def agreement(judgments: Iterable[JudgmentFacts]) -> dict:
         "items": len(answered),
         PAIRWISE: per_kind[PAIRWISE],
         RANKING: per_kind[RANKING],
+        LABELS: per_kind[LABELS],
+        "per_labeler": {
+            who: {"agreement_with_majority": _share(sum(compared[who]), len(compared[who])), "items": len(compared[who])}
+            for who in _labelers(judgments)
+        },
+    }
+
+
+def _labels_by_completion(judgments: Iterable[JudgmentFacts]) -> dict[tuple, dict[str, str]]:
+    """Classify mode: (prompt id, completion id) -> {labeler: label}, first judgments (the
+    earliest per labeler), completions labelled by two or more labelers only."""
+    units: dict[tuple, dict[str, str]] = defaultdict(dict)
+    for j in _first_judgments(judgments):
+        for completion, label in j.labels.items():
+            units[(j.prompt_id, completion)].setdefault(j.labeler, label)
+    return {unit: answers for unit, answers in units.items() if len(answers) >= 2}
+
+
+def label_agreement(judgments: Iterable[JudgmentFacts]) -> dict:
+    """Classify mode's agreement: a unit is one completion of a prompt, its values the labels
+    the labelers gave it (nominal; an excluded completion is missing). ``with_majority`` is the
+    share of labels equal to the most common label the OTHER labelers gave that completion;
+    ``items`` counts completions labelled by two or more."""
+    judgments = list(judgments)
+    units = _labels_by_completion(judgments)
+    compared: dict[str, list[bool]] = defaultdict(list)
+    for answers in units.values():
+        for who, label in answers.items():
+            majority = _single_most_common([other for name, other in answers.items() if name != who])
+            if majority is not None:
+                compared[who].append(label == majority)
+    everyone = [agrees for results in compared.values() for agrees in results]
+    return {
+        "with_majority": _share(sum(everyone), len(everyone)),
+        "krippendorff_alpha": krippendorff_alpha(units, "nominal"),
+        "items": len(units),
         "per_labeler": {
             who: {"agreement_with_majority": _share(sum(compared[who]), len(compared[who])), "items": len(compared[who])}
             for who in _labelers(judgments)
@@ -285,12 +328,17 @@ def prompt_agreement(judgments: Iterable[JudgmentFacts]) -> dict[int, float]:
     """{prompt_id: share of its judgments that give their item's most common answer}, for the
     prompts with an item answered by two or more labelers (first judgments). When a prompt was
     always shown with the same completions this is the share agreeing with the prompt's majority;
-    a 1:1 split gives 0.5. Used to export only prompts labelers agreed on."""
+    a 1:1 split gives 0.5. In classify mode each completion labelled by two or more counts as an
+    item. Used to export only prompts labelers agreed on."""
+    judgments = list(judgments)
     agreeing: dict[int, int] = defaultdict(int)
     total: dict[int, int] = defaultdict(int)
     for (_, prompt_id, _), answers in _answers_by_item(judgments).items():
         counts = Counter(_answer(j) for j in answers.values())
         agreeing[prompt_id] += counts.most_common(1)[0][1]
+        total[prompt_id] += len(answers)
+    for (prompt_id, _), answers in _labels_by_completion(judgments).items():  # classify: per completion
+        agreeing[prompt_id] += Counter(answers.values()).most_common(1)[0][1]
         total[prompt_id] += len(answers)
     return {prompt_id: agreeing[prompt_id] / total[prompt_id] for prompt_id in sorted(total)}
 
@@ -469,7 +517,9 @@ def quality_report(
         rows.append(row)
 
     return {
-        "agreement": {key: agreed[key] for key in ("with_majority", "krippendorff_alpha", "items", PAIRWISE, RANKING)},
+        "agreement": {
+            key: agreed[key] for key in ("with_majority", "krippendorff_alpha", "items", PAIRWISE, RANKING, LABELS)
+        },
         "labelers": rows,
         "overall": biases["overall"],
         "throughput": throughput(judgments),

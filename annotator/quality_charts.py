@@ -85,12 +85,14 @@ def agreement_rows(report) -> list[tuple[str, str, int]]:
     """(figure, value as shown, items it rests on): agreement with the majority over every item
     two or more labelers answered, and Krippendorff's alpha per kind of item."""
     agreement = report["agreement"]
+    # A classify project has only labels; the others only choices and rankings.
+    kinds = (("labels", "nominal"),) if agreement["labels"]["items"] else (("pairwise", "nominal"), ("ranking", "ordinal"))
     return [
         ("Agreement with the majority", formatted(agreement["with_majority"]), agreement["items"]),
         *(
             (f"Krippendorff's alpha, {kind} ({level})", formatted(agreement[kind]["krippendorff_alpha"], COEFFICIENT),
              agreement[kind]["items"])
-            for kind, level in (("pairwise", "nominal"), ("ranking", "ordinal"))
+            for kind, level in kinds
         ),
     ]  # fmt: skip
 

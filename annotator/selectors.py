@@ -309,7 +309,7 @@ def quality_facts(*, project) -> tuple[list[quality.JudgmentFacts], dict[int, tu
         Judgment.objects.filter(prompt__project=project)
         .order_by("id")
         .values_list("id", "annotator__username", "prompt_id", "shown", "choice", "ranking", "time_spent_ms",
-                     "created_at", "repeat_of_id")  # fmt: skip
+                     "created_at", "repeat_of_id", "labels")  # fmt: skip
     )
     shown_ids = {i for row in rows for i in row[3]}
     lengths = dict(
@@ -327,8 +327,9 @@ def quality_facts(*, project) -> tuple[list[quality.JudgmentFacts], dict[int, tu
             day=created.astimezone(dt_timezone.utc).date(),
             repeat_of=repeat_of,
             lengths={i: lengths.get(i, 0) for i in shown},
+            labels={int(i): label for i, label in (labels or {}).items()},
         )
-        for pk, username, prompt_id, shown, choice, ranking, ms, created, repeat_of in rows
+        for pk, username, prompt_id, shown, choice, ranking, ms, created, repeat_of, labels in rows
     ]
     gold = {
         pk: tuple(answer)

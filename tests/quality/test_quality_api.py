@@ -93,6 +93,7 @@ def test_figures_without_data_are_null(project, lead):
         "items": 0,
         "pairwise": {"with_majority": None, "krippendorff_alpha": None, "items": 0},
         "ranking": {"with_majority": None, "krippendorff_alpha": None, "items": 0},
+        "labels": {"with_majority": None, "krippendorff_alpha": None, "items": 0},
     }
     assert body["labelers"] == [] and body["throughput"] == {"per_day": [], "per_labeler_day": []}
     assert body["overall"]["left_rate"] is None and body["overall"]["median_seconds"] is None
@@ -119,3 +120,23 @@ def test_the_schema_documents_the_operation(client, lead):
     labeler = schema["components"]["schemas"]["QualityLabeler"]
     assert set(labeler["properties"]) == LABELER_KEYS
     assert labeler["properties"]["gold_accuracy"]["nullable"] is True
+
+
+def test_a_classify_projects_agreement_is_on_its_labels(client):
+    from annotator.models import Assignment
+    from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+    from tests import factories
+
+    project = factories.project(mode="classify", labels=["ok", "bad"], positive_label="ok", completions_shown=2, overlap=2)
+    factories.prompts(project, 1)
+    for name in ("ann", "bob"):
+        user = factories.member(project, "labeler", username=name)
+        lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=user, project=project).pk)
+        first, second = sorted(lease.shown)
+        judgment_record(assignment=lease, result=JudgmentResult(labels={first: "ok", second: "bad"}), client_id=name)
+    client.force_login(factories.member(project, "lead"))
+    body = client.get(f"/api/v1/projects/{project.slug}/quality/").json()
+    assert body["agreement"]["with_majority"] == 1.0 and body["agreement"]["items"] == 2
+    assert body["agreement"]["labels"]["items"] == 2 and body["agreement"]["pairwise"]["items"] == 0
+    page = client.get(f"/projects/{project.slug}/quality/").content.decode()
+    assert "Krippendorff&#x27;s alpha, labels (nominal)" in page or "Krippendorff's alpha, labels (nominal)" in page

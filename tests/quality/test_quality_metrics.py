@@ -191,6 +191,7 @@ def test_agreement_without_data():
         "items": 0,
         "pairwise": {"krippendorff_alpha": None, "items": 0, "with_majority": None},
         "ranking": {"krippendorff_alpha": None, "items": 0, "with_majority": None},
+        "labels": {"krippendorff_alpha": None, "items": 0, "with_majority": None},
         "per_labeler": {},
     }
     lonely = agreement([J(1, "alice", 1, (10, 20), "a")])
@@ -428,3 +429,24 @@ def test_pairwise_alpha_is_chance_corrected_across_items():
     result = agreement(judgments)
     assert result["with_majority"] == pytest.approx(0.5)
     assert result["krippendorff_alpha"] == pytest.approx(1 - 0.5 / (150 / 380))
+
+
+def test_classify_agreement_compares_the_labels_each_completion_got():
+    """Two completions of one prompt labelled by ann, bob and cat (first judgments):
+    completion 1: ok, ok, ok; completion 2: bad, bad, ok. With the majority of the others:
+    c1 3 of 3; c2 ann (others bad, ok: no majority, skipped), bob (ann bad, cat ok: skipped),
+    cat (others bad, bad -> bad; cat said ok: disagrees) -> 3 of 4 = 0.75.
+    Alpha (nominal): units c1 {ok x3}, c2 {bad, bad, ok}; n = 6, ok 4, bad 2. Observed
+    off-diagonal: c2 has 2 x (2 x 1) ordered bad/ok pairs = 4, weighted 1/(3-1): 2.
+    Expected: 2 x 4 x 2 = 16. alpha = 1 - (n - 1) x 2 / 16 = 1 - 10/16 = 0.375."""
+    labels = {"ann": {1: "ok", 2: "bad"}, "bob": {1: "ok", 2: "bad"}, "cat": {1: "ok", 2: "ok"}}
+    judgments = [JudgmentFacts(id=i, labeler=who, prompt_id=7, shown=(1, 2), labels=given)
+                 for i, (who, given) in enumerate(labels.items(), 1)]  # fmt: skip
+    result = agreement(judgments)
+    assert result["with_majority"] == pytest.approx(0.75) and result["items"] == 2
+    assert result["krippendorff_alpha"] == pytest.approx(0.375)
+    assert result["labels"]["items"] == 2 and result["pairwise"]["items"] == 0
+    assert result["per_labeler"]["cat"] == {"agreement_with_majority": 0.5, "items": 2}
+    from annotator.quality import prompt_agreement
+
+    assert prompt_agreement(judgments) == {7: pytest.approx(5 / 6)}  # c1 3 of 3, c2 2 of 3
