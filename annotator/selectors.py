@@ -292,6 +292,15 @@ def judgment_as_seen(*, project, pk):
     judgment.label_letters = _label_letters(judgment, letters)
     for completion in by_id.values():
         completion.given_label = judgment.labels.get(str(completion.pk), "")
+    # The model's rewards for its pairs, where a version scored them as fresh labels (leads only).
+    judgment.model_scores = [
+        {"version": version, "chosen": letters.get(chosen, "?"), "rejected": letters.get(rejected, "?"),
+         "chosen_reward": r_chosen, "rejected_reward": r_rejected, "agrees": r_chosen > r_rejected}
+        for version, chosen, rejected, r_chosen, r_rejected in judgment.comparisons.filter(fresh_scores__isnull=False)
+        .order_by("id", "fresh_scores__version__version")
+        .values_list("fresh_scores__version__version", "chosen_id", "rejected_id",
+                     "fresh_scores__chosen_reward", "fresh_scores__rejected_reward")
+    ]  # fmt: skip
     return judgment
 
 

@@ -208,7 +208,10 @@ CELERY_RESULT_BACKEND = env_str(
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to be redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks: never hoard messages
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"rewardtrain.tasks.train_reward_model": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "rewardtrain.tasks.train_reward_model": {"queue": "training"},
+    "rewardtrain.tasks.score_fresh_labels": {"queue": "training"},  # loads models: where torch runs
+}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest training run, or Redis redelivers a run still in progress.
     # (kombu's SQLAlchemy transport hands its options to create_engine, so only Redis gets them.)
@@ -229,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-training-runs": {
         "task": "rewardtrain.tasks.reap_stale_runs",
         "schedule": timedelta(minutes=1),
+    },
+    # Live model agreement: the current versions score the human labels made since they trained.
+    "score-fresh-labels": {
+        "task": "rewardtrain.tasks.score_fresh_labels",
+        "schedule": timedelta(minutes=env_float("ARBITER_FRESH_SCORE_MINUTES", 5)),
     },
 }
 

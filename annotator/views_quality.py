@@ -6,6 +6,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from rewardtrain.selectors import fresh_label_agreement
+from rewardtrain.views import line_chart
+
 from . import quality_charts
 from .permissions import project_for_lead
 from .selectors import quality_report_for
@@ -28,8 +31,20 @@ def quality(request, slug):
             ],
             "rows": quality_charts.table_rows(report),
             "charts": quality_charts.charts(report),
+            **_fresh_labels(project),
         },
     )
+
+
+def _fresh_labels(project) -> dict:
+    """The current and earlier versions' accuracy on human labels they never trained on, and the
+    rolling accuracy of each as a line chart (x: fresh labels scored)."""
+    versions = fresh_label_agreement(project=project)
+    history = [
+        {"step": n, f"v{v['version']} on fresh labels": accuracy} for v in versions for n, accuracy in v["rolling"]
+    ]
+    keys = [f"v{v['version']} on fresh labels" for v in versions]
+    return {"fresh_versions": versions, "fresh_chart": line_chart(history, keys, y_range=(0.0, 1.0)) if history else None}
 
 
 @login_required

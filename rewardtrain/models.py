@@ -99,3 +99,27 @@ class TrainingRun(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of {self.project.slug} ({self.status})"
+
+
+class FreshLabelScore(models.Model):
+    """A version's rewards for a human comparison it never trained on: one made after its
+    training data was read. Written by services.score_fresh_labels while the version is current,
+    so each version's accuracy on labels it has not seen can be watched beside its held-out one."""
+
+    version = models.ForeignKey(RewardModelVersion, on_delete=models.CASCADE, related_name="fresh_scores")
+    comparison = models.ForeignKey("annotator.Comparison", on_delete=models.CASCADE, related_name="fresh_scores")
+    chosen_reward = models.FloatField()
+    rejected_reward = models.FloatField()
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "comparison"], name="fresh_score_once_per_version")
+        ]
+
+    @property
+    def agrees(self) -> float:
+        """1 when the model prefers what the labeler chose, 0.5 on an exact tie (as the gate counts it)."""
+        if self.chosen_reward == self.rejected_reward:
+            return 0.5
+        return 1.0 if self.chosen_reward > self.rejected_reward else 0.0

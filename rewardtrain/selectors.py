@@ -180,3 +180,44 @@ def new_comparison_count(*, project) -> int:
     since = last_trained_comparison_id(project=project)
     labelled = Classification if project.classifies else Comparison
     return labelled.objects.filter(project=project, id__gt=since).exclude(left_out_of_training(project=project)).count()
+
+
+ROLLING_WINDOW = 50  # fresh labels per point of a version's rolling accuracy
+
+
+def fresh_label_agreement(*, project, confidence=0.95) -> list[dict]:
+    """Each version that scored fresh labels (services.score_fresh_labels), newest first:
+    `version`, its `heldout` accuracy (the run's), `fresh` (its accuracy on the human labels it
+    never trained on, with a Wilson interval, as the gate formats it) and `rolling`, its
+    accuracy over the last ROLLING_WINDOW of them after each label scored: [(labels, accuracy)]."""
+    from rewardtrain import gate as gate_stats
+
+    from .models import FreshLabelScore
+
+    by_version: dict[int, list[float]] = {}
+    rows = (
+        FreshLabelScore.objects.filter(version__project=project)
+        .order_by("version__version", "comparison_id")
+        .values_list("version__version", "chosen_reward", "rejected_reward")
+    )
+    for number, chosen, rejected in rows.iterator(chunk_size=2000):
+        by_version.setdefault(number, []).extend(gate_stats.pair_correctness([chosen], [rejected]))
+    heldout = dict(
+        RewardModelVersion.objects.filter(project=project, version__in=list(by_version)).values_list("version", "metrics")
+    )
+    result = []
+    for number in sorted(by_version, reverse=True):
+        correct = by_version[number]
+        rolling, window = [], 0.0
+        for i, value in enumerate(correct):
+            window += value - (correct[i - ROLLING_WINDOW] if i >= ROLLING_WINDOW else 0.0)
+            rolling.append((i + 1, window / min(i + 1, ROLLING_WINDOW)))
+        result.append(
+            {
+                "version": number,
+                "heldout": (heldout.get(number) or {}).get("heldout_accuracy"),
+                "fresh": gate_stats.summary(correct, confidence),
+                "rolling": rolling,
+            }
+        )
+    return result

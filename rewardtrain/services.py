@@ -739,3 +739,50 @@ def schedule_retraining() -> list[TrainingRun]:
             except InvalidTrainingOptions as error:  # one misconfigured project must not stop the others
                 log.warning("not retraining %s: %s", project.slug, error)
     return started
+
+
+# --- live model agreement ----------------------------------------------------------
+
+
+FRESH_BATCH = 512  # comparisons a tick scores per project: a few seconds on a CPU
+
+
+def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
+    """Score new human comparisons with the version that serves each project, before a later
+    version trains on them: those made after the version's training data was read (id above its
+    snapshot's max_comparison_id) that it has not scored yet, oldest first, `batch` a project
+    per call. Classify projects are left out (their labels are not comparisons). Returns
+    {project slug: comparisons scored}; a project whose model cannot load is skipped (logged)."""
+    from annotator.models import Comparison
+
+    from rewardtrain import serving
+    from rewardtrain.models import FreshLabelScore
+
+    scored = {}
+    for project in Project.objects.exclude(mode=Project.Mode.CLASSIFY).order_by("id"):
+        if selectors.current_version(project=project) is None:
+            continue
+        try:
+            version, scorer = serving.current_scorer(project=project)
+        except serving.ModelUnavailable as error:
+            log.warning("not scoring fresh labels of %s: %s", project.slug, error)
+            continue
+        seen = (version.data_snapshot or {}).get("max_comparison_id") or 0
+        todo = list(
+            Comparison.objects.filter(project=project, source=Comparison.Source.HUMAN, id__gt=seen)
+            .exclude(fresh_scores__version=version)
+            .order_by("id")
+            .values_list("id", "prompt__text", "chosen__text", "rejected__text")[:batch]
+        )
+        if not todo:
+            continue
+        rewards = scorer.score([item for _, p, c, r in todo for item in ((p, c), (p, r))])
+        FreshLabelScore.objects.bulk_create(
+            [
+                FreshLabelScore(version=version, comparison_id=pk, chosen_reward=rewards[2 * i], rejected_reward=rewards[2 * i + 1])
+                for i, (pk, *_texts) in enumerate(todo)
+            ],
+            ignore_conflicts=True,  # two ticks at once: the first row stands
+        )
+        scored[project.slug] = len(todo)
+    return scored

@@ -25,3 +25,8 @@ def schedule_retraining():
 @shared_task
 def reap_stale_runs():
     return services.reap_stale_runs()
+
+
+@shared_task(ignore_result=True)
+def score_fresh_labels():
+    return services.score_fresh_labels()
