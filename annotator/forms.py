@@ -117,6 +117,7 @@ PROJECT_SETTINGS = (
     "repeat_gap",
     "min_seconds",
     "exclude_flagged_from_training",
+    "queue_order",
 )
 
 

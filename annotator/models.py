@@ -69,6 +69,17 @@ class Project(models.Model):
     min_seconds = models.FloatField(
         default=2.0, validators=[MinValueValidator(0.0)], help_text="Judgments faster than this are flagged as too fast."
     )
+    class QueueOrder(models.TextChoices):
+        FEWEST_LABELS = "fewest_labels", "Fewest labels first (started prompts finish first)"
+        UNCERTAIN_FIRST = "uncertain_first", "Uncertain first (the current model's closest pair)"
+
+    queue_order = models.CharField(
+        max_length=20,
+        choices=QueueOrder.choices,
+        default=QueueOrder.FEWEST_LABELS,
+        help_text="Which prompt a labeler gets next. Uncertain first needs a current reward model; "
+        "its scores are refreshed by a periodic task, never in the request.",
+    )
     exclude_flagged_from_training = models.BooleanField(
         default=False, help_text="Training leaves out the pairs of flagged labelers and too-fast judgments."
     )
@@ -136,6 +147,9 @@ class Prompt(models.Model):
     # A known answer (gold item): completion ids best first. Labelers' judgments of it are
     # scored against it, and they yield no training pairs (the answer was not theirs to give).
     gold = models.JSONField(null=True, blank=True, help_text="Gold: the expected ranking, completion ids best first.")
+    # queue_order uncertain_first: the smallest reward gap between two of its completions under
+    # the current version (services.refresh_queue_scores); None until scored.
+    uncertainty = models.FloatField(null=True, blank=True)
     # Denormalised count of judgments, kept by judgment_record in the same
     # transaction, so the queue needs no join over Judgment.
     judgment_count = models.PositiveIntegerField(default=0)
@@ -145,7 +159,10 @@ class Prompt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="prompt_unique_external_id")
         ]
-        indexes = [models.Index(fields=["project", "queued", "-judgment_count", "id"], name="prompt_queue_idx")]
+        indexes = [
+            models.Index(fields=["project", "queued", "-judgment_count", "id"], name="prompt_queue_idx"),
+            models.Index(fields=["project", "queued", "uncertainty", "id"], name="prompt_uncertain_queue_idx"),
+        ]
 
     def __str__(self):
         return f"{self.project.slug}/{self.external_id}"
@@ -163,6 +180,10 @@ class Completion(models.Model):
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.IMPORTED)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="edits")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The reward the project's current version gave it, for queue_order uncertain_first (which
+    # version: scored_version); refreshed by services.refresh_queue_scores, never in a request.
+    model_reward = models.FloatField(null=True, blank=True)
+    scored_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

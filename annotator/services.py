@@ -68,7 +68,7 @@ SELECT picked.id, picked.text, c.id, c.text FROM (
       SELECT 1 FROM annotator_assignment held
       WHERE held.annotator_id = %s AND held.project_id = %s AND held.status = 'active' AND held.expires_at > %s
     )
-  ORDER BY p.judgment_count DESC, p.id
+  ORDER BY {order}
   LIMIT 1 {lock}
 ) picked
 LEFT JOIN annotator_completion c ON c.prompt_id = picked.id AND c.origin = 'imported'
@@ -97,13 +97,24 @@ RETURNING id
 """
 
 
+# The candidate statement's ORDER BY per Project.queue_order. fewest_labels: prompts already
+# started first (they finish sooner; prompt_queue_idx serves it without a sort). uncertain_first:
+# the prompt whose closest pair the current model is least sure of (prompt_uncertain_queue_idx),
+# unscored ones last.
+_QUEUE_ORDERS = {
+    Project.QueueOrder.FEWEST_LABELS: "p.judgment_count DESC, p.id",
+    Project.QueueOrder.UNCERTAIN_FIRST: "p.uncertainty ASC NULLS LAST, p.judgment_count DESC, p.id",
+}
+
+
 def _next_candidate(cursor, *, project, annotator, now, passed_over):
     """(prompt id, prompt text, [(completion id, text), ...]) of the next prompt, or None."""
     exclude = f"AND p.id NOT IN ({', '.join(['%s'] * len(passed_over))})" if passed_over else ""
+    order = _QUEUE_ORDERS[project.queue_order]
     # SKIP LOCKED: labelers asking at once each take a different prompt instead of queueing on one.
     lock = "FOR UPDATE OF p SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     cursor.execute(
-        _CANDIDATE_SQL.format(exclude=exclude, lock=lock),
+        _CANDIDATE_SQL.format(exclude=exclude, lock=lock, order=order),
         [
             project.pk,
             project.overlap,
@@ -150,7 +161,10 @@ def _completions_to_show(*, project, prompt_id, candidates):
         if wanted == 2:
             pairs = list(combinations(candidates, 2))
             random.shuffle(pairs)
-            chosen_ids = list(min(pairs, key=lambda p: pair_counts.get(frozenset(p), 0)))
+            if project.queue_order == Project.QueueOrder.UNCERTAIN_FIRST:
+                chosen_ids = list(min(pairs, key=_uncertainty_key(candidates, pair_counts)))
+            else:
+                chosen_ids = list(min(pairs, key=lambda p: pair_counts.get(frozenset(p), 0)))
         else:
             per_completion = {c: 0 for c in candidates}
             for key, n in pair_counts.items():
@@ -164,6 +178,19 @@ def _completions_to_show(*, project, prompt_id, candidates):
         chosen_ids = list(candidates)
     random.shuffle(chosen_ids)
     return chosen_ids
+
+
+def _uncertainty_key(candidates, pair_counts):
+    """Sort key of a pair under uncertain_first: the current model's reward gap (stored by
+    refresh_queue_scores; an unscored pair after every scored one), then the least compared."""
+    rewards = dict(Completion.objects.filter(id__in=candidates).values_list("id", "model_reward"))
+
+    def key(pair):
+        a, b = (rewards.get(c) for c in pair)
+        gap = abs(a - b) if a is not None and b is not None else float("inf")
+        return gap, pair_counts.get(frozenset(pair), 0)
+
+    return key
 
 
 def _lease(*, pk, project, annotator, prompt_id, shown, created_at, expires_at, prompt_text, texts):

@@ -211,6 +211,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "rewardtrain.tasks.train_reward_model": {"queue": "training"},
     "rewardtrain.tasks.score_fresh_labels": {"queue": "training"},  # loads models: where torch runs
+    "rewardtrain.tasks.refresh_queue_scores": {"queue": "training"},
 }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest training run, or Redis redelivers a run still in progress.
@@ -236,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
     # Live model agreement: the current versions score the human labels made since they trained.
     "score-fresh-labels": {
         "task": "rewardtrain.tasks.score_fresh_labels",
+        "schedule": timedelta(minutes=env_float("ARBITER_FRESH_SCORE_MINUTES", 5)),
+    },
+    # queue_order uncertain_first: the current versions score the queued prompts' completions.
+    "refresh-queue-scores": {
+        "task": "rewardtrain.tasks.refresh_queue_scores",
         "schedule": timedelta(minutes=env_float("ARBITER_FRESH_SCORE_MINUTES", 5)),
     },
 }

@@ -786,3 +786,56 @@ def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
         )
         scored[project.slug] = len(todo)
     return scored
+
+
+QUEUE_SCORE_BATCH = 256  # prompts a tick scores per project
+
+
+def refresh_queue_scores(*, batch=QUEUE_SCORE_BATCH) -> dict[str, int]:
+    """For projects whose queue_order is uncertain_first: the serving version's reward for each
+    imported completion of queued prompts it has not scored yet, and each prompt's uncertainty,
+    the smallest reward gap between two of its completions. `batch` prompts a project per call
+    (beat calls it every ARBITER_FRESH_SCORE_MINUTES, so a promotion re-scores the queue within
+    a few ticks); the queue only reads what is stored. Returns {project slug: prompts scored}."""
+    from annotator.models import Completion, Prompt
+
+    from rewardtrain import serving
+
+    done = {}
+    for project in Project.objects.filter(queue_order=Project.QueueOrder.UNCERTAIN_FIRST).order_by("id"):
+        if selectors.current_version(project=project) is None:
+            continue
+        try:
+            version, scorer = serving.current_scorer(project=project)
+        except serving.ModelUnavailable as error:
+            log.warning("not scoring the queue of %s: %s", project.slug, error)
+            continue
+        stale = (
+            Completion.objects.filter(prompt__project=project, prompt__queued=True, origin=Completion.Origin.IMPORTED)
+            .exclude(scored_version=version.version)
+            .values_list("prompt_id", flat=True)
+            .distinct()
+            .order_by("prompt_id")[:batch]
+        )
+        prompt_ids = list(stale)
+        if not prompt_ids:
+            continue
+        completions = list(
+            Completion.objects.filter(prompt_id__in=prompt_ids, origin=Completion.Origin.IMPORTED)
+            .select_related("prompt")
+            .only("id", "text", "prompt_id", "prompt__text")
+            .order_by("id")
+        )
+        rewards = scorer.score([(c.prompt.text, c.text) for c in completions])
+        by_prompt: dict[int, list[float]] = {}
+        for completion, reward in zip(completions, rewards):
+            completion.model_reward, completion.scored_version = reward, version.version
+            by_prompt.setdefault(completion.prompt_id, []).append(reward)
+        with transaction.atomic():
+            Completion.objects.bulk_update(completions, ["model_reward", "scored_version"], batch_size=500)
+            for prompt_id, values in by_prompt.items():
+                values.sort()
+                gap = min((b - a for a, b in zip(values, values[1:])), default=None)
+                Prompt.objects.filter(pk=prompt_id).update(uncertainty=gap)
+        done[project.slug] = len(prompt_ids)
+    return done

@@ -30,3 +30,8 @@ def reap_stale_runs():
 @shared_task(ignore_result=True)
 def score_fresh_labels():
     return services.score_fresh_labels()
+
+
+@shared_task(ignore_result=True)
+def refresh_queue_scores():
+    return services.refresh_queue_scores()

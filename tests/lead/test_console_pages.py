@@ -26,6 +26,7 @@ def settings_post(project, **changes):
         "repeat_share": project.repeat_share,
         "repeat_gap": project.repeat_gap,
         "min_seconds": project.min_seconds,
+        "queue_order": project.queue_order,
     }
     values.update({"exclude_flagged_from_training": "on"} if project.exclude_flagged_from_training else {})
     values.update({"allow_tie": "on"} if project.allow_tie else {})
