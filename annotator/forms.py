@@ -118,6 +118,7 @@ PROJECT_SETTINGS = (
     "min_seconds",
     "exclude_flagged_from_training",
     "queue_order",
+    "rl_audit_share",
 )
 
 

@@ -80,6 +80,11 @@ class Project(models.Model):
         help_text="Which prompt a labeler gets next. Uncertain first needs a current reward model; "
         "its scores are refreshed by a periodic task, never in the request.",
     )
+    rl_audit_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of what the scoring API scores that is kept for the RL audit page (0 = off).",
+    )
     exclude_flagged_from_training = models.BooleanField(
         default=False, help_text="Training leaves out the pairs of flagged labelers and too-fast judgments."
     )

@@ -123,3 +123,27 @@ class FreshLabelScore(models.Model):
         if self.chosen_reward == self.rejected_reward:
             return 0.5
         return 1.0 if self.chosen_reward > self.rejected_reward else 0.0
+
+
+class ScoredSample(models.Model):
+    """Something the scoring API scored, kept for the RL audit (Project.rl_audit_share): reward
+    hacking shows as high rewards on completions people reject, so a lead looks at the highest,
+    longest and least certain ones and sends a selection back to labelers."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scored_samples")
+    version = models.PositiveIntegerField()
+    prompt = models.TextField()
+    completion = models.TextField()
+    reward = models.FloatField(help_text="Raw reward (never normalised).")
+    length = models.PositiveIntegerField(help_text="The completion's length in characters.")
+    gap = models.FloatField(
+        null=True, blank=True, help_text="Reward gap to the closest other completion of the same prompt in the request."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "-reward"], name="sample_reward_idx"),
+            models.Index(fields=["project", "-length"], name="sample_length_idx"),
+            models.Index(fields=["project", "gap"], name="sample_gap_idx"),
+        ]

@@ -221,3 +221,16 @@ def fresh_label_agreement(*, project, confidence=0.95) -> list[dict]:
             }
         )
     return result
+
+
+def audit_samples(*, project, order_by, limit):
+    """The RL audit's kept samples (rewardtrain.serving.keep_audit_sample), in `order_by` order
+    (a samples with no gap, alone in their request, after the others)."""
+    from django.db.models import F
+
+    from .models import ScoredSample
+
+    rows = ScoredSample.objects.filter(project=project)
+    field = order_by.lstrip("-")
+    expression = F(field).desc(nulls_last=True) if order_by.startswith("-") else F(field).asc(nulls_last=True)
+    return list(rows.order_by(expression, "-id")[:limit])

@@ -10,6 +10,7 @@ hashed again on every request.
 
 import logging
 import math
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -165,22 +166,29 @@ def rewards_for(*, project, items, version=None, normalize=False):
     pinned `version` or else the current one; `normalize` gives (r - mean) / std with the
     statistics that version measured on its held-out completions."""
     answered, scorer = _scorer(project=project, version=version)
-    return answered.version, scorer.score(list(items), normalize=normalize)
+    items = list(items)
+    raw = scorer.score(items)
+    keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
+    return answered.version, [scorer.normalized(r) for r in raw] if normalize else raw
 
 
 def scores_for(*, project, items, version=None, normalize=False):
     """(version number, [reward], probabilities): as rewards_for, plus for a classifier each
     item's softmax over its labels by label name (None for a pairwise reward model)."""
     answered, scorer = _scorer(project=project, version=version)
-    rewards, probabilities = scorer.score_with_probabilities(list(items), normalize=normalize)
-    return answered.version, rewards, probabilities
+    items = list(items)
+    raw, probabilities = scorer.score_with_probabilities(items)
+    keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
+    return answered.version, [scorer.normalized(r) for r in raw] if normalize else raw, probabilities
 
 
 def rank_completions(*, project, prompt, completions, version=None, normalize=False):
     """(version number, [{index, text, reward}] best first, P(first better) when there are two).
     P(first better) is the Bradley-Terry probability of the raw rewards, whatever is shown."""
     answered, scorer = _scorer(project=project, version=version)
-    raw = scorer.score([(prompt, text) for text in completions])
+    items = [(prompt, text) for text in completions]
+    raw = scorer.score(items)
+    keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
     shown = [scorer.normalized(r) for r in raw] if normalize else raw
     ranked = sorted(
         ({"index": i, "text": text, "reward": reward} for i, (text, reward) in enumerate(zip(completions, shown))),
@@ -188,6 +196,33 @@ def rank_completions(*, project, prompt, completions, version=None, normalize=Fa
     )
     p_first_better = sigmoid(raw[0] - raw[1]) if len(raw) == 2 else None
     return answered.version, ranked, p_first_better
+
+
+AUDIT_MAX_PER_REQUEST = 64  # rows one scoring request may add: a large batch stays one quick insert
+
+
+def keep_audit_sample(*, project, version, items, rewards):
+    """Keep each scored (prompt, completion) with probability project.rl_audit_share for the RL
+    audit, with its raw reward, length and the gap to the closest other completion of the same
+    prompt in this request (how sure the model is between them)."""
+    share = project.rl_audit_share
+    if not share:
+        return []
+    from rewardtrain.models import ScoredSample
+
+    by_prompt: dict[str, list[float]] = {}
+    for (prompt, _), reward in zip(items, rewards):
+        by_prompt.setdefault(prompt, []).append(reward)
+    kept = [i for i in range(len(items)) if random.random() < share][:AUDIT_MAX_PER_REQUEST]
+    rows = []
+    for i in kept:
+        (prompt, completion), reward = items[i], rewards[i]
+        others = list(by_prompt[prompt])
+        others.remove(reward)
+        gap = min((abs(reward - other) for other in others), default=None)
+        rows.append(ScoredSample(project=project, version=version, prompt=prompt, completion=completion,
+                                 reward=reward, length=len(completion), gap=gap))  # fmt: skip
+    return ScoredSample.objects.bulk_create(rows)
 
 
 def sigmoid(x: float) -> float:

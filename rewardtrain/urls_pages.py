@@ -12,4 +12,5 @@ urlpatterns = [
         name="project_model_promote",
     ),
     path("projects/<slug:slug>/runs/<int:run_id>/", views.project_run, name="project_run"),
+    path("projects/<slug:slug>/rl-audit/", views.project_rl_audit, name="project_rl_audit"),
 ]

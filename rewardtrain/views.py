@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator.models import Membership
 from annotator.permissions import project_for_lead
@@ -167,3 +167,38 @@ def line_chart(history, keys, *, y_range=None):
         "x_max": x_max,
         "lines": lines,
     }
+
+
+AUDIT_ORDERS = {  # the RL audit page's views of the kept samples
+    "reward": ("-reward", "highest reward"),
+    "length": ("-length", "longest"),
+    "uncertain": ("gap", "most uncertain (closest to another completion of the same prompt)"),
+}
+AUDIT_ROWS = 100
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_rl_audit(request, slug):
+    """What the scoring API scored (a sample), highest reward, longest or most uncertain first;
+    a lead ticks some and turns them into labeling items in one action."""
+    project, _role = project_for_lead(user=request.user, slug=slug)
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("sample") if i.isdigit()]
+        if not ids:
+            messages.error(request, "Tick the samples to send to labelers first.")
+        else:
+            made = services.labeling_items_from_samples(project=project, sample_ids=ids, actor=request.user)
+            text = f"{made['completions_created']} completions added to {made['prompts_created']} new prompts (or existing ones)."
+            if made["waiting"]:
+                text += f" {len(made['waiting'])} prompts need more completions before they can be shown."
+            messages.success(request, text)
+        return redirect(f"{request.path}?order={request.POST.get('order', 'reward')}")
+    order = request.GET.get("order") if request.GET.get("order") in AUDIT_ORDERS else "reward"
+    samples = selectors.audit_samples(project=project, order_by=AUDIT_ORDERS[order][0], limit=AUDIT_ROWS)
+    return render(
+        request,
+        "rewardtrain/rl_audit.html",
+        {"project": project, "samples": samples, "order": order,
+         "orders": [(key, label) for key, (_field, label) in AUDIT_ORDERS.items()]},
+    )  # fmt: skip

@@ -46,4 +46,5 @@ def prompts(project, n, *, completions=2, text="Prompt"):
 # The quality-control fields of the project settings form at their defaults, as a browser posts them.
 QUALITY_DEFAULTS = {
     "gold_min_accuracy": 0.7, "repeat_share": 0.0, "repeat_gap": 10, "min_seconds": 2.0, "queue_order": "fewest_labels",
+    "rl_audit_share": 0.0,
 }

@@ -27,6 +27,7 @@ def settings_post(project, **changes):
         "repeat_gap": project.repeat_gap,
         "min_seconds": project.min_seconds,
         "queue_order": project.queue_order,
+        "rl_audit_share": project.rl_audit_share,
     }
     values.update({"exclude_flagged_from_training": "on"} if project.exclude_flagged_from_training else {})
     values.update({"allow_tie": "on"} if project.allow_tie else {})
