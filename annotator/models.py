@@ -72,6 +72,7 @@ class Project(models.Model):
     class QueueOrder(models.TextChoices):
         FEWEST_LABELS = "fewest_labels", "Fewest labels first (started prompts finish first)"
         UNCERTAIN_FIRST = "uncertain_first", "Uncertain first (the current model's closest pair)"
+        DISAGREEMENT = "disagreement", "Disagreements first (a confident model contradicts the labeler: a second labeler)"
 
     queue_order = models.CharField(
         max_length=20,
@@ -155,6 +156,9 @@ class Prompt(models.Model):
     # queue_order uncertain_first: the smallest reward gap between two of its completions under
     # the current version (services.refresh_queue_scores); None until scored.
     uncertainty = models.FloatField(null=True, blank=True)
+    # queue_order disagreement: judgments wanted beyond the overlap, set to 1 when a confident
+    # model contradicted its labeler (services.score_fresh_labels), so a second labeler judges it.
+    extra_judgments = models.PositiveSmallIntegerField(default=0)
     # Denormalised count of judgments, kept by judgment_record in the same
     # transaction, so the queue needs no join over Judgment.
     judgment_count = models.PositiveIntegerField(default=0)

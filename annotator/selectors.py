@@ -4,7 +4,7 @@ from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
@@ -49,14 +49,15 @@ def project_progress(*, project, annotator=None):
     now = timezone.now()
     overlap = project.overlap
     prompts = Prompt.objects.filter(project=project, queued=True)
-    short = Q(judgment_count__lt=overlap)
-    counts = {"prompts": Count("id"), "remaining": Count("id", filter=short)}
+    # A prompt is owed its overlap plus any second judgment a disagreement asked for.
+    short = Q(judgment_count__lt=overlap + F("extra_judgments"))
+    counts = {"prompts": Count("id"), "remaining": Count("id", filter=short), "extra": Sum("extra_judgments")}
     if annotator:
         live = Assignment.objects.filter(
             prompt=OuterRef("pk"), status=Assignment.Status.ACTIVE, expires_at__gt=now
         )
-        others_live = (
-            live.exclude(annotator=annotator).order_by().values("prompt").annotate(n=Count("id")).values("n")
+        others_live = (  # swapped repeats are outside the overlap: they take no place
+            live.exclude(annotator=annotator).filter(repeat_of__isnull=True).order_by().values("prompt").annotate(n=Count("id")).values("n")
         )
         prompts = prompts.annotate(
             others_leases=Coalesce(Subquery(others_live), 0),
@@ -71,7 +72,7 @@ def project_progress(*, project, annotator=None):
             | Exists(Judgment.objects.filter(prompt=OuterRef("pk"), annotator=annotator)),
         )
         open_to_me = short & Q(closed_for_me=False)
-        has_room = Q(held_by_me=True) | Q(judgment_count__lt=overlap - F("others_leases"))
+        has_room = Q(held_by_me=True) | Q(judgment_count__lt=overlap + F("extra_judgments") - F("others_leases"))
         counts |= {
             "left_for_you": Count("id", filter=open_to_me & has_room),
             "held_by_others": Count("id", filter=open_to_me & ~has_room),
@@ -80,7 +81,7 @@ def project_progress(*, project, annotator=None):
     numbers = prompts.aggregate(**counts)
     judgments = Judgment.objects.filter(prompt__project=project)
     numbers["judgments"] = judgments.count()
-    numbers["judgments_wanted"] = numbers["prompts"] * overlap
+    numbers["judgments_wanted"] = numbers["prompts"] * overlap + (numbers.pop("extra") or 0)
     if annotator:
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
         numbers["done_today"] = judgments.filter(annotator=annotator, created_at__gte=today).count()

@@ -54,8 +54,8 @@ class JudgmentMismatch(Exception):
 _CANDIDATE_SQL = """
 SELECT picked.id, picked.text, c.id, c.text FROM (
   SELECT p.id, p.text FROM annotator_prompt p
-  WHERE p.project_id = %s AND p.queued AND p.judgment_count < %s {exclude}
-    AND p.judgment_count + (
+  WHERE p.project_id = %s AND p.queued AND p.judgment_count - p.extra_judgments < %s {exclude}
+    AND p.judgment_count - p.extra_judgments + (
       SELECT COUNT(*) FROM annotator_assignment a
       WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.repeat_of_id IS NULL
     ) < %s
@@ -75,13 +75,14 @@ LEFT JOIN annotator_completion c ON c.prompt_id = picked.id AND c.origin = 'impo
 ORDER BY c.id
 """
 
-# Judgments plus live leases of one prompt (a swapped repeat is outside the
+# Judgments plus live leases of one prompt, less the judgments it is owed beyond
+# the overlap (queue_order disagreement), against the overlap (a swapped repeat is outside the
 # overlap: it re-asks a labeler who already counted). Only a statement that starts after
 # the prompt's row lock was taken sees every lease committed by the lock's
 # previous holder, so it is counted again there, not trusted from the
 # candidate statement.
 _LOAD_SQL = """(
-  SELECT p.judgment_count + (
+  SELECT p.judgment_count - p.extra_judgments + (
     SELECT COUNT(*) FROM annotator_assignment a
     WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.id <> %s
       AND a.repeat_of_id IS NULL
@@ -100,10 +101,12 @@ RETURNING id
 # The candidate statement's ORDER BY per Project.queue_order. fewest_labels: prompts already
 # started first (they finish sooner; prompt_queue_idx serves it without a sort). uncertain_first:
 # the prompt whose closest pair the current model is least sure of (prompt_uncertain_queue_idx),
-# unscored ones last.
+# unscored ones last. disagreement: the prompts a confident model says their labeler got wrong,
+# owed a second judgment, first.
 _QUEUE_ORDERS = {
     Project.QueueOrder.FEWEST_LABELS: "p.judgment_count DESC, p.id",
     Project.QueueOrder.UNCERTAIN_FIRST: "p.uncertainty ASC NULLS LAST, p.judgment_count DESC, p.id",
+    Project.QueueOrder.DISAGREEMENT: "p.extra_judgments DESC, p.judgment_count DESC, p.id",
 }
 
 

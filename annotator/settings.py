@@ -247,6 +247,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Arbiter itself.
+# queue_order disagreement: a human label is contradicted "confidently" when the serving model
+# scores the rejected completion above the chosen one by this many of its reward std's.
+ARBITER_DISAGREEMENT_STDS = env_float("ARBITER_DISAGREEMENT_STDS", 1.0)
 ARBITER_MAX_TEXT_CHARS = env_int("ARBITER_MAX_TEXT_CHARS", 100_000)  # per prompt, completion, edit or comment
 # How long a process remembers an API token's user (annotator/authentication.py): a deleted
 # token or a deactivated user keeps working this many seconds at most. 0: read it every time.

@@ -752,8 +752,10 @@ def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
     version trains on them: those made after the version's training data was read (id above its
     snapshot's max_comparison_id) that it has not scored yet, oldest first, `batch` a project
     per call. Classify projects are left out (their labels are not comparisons). Returns
-    {project slug: comparisons scored}; a project whose model cannot load is skipped (logged)."""
-    from annotator.models import Comparison
+    {project slug: comparisons scored}; a project whose model cannot load is skipped (logged).
+    With queue_order disagreement, a prompt whose label the model confidently contradicts is
+    owed one more judgment (Prompt.extra_judgments), which the queue serves first."""
+    from annotator.models import Comparison, Prompt
 
     from rewardtrain import serving
     from rewardtrain.models import FreshLabelScore
@@ -784,6 +786,13 @@ def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
             ],
             ignore_conflicts=True,  # two ticks at once: the first row stands
         )
+        if project.queue_order == Project.QueueOrder.DISAGREEMENT:
+            # Confident: the rejected completion scores above the chosen one by a reward std or more.
+            margin = settings.ARBITER_DISAGREEMENT_STDS * scorer.reward_std
+            contradicted = [todo[i][0] for i in range(len(todo)) if rewards[2 * i + 1] - rewards[2 * i] >= margin]
+            Prompt.objects.filter(
+                comparisons__id__in=contradicted, queued=True, extra_judgments=0
+            ).update(extra_judgments=1)  # one second opinion per prompt
         scored[project.slug] = len(todo)
     return scored
 

@@ -65,3 +65,37 @@ def test_refresh_queue_scores_stores_the_current_versions_rewards(tiny_model):
         assert prompt.uncertainty == pytest.approx(min(b - a for a, b in zip(values, values[1:])), abs=1e-5)
     # imported, already-labelled prompts (not queued) are not scored
     assert not Completion.objects.filter(prompt__queued=False, scored_version__isnull=False).exists()
+
+
+def test_disagreement_sends_a_confidently_contradicted_label_to_a_second_labeler(tiny_model, settings):
+    """A queued prompt judged once (overlap 1) whose label the model scores the other way round
+    by a reward std or more is owed a second judgment, and the queue serves it first."""
+    from annotator.models import Assignment, Comparison
+    from annotator.selectors import project_progress
+    from annotator.services import JudgmentResult, judgment_record
+    from rewardtrain.scoring import Scorer
+    from rewardtrain.selectors import current_version
+
+    project = factories.project(base_model=tiny_model, queue_order=Project.QueueOrder.DISAGREEMENT, overlap=1)
+    make_comparisons(project, 30)
+    assert train_small(project).status == "succeeded"
+    scorer = Scorer.load(current_version(project=project).path, device="cpu")
+    prompts = factories.prompts(project, 3)
+    ann, bob = factories.member(project, "labeler"), factories.member(project, "labeler")
+    for _ in prompts:  # ann judges all three, each time choosing what the model likes less
+        lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=ann, project=project).pk)
+        r = scorer.score([(Prompt.objects.get(pk=lease.prompt_id).text, Completion.objects.get(pk=c).text) for c in lease.shown])
+        judgment_record(assignment=lease, result=JudgmentResult(choice="a" if r[0] < r[1] else "b"), client_id=f"j{lease.pk}")
+    gaps = {}
+    for c in Comparison.objects.filter(project=project, annotator=ann):
+        chosen, rejected = scorer.score([(c.prompt.text, c.chosen.text), (c.prompt.text, c.rejected.text)])
+        gaps[c.prompt_id] = rejected - chosen  # >= 0: the model disagrees with ann on every one
+    settings.ARBITER_DISAGREEMENT_STDS = 0.0  # any contradiction counts: the tiny model's std is arbitrary
+    assert project_progress(project=project)["remaining"] == 0
+    services.score_fresh_labels()
+    owed = set(Prompt.objects.filter(project=project, extra_judgments=1).values_list("id", flat=True))
+    assert owed == {pk for pk, gap in gaps.items() if gap >= 0} and owed
+    assert project_progress(project=project)["remaining"] == len(owed)
+    served = {assignment_next_for(annotator=bob, project=project).prompt_id}
+    assert served <= owed  # a second labeler gets a contradicted one
+    assert assignment_next_for(annotator=ann, project=project) is None  # never the same labeler
