@@ -744,6 +744,23 @@ def schedule_retraining() -> list[TrainingRun]:
 # --- live model agreement ----------------------------------------------------------
 
 
+def _serving_scorers(projects):
+    """(project, version, scorer) for each of `projects` with a reward model that can score (the
+    one serving it: the current version or its fallback); one that cannot load is logged and
+    skipped, so one broken checkpoint does not stop the periodic tasks for the others."""
+    from rewardtrain import serving
+
+    for project in projects.order_by("id"):
+        if selectors.current_version(project=project) is None:
+            continue
+        try:
+            version, scorer = serving.current_scorer(project=project)
+        except serving.ModelUnavailable as error:
+            log.warning("not scoring for %s: %s", project.slug, error)
+            continue
+        yield project, version, scorer
+
+
 FRESH_BATCH = 512  # comparisons a tick scores per project: a few seconds on a CPU
 
 
@@ -757,18 +774,10 @@ def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
     owed one more judgment (Prompt.extra_judgments), which the queue serves first."""
     from annotator.models import Comparison, Prompt
 
-    from rewardtrain import serving
     from rewardtrain.models import FreshLabelScore
 
     scored = {}
-    for project in Project.objects.exclude(mode=Project.Mode.CLASSIFY).order_by("id"):
-        if selectors.current_version(project=project) is None:
-            continue
-        try:
-            version, scorer = serving.current_scorer(project=project)
-        except serving.ModelUnavailable as error:
-            log.warning("not scoring fresh labels of %s: %s", project.slug, error)
-            continue
+    for project, version, scorer in _serving_scorers(Project.objects.exclude(mode=Project.Mode.CLASSIFY)):
         seen = (version.data_snapshot or {}).get("max_comparison_id") or 0
         todo = list(
             Comparison.objects.filter(project=project, source=Comparison.Source.HUMAN, id__gt=seen)
@@ -808,17 +817,8 @@ def refresh_queue_scores(*, batch=QUEUE_SCORE_BATCH) -> dict[str, int]:
     a few ticks); the queue only reads what is stored. Returns {project slug: prompts scored}."""
     from annotator.models import Completion, Prompt
 
-    from rewardtrain import serving
-
     done = {}
-    for project in Project.objects.filter(queue_order=Project.QueueOrder.UNCERTAIN_FIRST).order_by("id"):
-        if selectors.current_version(project=project) is None:
-            continue
-        try:
-            version, scorer = serving.current_scorer(project=project)
-        except serving.ModelUnavailable as error:
-            log.warning("not scoring the queue of %s: %s", project.slug, error)
-            continue
+    for project, version, scorer in _serving_scorers(Project.objects.filter(queue_order=Project.QueueOrder.UNCERTAIN_FIRST)):
         stale = (
             Completion.objects.filter(prompt__project=project, prompt__queued=True, origin=Completion.Origin.IMPORTED)
             .exclude(scored_version=version.version)
