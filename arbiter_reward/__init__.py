@@ -9,6 +9,7 @@ from .reward import (
     encode_pair_text,
     encoding_spec,
     split_at_last_assistant_turn,
+    use_pooling,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "encode_pair_text",
     "encoding_spec",
     "split_at_last_assistant_turn",
+    "use_pooling",
 ]

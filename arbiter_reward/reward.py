@@ -27,6 +27,12 @@ ENCODING_FORMAT = "arbiter-encoding/1"
 # The encodings this file implements; a checkpoint recording anything else is refused.
 TEXT_PAIR = "text_pair"  # [CLS] prompt [SEP] completion [SEP]
 SUPPORTED_INPUTS = (TEXT_PAIR,)
+# What the head reads (arbiter.json "encoding" "pooling"): BERT's [CLS] pooler (dense + tanh over
+# the [CLS] state), or the mean of the last hidden states over the real tokens, as
+# all-MiniLM-L6-v2 was trained to be read. Absent means "cls" (checkpoints before it was recorded).
+CLS_POOLER = "cls"
+MEAN_POOLING = "mean"
+POOLINGS = (CLS_POOLER, MEAN_POOLING)
 # What a checkpoint's outputs mean (arbiter.json "head"): one output that is the reward, or a
 # classifier's labels, whose positive label's logit is the reward. Absent means the former.
 REWARD_HEAD = {"kind": "reward"}
@@ -52,8 +58,9 @@ def completion_budget(max_length: int) -> int:
     return max_length - 3 - max_length // 4
 
 
-def encoding_spec(max_length: int) -> dict:
-    """What `encode_pair_text` does at this max_length, as recorded in a checkpoint's arbiter.json."""
+def encoding_spec(max_length: int, pooling: str = CLS_POOLER) -> dict:
+    """What `encode_pair_text` does at this max_length, and what the head reads (`use_pooling`),
+    as recorded in a checkpoint's arbiter.json."""
     return {
         "format": ENCODING_FORMAT,
         "input": TEXT_PAIR,
@@ -63,6 +70,7 @@ def encoding_spec(max_length: int) -> dict:
             "completion": f"from the end, only beyond {completion_budget(max_length)} tokens",
         },
         "completion_budget": completion_budget(max_length),
+        "pooling": pooling,
     }
 
 
@@ -77,7 +85,45 @@ def check_encoding(encoding: dict) -> int:
     max_length = encoding.get("max_length")
     if encoding.get("completion_budget") != completion_budget(max_length):
         raise UnsupportedEncoding(f"the checkpoint's completion budget {encoding.get('completion_budget')} is not this file's")
+    if recorded_pooling(encoding) not in POOLINGS:
+        raise UnsupportedEncoding(f"the checkpoint's pooling {encoding.get('pooling')!r} is not one this arbiter_reward implements")
     return max_length
+
+
+def recorded_pooling(encoding: dict | None) -> str:
+    """The pooling a checkpoint's recorded encoding names; [CLS] for one recorded before pooling was."""
+    return (encoding or {}).get("pooling", CLS_POOLER)
+
+
+def use_pooling(model, pooling: str):
+    """The sequence classifier `model` with its head reading `pooling`; returns the model.
+
+    For "mean" the base model's pooled output becomes the mean of its last hidden states over
+    the tokens its attention mask marks real, so the head (dropout + linear) reads that instead
+    of BERT's [CLS] pooler, whose weights stay in the checkpoint, unused and frozen. Works
+    wherever the model is called with keyword inputs, `model(**inputs)`, pipelines included.
+    Only BERT-style models, whose head reads the base model's pooled output, can pool so.
+    """
+    if pooling == CLS_POOLER:
+        return model
+    base = model.base_model
+    if pooling != MEAN_POOLING or getattr(base, "pooler", None) is None:
+        raise UnsupportedEncoding(
+            f"pooling {pooling!r} needs a BERT-style model whose head reads its pooled output "
+            f"({type(model).__name__} is not one); train it with pooling {CLS_POOLER!r}"
+        )
+    base.pooler.requires_grad_(False)
+
+    def pool_by_mean(module, args, kwargs, output):
+        hidden = output.last_hidden_state
+        mask = kwargs.get("attention_mask")
+        mask = hidden.new_ones(hidden.shape[:2]) if mask is None else mask.to(hidden.dtype)
+        mask = mask.unsqueeze(-1)
+        output.pooler_output = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return output
+
+    base.register_forward_hook(pool_by_mean, with_kwargs=True)
+    return model
 
 
 def reward_column(head: dict | None) -> int:
@@ -220,13 +266,14 @@ class LocalReward:
         if encoding is None:
             raise UnsupportedEncoding(f"{path}/arbiter.json records no encoding (a checkpoint older than arbiter_reward)")
         self.max_length = check_encoding(encoding)
+        self.pooling = recorded_pooling(encoding)
         self.column = reward_column(self.metadata.get("head"))
         self.version = self.metadata.get("version")
         self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-        self.model.to(self.device).eval()
+        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+        self.model = use_pooling(model, self.pooling).to(self.device).eval()
 
     def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """Rewards of (prompt, completion) strings, in input order."""

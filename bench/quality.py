@@ -12,12 +12,12 @@ seeds, training pairs/s (wall, tokenising + training, no evaluation: Arbiter's o
 pairs per CPU-second (all threads, model load + tokenising + training: how bench/README.md
 measured TRL's 1.28) and peak RSS.
 
-Arbiter variants are TrainConfig overrides, plus three bench-only switches applied inside the
-worker by patching rewardtrain.training's module globals (nothing in rewardtrain/ changes):
-`encoding` (text pair as Arbiter encodes, single segment as the plain loop does, or text pair
-with half of max_length reserved for the prompt), `pooling` (the [CLS] pooler or a masked mean
-of the last hidden states) and `bucket_batches` (1 = random batches). Join names with "+" to
-combine them, e.g. "nofreeze+single". "plain" is the issue's loop, written out below.
+Arbiter variants are TrainConfig overrides (`pooling`: the mean of the last hidden states, the
+default, or BERT's [CLS] pooler), plus two bench-only switches applied inside the worker by
+patching rewardtrain.training's module globals (nothing in rewardtrain/ changes): `encoding`
+(text pair as Arbiter encodes, single segment as the plain loop does, or text pair with half of
+max_length reserved for the prompt) and `bucket_batches` (1 = random batches). Join names with
+"+" to combine them, e.g. "nofreeze+single". "plain" is the issue's loop, written out below.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-# name -> TrainConfig overrides and bench switches (encoding, pooling, bucket_batches)
+# name -> TrainConfig overrides and bench switches (encoding, bucket_batches)
 VARIANTS = {
     "default": {},
     "nofreeze": {"freeze_embeddings": False, "freeze_layers": 0},
@@ -53,11 +53,14 @@ VARIANTS = {
     "lr3e-5": {"learning_rate": 3e-5},
     "lr1e-4": {"learning_rate": 1e-4},
     "epochs2": {"epochs": 2},
-    "mean": {"pooling": "mean"},
+    "mean": {"pooling": "mean"},  # the default since issue 11
+    "cls": {"pooling": "cls"},  # the default before
     "bs8": {"batch_size": 8},
+    "ls0.05": {"label_smoothing": 0.05},
+    "ls0.1": {"label_smoothing": 0.1},
 }
 VARIANTS["toward_plain"] = {**VARIANTS["nofreeze"], **VARIANTS["nowarm_wd0"], **VARIANTS["single"]}
-BENCH_SWITCHES = ("encoding", "pooling", "bucket_batches")
+BENCH_SWITCHES = ("encoding", "bucket_batches")
 
 
 def variant_settings(name: str) -> dict:
@@ -113,27 +116,6 @@ def single_segment(tokenizer, prompt: str, completion: str, max_length: int) -> 
     return dict(tokenizer(prompt + completion, truncation=True, max_length=max_length))
 
 
-def apply_mean_pooling(model):
-    """Replace the [CLS] pooler (dense + tanh over [CLS]) with a masked mean of the last hidden
-    states, as sentence-transformers pools all-MiniLM-L6-v2. The mask reaches the pooler
-    through a pre-hook on the model, since BERT's pooler is handed the hidden states only."""
-    import torch
-
-    state = {}
-
-    class MaskedMean(torch.nn.Module):
-        def forward(self, hidden):
-            mask = state["mask"].unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-
-    def remember_mask(module, args, kwargs):
-        state["mask"] = kwargs["attention_mask"]
-
-    model.base_model.pooler = MaskedMean()
-    model.register_forward_pre_hook(remember_mask, with_kwargs=True)
-    return model
-
-
 def run_arbiter(args, settings: dict) -> dict:
     import arbiter_reward.reward as reward
     from rewardtrain import training
@@ -147,9 +129,6 @@ def run_arbiter(args, settings: dict) -> dict:
         reward.completion_budget = lambda max_length: max_length - 3 - max_length // 2
     if settings.get("bucket_batches"):
         training.BUCKET_BATCHES = settings["bucket_batches"]
-    if settings.get("pooling") == "mean":
-        real_load = training.load_model
-        training.load_model = lambda *a, **k: (lambda mt: (apply_mean_pooling(mt[0]), mt[1]))(real_load(*a, **k))
 
     eval_cpu = [0.0]  # CPU spent in held-out evaluation, kept out of pairs per CPU-s
     real_metrics = training.PairwiseTask.metrics

@@ -18,7 +18,7 @@ from annotator.fields import StrictCharField
 from annotator.models import Membership
 from annotator.permissions import project_for_lead, project_for_member
 
-from arbiter_reward.reward import split_at_last_assistant_turn
+from arbiter_reward.reward import POOLINGS, split_at_last_assistant_turn
 
 from . import selectors, services, serving
 from .models import RewardModelVersion, TrainingRun
@@ -122,6 +122,7 @@ class VersionSerializer(serializers.ModelSerializer):
 class TrainStartApi(ApiView):
     class InputSerializer(serializers.Serializer):
         epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        pooling = serializers.ChoiceField(choices=POOLINGS, required=False)
         from_scratch = StrictBooleanField(required=False)
 
     @extend_schema(

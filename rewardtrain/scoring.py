@@ -11,13 +11,15 @@ from typing import Sequence
 import torch
 
 # Batching is the reward-function client's, so Arbiter and LocalReward score alike.
-from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits and REWARD_HEAD)
+from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits, REWARD_HEAD and the pooling)
     REWARD_HEAD,
     check_encoding,
     collate,
+    recorded_pooling,
     reward_column,
     score_encodings,
     score_logits,
+    use_pooling,
 )
 from rewardtrain.data import encode_pair_text
 
@@ -65,7 +67,7 @@ class Scorer:
         metadata = json.loads(meta_file.read_text()) if meta_file.exists() else {}
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-        model.to(resolve_device(device)).eval()
+        use_pooling(model, recorded_pooling(metadata.get("encoding"))).to(resolve_device(device)).eval()
         return cls(model, tokenizer, metadata)
 
     def score(self, items: Sequence[tuple[str, str]], batch_size: int = 32, *, normalize: bool = False) -> list[float]:

@@ -28,6 +28,7 @@ from kombu.exceptions import KombuError
 
 from annotator.celery import app, broker_send_connection
 from annotator.models import Project
+from arbiter_reward.reward import POOLINGS, recorded_pooling
 from rewardtrain import gate as gate_stats
 from rewardtrain import selectors
 from rewardtrain.checkpoints import (
@@ -90,6 +91,8 @@ def train_config_for(*, project, options) -> TrainConfig:
     else:
         source = "the packaged base model"
     base_model_check(config.base_model, source=source)
+    if config.pooling not in POOLINGS:
+        raise InvalidTrainingOptions(f"pooling {config.pooling!r} is not one of {', '.join(POOLINGS)}")
     return config
 
 
@@ -418,7 +421,11 @@ def _cold_start_reason(*, current, current_invalid, run, config) -> str:
         return f"current v{current.version} was trained from another base model"
     if current_invalid:
         return f"current v{current.version} failed verification: {current_invalid}"
-    head = read_metadata(current.path).get("head") or {"kind": "reward"}
+    metadata = read_metadata(current.path)
+    pooling = recorded_pooling(metadata.get("encoding"))
+    if pooling != config.pooling:
+        return f"current v{current.version} pools by {pooling!r}, this run by {config.pooling!r}"
+    head = metadata.get("head") or {"kind": "reward"}
     labels = run.project.labels if run.project.classifies else None
     if (head.get("kind") == "classifier") != bool(labels) or (labels and head.get("labels") != labels):
         return f"current v{current.version} has other outputs than this project's {'labels' if labels else 'reward'}"

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
-from rewardtrain.scoring import REWARD_HEAD, collate, pairwise_accuracy, resolve_device, score_logits
+from rewardtrain.scoring import REWARD_HEAD, collate, pairwise_accuracy, recorded_pooling, resolve_device, score_logits, use_pooling
 
 
 @dataclass
@@ -40,9 +40,10 @@ class TrainResult:
 BUCKET_BATCHES = 64
 
 
-def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD):
-    """Model with the head's outputs (new and random when `path` is a plain encoder) and its tokenizer:
-    one output named "reward", or one per label of a classifier."""
+def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD, pooling: str = "cls"):
+    """Model with the head's outputs (new and random when `path` is a plain encoder), reading
+    `pooling` (see arbiter_reward.use_pooling), and its tokenizer: one output named "reward",
+    or one per label of a classifier."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -58,7 +59,7 @@ def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD):
         ignore_mismatched_sizes=True,
         local_files_only=True,
     )
-    return model.to(device), tokenizer
+    return use_pooling(model, pooling).to(device), tokenizer
 
 
 def device_name(device: torch.device) -> str:
@@ -121,9 +122,16 @@ def make_batches(lengths: list[int], sizes: list[int], batch_size: int, rng: ran
     return batches
 
 
-def pair_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, margin: torch.Tensor) -> torch.Tensor:
-    """Bradley-Terry loss with a margin: the chosen reward must beat the rejected one by `margin`."""
-    return -F.logsigmoid(r_chosen - r_rejected - margin).mean()
+def pair_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, margin: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """Bradley-Terry loss with a margin: the chosen reward must beat the rejected one by `margin`.
+
+    With `smoothing` e the target is P(chosen better) = 1 - e instead of 1 (the cross-entropy
+    against a soft label), so a pair the model already ranks far apart stops pulling.
+    """
+    d = r_chosen - r_rejected - margin
+    if not smoothing:
+        return -F.logsigmoid(d).mean()
+    return -((1 - smoothing) * F.logsigmoid(d) + smoothing * F.logsigmoid(-d)).mean()
 
 
 class PairwiseTask:
@@ -161,7 +169,8 @@ class PairwiseTask:
         rewards = forward(collate(rows, self.pad_id, device))[:, 0]
         index = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
         margin = self.config.margin_scale * torch.tensor(margins, device=device)
-        return pair_loss(rewards[index(chosen)], rewards[index(rejected)], margin), len(chosen)
+        loss = pair_loss(rewards[index(chosen)], rewards[index(rejected)], margin, self.config.label_smoothing)
+        return loss, len(chosen)
 
     def metrics(self, model) -> dict:
         """Pairwise accuracy, mean margin and loss, plus reward mean/std over the distinct completions."""
@@ -279,10 +288,13 @@ def evaluate_checkpoint(path: str | Path, pairs: list[Pair], config: TrainConfig
     """Metrics of a saved checkpoint, e.g. the published version on a new run's held-out pairs."""
     from rewardtrain.checkpoints import read_metadata
 
+    metadata = read_metadata(path)
     if config is None:
-        config = TrainConfig.from_dict(read_metadata(path).get("train_config", {}))
+        config = TrainConfig.from_dict(metadata.get("train_config", {}))
     torch.set_num_threads(config.threads)
-    model, tokenizer = load_model(str(path), resolve_device(config.device))
+    # The pooling it was trained with, whatever `config` says (a checkpoint before pooling was recorded: [CLS]).
+    pooling = recorded_pooling(metadata.get("encoding"))
+    model, tokenizer = load_model(str(path), resolve_device(config.device), pooling=pooling)
     return evaluate(model, tokenizer, pairs, config)
 
 
@@ -330,7 +342,8 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
     torch.manual_seed(config.seed)  # before loading: seeds the new head
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
-    model, tokenizer = load_model(str(init_from or config.base_model or default_base_model()), device, head=head)
+    base = str(init_from or config.base_model or default_base_model())
+    model, tokenizer = load_model(base, device, head=head, pooling=config.pooling)
     set_dropout(model, config.dropout)
     freeze(model, config)
     if config.activation_checkpointing:

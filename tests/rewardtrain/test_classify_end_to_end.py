@@ -11,13 +11,13 @@ import pytest
 import torch
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from annotator.models import Classification, Comparison, Completion, Prompt
 from arbiter_reward import LocalReward, RemoteReward
 from rewardtrain.models import RewardModelVersion
 from tests import factories
 from tests.rewardtrain.comparisons import NOUNS, train_small
+from tests.rewardtrain.plain_transformers import plain_logits
 
 LABELS = ["not hate", "hate"]
 # The tiny random BERT needs a few passes to separate single words (about two seconds).
@@ -97,14 +97,9 @@ def test_classifier_trains_scores_with_probabilities_and_serves_rl_shapes(classi
         assert set(probabilities) == set(LABELS) and math.isclose(sum(probabilities.values()), 1.0, rel_tol=1e-6)
     assert body["probabilities"][0]["not hate"] > 0.5 > body["probabilities"][1]["not hate"]
     # reward = the positive label's logit, as plain transformers computes it from the checkpoint
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    max_length = json.loads((folder / "arbiter.json").read_text())["encoding"]["max_length"]
-    with torch.inference_mode():
-        logits = [model(**tokenizer(p, c, truncation="only_first", max_length=max_length, return_tensors="pt")).logits[0]
-                  for p, c in items[:2]]  # fmt: skip
-    assert body["rewards"][:2] == pytest.approx([row[0].item() for row in logits], abs=1e-5)
-    assert [p["not hate"] for p in body["probabilities"][:2]] == pytest.approx([row.softmax(0)[0].item() for row in logits], abs=1e-5)
+    logits = torch.tensor(plain_logits(folder, items[:2]))
+    assert body["rewards"][:2] == pytest.approx(logits[:, 0].tolist(), abs=1e-5)
+    assert [p["not hate"] for p in body["probabilities"][:2]] == pytest.approx(logits.softmax(1)[:, 0].tolist(), abs=1e-5)
 
     # the RL shapes serve the same reward
     slug = classify_project.slug

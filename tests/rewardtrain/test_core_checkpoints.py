@@ -19,16 +19,19 @@ def trained(tiny_model, toy_pairs):
 
 
 def plain_scores(path, items):
-    """What a user with only transformers gets, following the model card."""
+    """What a user with only transformers gets, following the model card: the head reads the
+    mean of the last hidden states over the real tokens (the default pooling)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    assert read_metadata(path)["encoding"]["pooling"] == "mean"
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path).eval()
     scores = []
     with torch.no_grad():
         for prompt, completion in items:
             inputs = tokenizer(prompt, completion, truncation="only_first", return_tensors="pt")
-            logits = model(**inputs).logits
+            hidden = model.base_model(**inputs).last_hidden_state
+            logits = model.classifier(hidden.mean(1))  # one unpadded item: every token is real
             assert logits.shape == (1, 1)
             scores.append(logits[0, 0].item())
     return scores

@@ -80,18 +80,24 @@ def test_eval_every_evaluates_every_n_steps_and_after_the_last(tiny_model, toy_p
     assert [h["step"] for h in result.history] == [15, 30, 40]
 
 
-def test_every_trainable_parameter_moves_and_frozen_ones_do_not(tiny_model, toy_pairs):
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_every_trainable_parameter_moves_and_frozen_ones_do_not(tiny_model, toy_pairs, pooling):
+    """Mean pooling leaves the [CLS] pooler out of the forward, so it stays as loaded."""
     from transformers import AutoModelForSequenceClassification
 
     before = dict(AutoModelForSequenceClassification.from_pretrained(tiny_model).named_parameters())
     for freeze_embeddings, freeze_layers in ((False, 0), (True, 1)):
-        config = tiny_config(tiny_model, epochs=1, freeze_embeddings=freeze_embeddings, freeze_layers=freeze_layers)
+        config = tiny_config(
+            tiny_model, epochs=1, freeze_embeddings=freeze_embeddings, freeze_layers=freeze_layers, pooling=pooling
+        )
         model = train(toy_pairs(32), [], config).model
         for name, param in model.named_parameters():
             if name.startswith("classifier"):  # a new random head each run
                 continue
-            frozen = (freeze_embeddings and ".embeddings." in f".{name}") or any(
-                f"encoder.layer.{i}." in name for i in range(freeze_layers)
+            frozen = (
+                (freeze_embeddings and ".embeddings." in f".{name}")
+                or any(f"encoder.layer.{i}." in name for i in range(freeze_layers))
+                or (pooling == "mean" and ".pooler." in name)
             )
             moved = not torch.equal(param.detach(), before[name].detach())
             assert moved != frozen, name

@@ -46,6 +46,16 @@ def test_a_lead_starts_a_run_and_a_second_request_gets_the_same_run(project, lea
     assert TrainingRun.objects.get().requested_by == lead
 
 
+def test_a_run_may_ask_for_the_cls_pooler(project, lead, monkeypatch):
+    monkeypatch.setattr("rewardtrain.services._enqueue", lambda run: None)
+    url = f"/api/v1/projects/{project.slug}/train/"
+    bad = client_for(lead).post(url, {"pooling": "max"}, format="json")
+    assert bad.status_code == 400 and "pooling" in bad.json()["errors"]
+    assert not TrainingRun.objects.exists()
+    asked = client_for(lead).post(url, {"pooling": "cls"}, format="json")
+    assert asked.status_code == 201 and asked.json()["options"] == {"pooling": "cls"}
+
+
 def test_training_is_refused_to_labelers_outsiders_and_bad_input(project, labeler, outsider, admin_user):
     url = f"/api/v1/projects/{project.slug}/train/"
     assert client_for(labeler).post(url, {}, format="json").status_code == 403

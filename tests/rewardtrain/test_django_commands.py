@@ -32,6 +32,16 @@ def test_sync_training_prints_the_version_and_a_progress_line(trainable, capsys)
     assert (run.trigger, run.status, run.options["epochs"]) == ("cli", "succeeded", 2)
 
 
+def test_pooling_is_an_option_of_the_command(trainable, capsys):
+    from rewardtrain.checkpoints import read_metadata
+
+    train_sync(trainable, "--pooling", "cls", capsys=capsys)
+    run = TrainingRun.objects.get()
+    assert run.options["pooling"] == "cls" and read_metadata(run.version.path)["encoding"]["pooling"] == "cls"
+    with pytest.raises(CommandError, match="invalid choice: 'max'"):
+        call_command("train_reward_model", trainable.slug, "--pooling", "max")
+
+
 def test_a_rejected_version_is_reported_and_exits_zero(trainable, capsys, monkeypatch, settings):
     # 5 held-out pairs, all lost: exact McNemar p = 2/32, worse at 90% confidence
     settings.ARBITER_GATE_MIN_PAIRS, settings.ARBITER_GATE_CONFIDENCE = 1, 0.90

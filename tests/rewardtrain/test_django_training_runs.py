@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotator.models import Comparison
 from rewardtrain import selectors, services, training
+from rewardtrain.checkpoints import read_metadata
 from rewardtrain.data import is_heldout
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
@@ -121,6 +122,28 @@ def test_from_scratch_does_not_start_from_the_current_version(trainable, monkeyp
     train_small(trainable, from_scratch=True)
     train_small(trainable)
     assert calls[0] is None and calls[1].endswith("v2")
+
+
+def test_a_run_that_pools_otherwise_than_the_current_version_starts_from_the_base_model(trainable, monkeypatch, settings):
+    """A head trained on the [CLS] pooler is no start for one that reads the mean (and back)."""
+    settings.ARBITER_GATE_MIN_PAIRS = 5
+    fake_gate_scores(monkeypatch, new_right=always, current_right=always)
+    assert read_metadata(train_small(trainable, pooling="cls").version.path)["encoding"]["pooling"] == "cls"
+    calls = []
+    real_train = training.train
+    monkeypatch.setattr(training, "train", lambda *a, **kw: calls.append(kw["init_from"]) or real_train(*a, **kw))
+    mean = train_small(trainable)  # the default
+    assert calls == [None] and mean.version.metrics["warm_start"] is False
+    assert mean.version.metrics["warm_start_skipped"] == "current v1 pools by 'cls', this run by 'mean'"
+    assert read_metadata(mean.version.path)["encoding"]["pooling"] == "mean"
+    train_small(trainable)
+    assert calls[1].endswith("v2")  # same pooling: warm
+
+
+def test_an_unknown_pooling_starts_no_run(trainable):
+    with pytest.raises(services.InvalidTrainingOptions, match="pooling 'max' is not one of cls, mean"):
+        train_small(trainable, pooling="max")
+    assert not TrainingRun.objects.exists()
 
 
 def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkeypatch, settings):

@@ -3,9 +3,7 @@
 import time
 
 import pytest
-import torch
 from rest_framework.test import APIClient
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from annotator.celery import app
 from annotator.models import Comparison, Completion, Prompt
@@ -14,6 +12,7 @@ from rewardtrain.models import TrainingRun
 from rewardtrain.services import training_run_start
 from tests import factories
 from tests.celery_worker import running_worker
+from tests.rewardtrain.plain_transformers import plain_rewards
 
 # A handful of demo-like prompts, each with a helpful, a vague and an unhelpful reply.
 PROMPTS = {
@@ -112,11 +111,4 @@ def test_a_worker_trains_a_version_that_plain_transformers_and_the_api_score_ali
     )
     assert response.status_code == 200 and response.json()["version"] == 1
 
-    tokenizer = AutoTokenizer.from_pretrained(version.path)
-    model = AutoModelForSequenceClassification.from_pretrained(version.path).eval()
-    with torch.no_grad():
-        plain = [
-            model(**tokenizer(p, c, truncation="only_first", return_tensors="pt")).logits[0, 0].item()
-            for p, c in items
-        ]
-    assert response.json()["rewards"] == pytest.approx(plain, abs=1e-4)
+    assert response.json()["rewards"] == pytest.approx(plain_rewards(version.path, items), abs=1e-4)

@@ -31,10 +31,11 @@ def long_text(n_chars, seed):
     return " ".join(out)[:n_chars]
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tiny_model, toy_pairs, tmp_path_factory):
+@pytest.fixture(scope="module", params=["mean", "cls"])
+def checkpoint(request, tiny_model, toy_pairs, tmp_path_factory):
+    """A checkpoint of each pooling: the card's snippets differ (a mean-pooled head needs its pooling installed)."""
     config = TrainConfig(base_model=tiny_model, learning_rate=2e-3, batch_size=8, epochs=1, threads=1,
-                         freeze_embeddings=False, freeze_layers=0, max_length=MAX_LENGTH)
+                         freeze_embeddings=False, freeze_layers=0, max_length=MAX_LENGTH, pooling=request.param)
     result = train(toy_pairs(40), toy_pairs(12, seed=1), config)
     # As services._train_and_publish records them.
     metadata = {
@@ -169,9 +170,32 @@ def test_without_function_to_apply_the_pipeline_gives_a_sigmoid(checkpoint):
 
     namespace, _ = run_snippets(checkpoint)
     raw = namespace["pipeline_reward"]("human: hi. assistant:", "the cat is good")
-    default = pipeline("text-classification", model=str(checkpoint))({"text": "human: hi. assistant:", "text_pair": "the cat is good"})
+    model = namespace.get("pooled_model", str(checkpoint))  # the card's model for a mean-pooled head
+    default = pipeline("text-classification", model=model, tokenizer=namespace["tokenizer"])(
+        {"text": "human: hi. assistant:", "text_pair": "the cat is good"}
+    )
     assert default["label"] == "reward"
     assert default["score"] == pytest.approx(1 / (1 + math.exp(-raw)), abs=1e-5) and default["score"] != pytest.approx(raw)
+
+
+def test_a_mean_pooled_card_warns_that_plain_logits_are_wrong(checkpoint):
+    """The warning is true: the model called as is (its [CLS] pooler) scores otherwise than Arbiter."""
+    from transformers import AutoModelForSequenceClassification
+
+    pooling = read_metadata(checkpoint)["encoding"]["pooling"]
+    text = card(checkpoint)
+    assert ("model(**inputs).logits` would use the pooler" in text) == (pooling == "mean")
+    assert f"| pooling (what the head reads) | {'the mean of the last hidden states' if pooling == 'mean' else 'the [CLS] pooler'}" in text
+    items = [("human: hi. assistant:", "the cat is good"), ("human: the sky? assistant:", "rain again tomorrow")]
+    namespace, _ = run_snippets(checkpoint)
+    plain = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    with torch.no_grad():
+        as_is = [plain(**namespace["tokenizer"](p, c, return_tensors="pt")).logits[0, 0].item() for p, c in items]
+    expected = Scorer.load(checkpoint, device="cpu").score(items)
+    if pooling == "mean":
+        assert all(abs(a - e) > 1e-3 for a, e in zip(as_is, expected))
+    else:
+        assert as_is == pytest.approx(expected, abs=1e-5)
 
 
 def test_the_trl_snippet_uses_local_reward(checkpoint):

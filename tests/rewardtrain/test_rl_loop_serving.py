@@ -5,14 +5,13 @@ transformers with the recorded encoding do."""
 import json
 
 import pytest
-import torch
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from arbiter_reward import LocalReward, RemoteReward, RewardServerError, UnsupportedEncoding
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
+from tests.rewardtrain.plain_transformers import plain_rewards
 
 PROMPT = "human: tell me about the cat. assistant:"
 LONG_PROMPT = "human: " + "tell me about the old dog and the red car please " * 60 + "assistant:"
@@ -39,20 +38,6 @@ def post(user, url, body):
 def score_api(user, project, items, **options):
     body = {"items": [{"prompt": p, "completion": c} for p, c in items], **options}
     return post(user, f"/api/v1/projects/{project.slug}/score/", body)
-
-
-def plain_transformers(folder, items):
-    """What an RL engineer writes from the card: the checkpoint's saved tokenizer, a text pair,
-    truncation="only_first" at the recorded max_length."""
-    meta = json.loads((folder / "arbiter.json").read_text())
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    rewards = []
-    with torch.inference_mode():
-        for prompt, completion in items:
-            inputs = tokenizer(prompt, completion, truncation="only_first", max_length=meta["encoding"]["max_length"], return_tensors="pt")
-            rewards.append(model(**inputs).logits[0, 0].item())
-    return rewards
 
 
 def current_folder(project):
@@ -149,7 +134,7 @@ def test_local_remote_api_and_plain_transformers_agree_on_long_and_short_inputs(
     prompts, completions = [p for p, _ in ITEMS], [c for _, c in ITEMS]
     assert local(prompts, completions) == pytest.approx(api, abs=1e-5)
     # the first two items fit max_length, where the card's plain snippet and Arbiter agree exactly
-    assert plain_transformers(folder, ITEMS[:2]) == pytest.approx(api[:2], abs=1e-5)
+    assert plain_rewards(folder, ITEMS[:2]) == pytest.approx(api[:2], abs=1e-5)
     token = Token.objects.create(user=labeler).key
     remote = RemoteReward(live_server.url, trained.slug, token, batch_size=3)
     assert remote(prompts, completions) == pytest.approx(api, abs=1e-5)

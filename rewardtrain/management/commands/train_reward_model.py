@@ -1,4 +1,5 @@
-"""python manage.py train_reward_model <project> [--sync] [--epochs N] [--from-scratch] [--max-length N] [--batch-size N] [--base-model PATH]
+"""python manage.py train_reward_model <project> [--sync] [--epochs N] [--from-scratch] [--max-length N] [--batch-size N]
+                                               [--base-model PATH] [--pooling mean|cls]
 
 The same code path as the page and the API: a TrainingRun with trigger "cli". Without --sync the
 run is queued for a Celery worker and its id printed (or, when the broker could not be reached,
@@ -16,6 +17,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
+from arbiter_reward.reward import POOLINGS
 from rewardtrain import services
 from rewardtrain.models import TrainingRun
 
@@ -31,14 +33,23 @@ class Command(BaseCommand):
         parser.add_argument("--max-length", type=int, help="Tokens per (prompt, completion).")
         parser.add_argument("--batch-size", type=int, help="Preference pairs per optimiser step.")
         parser.add_argument("--base-model", help="Local Hugging Face model folder to start from.")
+        parser.add_argument(
+            "--pooling", choices=POOLINGS, help="What the head reads: the mean of the token states (default) or BERT's [CLS] pooler."
+        )
 
-    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, **_):
+    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, pooling, **_):
         project_row = Project.objects.filter(slug=project).first()
         if project_row is None:
             raise CommandError(f"No project {project!r}.")
         options = {
             key: value
-            for key, value in {"epochs": epochs, "max_length": max_length, "batch_size": batch_size, "base_model": base_model}.items()
+            for key, value in {
+                "epochs": epochs,
+                "max_length": max_length,
+                "batch_size": batch_size,
+                "base_model": base_model,
+                "pooling": pooling,
+            }.items()
             if value is not None
         }
         if from_scratch:
