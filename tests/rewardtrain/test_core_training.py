@@ -28,6 +28,28 @@ def test_a_margin_asks_the_chosen_reward_to_win_by_that_much():
     assert with_margin.item() == pytest.approx(math.log1p(math.exp(-0.5)), rel=1e-6)
 
 
+def test_label_smoothing_aims_at_one_minus_epsilon_not_at_certainty():
+    d = torch.tensor([2.0, -1.0])
+    smoothed = pair_loss(d, torch.zeros(2), torch.zeros(2), smoothing=0.1)
+    expected = -(0.9 * torch.nn.functional.logsigmoid(d) + 0.1 * torch.nn.functional.logsigmoid(-d)).mean()
+    assert smoothed.item() == pytest.approx(expected.item(), rel=1e-6)
+    # Its gradient vanishes where sigmoid(d) = 0.9: a pair ranked that surely stops pulling.
+    at_target = torch.tensor([math.log(9.0)], requires_grad=True)
+    pair_loss(at_target, torch.zeros(1), torch.zeros(1), smoothing=0.1).backward()
+    assert at_target.grad.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_label_smoothing_enters_the_training_loss(tiny_model, toy_pairs):
+    pairs = [Pair(p.prompt, p.chosen, p.rejected, margin=2.0) for p in toy_pairs(8)]
+    first_loss = {}
+    for smoothing in (0.0, 0.2):
+        config = tiny_config(tiny_model, epochs=1, label_smoothing=smoothing, learning_rate=0.0)
+        train(pairs, [], config, progress=lambda r, s=smoothing: first_loss.setdefault(s, r["loss"]))
+    # near-equal rewards, margin 2: -(0.8 log sigmoid(-2) + 0.2 log sigmoid(2))
+    assert first_loss[0.2] == pytest.approx(0.8 * math.log1p(math.exp(2.0)) + 0.2 * math.log1p(math.exp(-2.0)), abs=0.05)
+    assert first_loss[0.0] == pytest.approx(math.log1p(math.exp(2.0)), abs=0.05)
+
+
 def test_margins_enter_the_training_loss_scaled_by_margin_scale(tiny_model, toy_pairs):
     pairs = [Pair(p.prompt, p.chosen, p.rejected, margin=2.0) for p in toy_pairs(8)]
     first_loss = {}
