@@ -104,10 +104,12 @@ def use_pooling(model, pooling: str):
     wherever the model is called with keyword inputs, `model(**inputs)`, pipelines included.
     Only BERT-style models, whose head reads the base model's pooled output, can pool so.
     """
+    if pooling not in POOLINGS:
+        raise UnsupportedEncoding(f"pooling {pooling!r} is not one this arbiter_reward implements ({', '.join(POOLINGS)})")
     if pooling == CLS_POOLER:
         return model
     base = model.base_model
-    if pooling != MEAN_POOLING or getattr(base, "pooler", None) is None:
+    if getattr(base, "pooler", None) is None:
         raise UnsupportedEncoding(
             f"pooling {pooling!r} needs a BERT-style model whose head reads its pooled output "
             f"({type(model).__name__} is not one); train it with pooling {CLS_POOLER!r}"
