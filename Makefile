@@ -15,8 +15,14 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# OpenRLHF's own remote-reward client code, run unchanged by tests/rewardtrain/test_get_reward_openrlhf.py.
+# Its wheels are read, not installed: their dependencies (ray, deepspeed, vllm) are gigabytes.
+OPENRLHF_VERSIONS := 0.11.2 0.8.11
+
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	for version in $(OPENRLHF_VERSIONS); do \
+	  $(BIN)/python -m pip download --quiet --no-deps --dest $(VENV)/wheels openrlhf==$$version || exit 1; done
 	touch $@
 
 install: $(VENV)/.installed

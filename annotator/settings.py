@@ -274,6 +274,12 @@ ARBITER_SCORE_MAX_ITEMS = env_int("ARBITER_SCORE_MAX_ITEMS", 64)
 # How often each web worker loads newly promoted versions (and at its start), so no scoring
 # request waits for a model load.
 ARBITER_SCORER_REFRESH_SECONDS = env_int("ARBITER_SCORER_REFRESH_SECONDS", 10)
+# get_reward (OpenRLHF) only: queries per request. OpenRLHF 0.8 posts a whole rollout batch
+# (1,024 by default) at once; the model scores it in chunks, so memory is bounded by the chunk.
+ARBITER_REWARD_MAX_ITEMS = env_int("ARBITER_REWARD_MAX_ITEMS", 4096)
+# get_reward: trailing special tokens removed from a completion before scoring, beside the common
+# policies' own (rewardtrain/rl_queries.py SPECIAL_SUFFIXES); comma-separated.
+ARBITER_STRIP_SUFFIXES = [s.strip() for s in env_str("ARBITER_STRIP_SUFFIXES").split(",") if s.strip()]
 ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
 # The promotion gate compares a new version with the current one only on at least this many

@@ -7,7 +7,7 @@ only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -18,9 +18,9 @@ from annotator.fields import StrictCharField
 from annotator.models import Membership
 from annotator.permissions import project_for_lead, project_for_member
 
-from arbiter_reward.reward import POOLINGS, split_at_last_assistant_turn
+from arbiter_reward.reward import POOLINGS
 
-from . import selectors, services, serving
+from . import rl_queries, selectors, services, serving
 from .models import RewardModelVersion, TrainingRun
 
 
@@ -263,11 +263,11 @@ def _options(data):
     return {"version": data.get("version"), "normalize": data.get("normalize", False)}
 
 
-def _refuse_too_large(*, n_items, texts):
+def _refuse_too_large(*, n_items, texts, items_setting="ARBITER_SCORE_MAX_ITEMS"):
     """413 for a request over the scoring limits, checked on the raw body before the serializer
     spends time on it; whatever is not a list or a string is left to the serializer's 400."""
     try:
-        serving.check_size(n_items=n_items, texts=texts)
+        serving.check_size(n_items=n_items, texts=texts, items_setting=items_setting)
     except serving.TooLarge as error:
         raise PayloadTooLarge(str(error)) from None
 
@@ -405,6 +405,14 @@ class RankApi(ApiView):
         return Response(self.OutputSerializer(body).data)
 
 
+REWARD_MAX_ITEMS = settings.ARBITER_REWARD_MAX_ITEMS
+REWARD_TOO_LARGE = OpenApiResponse(
+    ErrorSerializer,
+    description=f"More than ARBITER_REWARD_MAX_ITEMS ({REWARD_MAX_ITEMS}) queries, or a text longer than "
+    f"ARBITER_SCORE_MAX_CHARS ({MAX_CHARS}) characters; `detail` says which.",
+)
+
+
 class GetRewardApi(ApiView):
     """OpenRLHF's remote reward model shape (`--remote_rm_url`)."""
 
@@ -415,14 +423,16 @@ class GetRewardApi(ApiView):
         query = serializers.ListField(
             child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
             min_length=1,
-            max_length=MAX_ITEMS,
-            help_text="Whole texts: each prompt followed by its completion.",
+            max_length=REWARD_MAX_ITEMS,
+            help_text="Whole texts: each prompt followed by its completion, as the policy's tokenizer decoded them.",
         )
         prompts = serializers.ListField(
             child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS),
             required=False,
-            help_text="The prompt each query starts with; the completion is the rest. Without it, a query is "
-            'split after its last "\\n\\nAssistant:" (as the HH importer splits).',
+            help_text="The prompt each query starts with; the completion is the rest. Found exactly, else after "
+            "normalising case, accents, Unicode forms and whitespace, else the query is cut after its last "
+            'assistant-turn marker. Without it, a query is cut after its last marker ("\n\nAssistant:", '
+            "ChatML, Llama 3, Gemma, ...), or is all completion.",
         )
         labels = serializers.ListField(
             child=serializers.JSONField(allow_null=True), required=False, help_text="Accepted and ignored (rule-based rewards use it)."
@@ -430,32 +440,44 @@ class GetRewardApi(ApiView):
 
         def validate(self, data):
             prompts = data.get("prompts")
-            if prompts is None:
-                return data
-            if len(prompts) != len(data["query"]):
+            if prompts is not None and len(prompts) != len(data["query"]):
                 raise serializers.ValidationError({"prompts": f"{len(prompts)} prompts for {len(data['query'])} queries"})
-            for i, (query, prompt) in enumerate(zip(data["query"], prompts)):
-                if not query.startswith(prompt):
-                    raise serializers.ValidationError({"prompts": f"query[{i}] does not start with prompts[{i}]"})
             return data
 
     @extend_schema_serializer(component_name="GetRewardOutput")
     class OutputSerializer(serializers.Serializer):
         class ExtraLogsSerializer(serializers.Serializer):
             version = serializers.IntegerField(help_text="The version that scored.")
+            stripped = serializers.IntegerField(help_text="Trailing special tokens removed before scoring, all queries together.")
+            failed = serializers.IntegerField(help_text="Queries that could not be split, so were not scored.")
 
-        rewards = serializers.ListField(child=serializers.FloatField(), help_text="In the order of the queries.")
-        scores = serializers.ListField(child=serializers.FloatField(), help_text="The same numbers (OpenRLHF reads both).")
-        extra_logs = ExtraLogsSerializer()
+        class FailureSerializer(serializers.Serializer):
+            index = serializers.IntegerField(help_text="Position in the request.")
+            error = serializers.CharField()
+
+        rewards = serializers.ListField(
+            child=serializers.FloatField(allow_null=True),
+            help_text="In the order of the queries; null for a query that could not be split (see `failures`).",
+        )
+        scores = serializers.ListField(child=serializers.FloatField(allow_null=True), help_text="The same numbers (OpenRLHF reads both).")
+        extra_logs = ExtraLogsSerializer(required=False, help_text="Left out with `?extra_logs=0` (OpenRLHF 0.8 cannot read it).")
+        failures = FailureSerializer(many=True, help_text="The queries that were not scored, and why.")
         version = serializers.IntegerField(help_text="The version that scored.")
 
     @extend_schema(
         operation_id="projects_get_reward",
         request=InputSerializer,
+        parameters=[
+            OpenApiParameter("extra_logs", str, enum=["0", "1"], required=False,
+                             description="0 leaves `extra_logs` out of the answer (OpenRLHF 0.8 concatenates its values as tensors "
+                             "and fails on JSON numbers)."),  # fmt: skip
+        ],
         responses={200: OutputSerializer, 400: ErrorSerializer, 401: BAD_TOKEN, 404: ErrorSerializer, 409: PIN_REFUSED,
-                   413: TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
-        description=f"Any member. OpenRLHF's remote reward shape; at most {MAX_ITEMS} queries. Also without the "
-        "trailing slash.",
+                   413: REWARD_TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
+        description=f"Any member. OpenRLHF's remote reward shape; at most {REWARD_MAX_ITEMS} queries "
+        "(ARBITER_REWARD_MAX_ITEMS), scored in chunks. Trailing special tokens of common policies (and "
+        "ARBITER_STRIP_SUFFIXES) are removed before scoring. A query that cannot be split gets a null reward and a "
+        "line in `failures`; the others are scored. Also without the trailing slash.",
     )
     def post(self, request, slug):
         project, _role = project_for_member(user=request.user, slug=slug)
@@ -464,16 +486,24 @@ class GetRewardApi(ApiView):
         if isinstance(raw, list):
             prompts = data.get("prompts") if isinstance(data.get("prompts"), list) else []
             named = [*((f"query[{i}]", t) for i, t in enumerate(raw)), *((f"prompts[{i}]", t) for i, t in enumerate(prompts))]
-            _refuse_too_large(n_items=len(raw), texts=_strings(named))
+            _refuse_too_large(n_items=len(raw), texts=_strings(named), items_setting="ARBITER_REWARD_MAX_ITEMS")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if "prompts" in data:
-            items = [(prompt, query[len(prompt) :]) for query, prompt in zip(data["query"], data["prompts"])]
-        else:
-            items = [split_at_last_assistant_turn(query) for query in data["query"]]
-        version, rewards = _scored(lambda: serving.rewards_for(project=project, items=items, **_options(data)))
-        body = {"rewards": rewards, "scores": rewards, "extra_logs": {"version": version}, "version": version}
+        queries = rl_queries.queries_to_score(
+            data["query"], data.get("prompts"), suffixes=(*rl_queries.SPECIAL_SUFFIXES, *settings.ARBITER_STRIP_SUFFIXES)
+        )
+        scored = [i for i, item in enumerate(queries.items) if item is not None]
+        version, rewards = _scored(
+            lambda: serving.rewards_for(project=project, items=[queries.items[i] for i in scored], **_options(data))
+        )
+        per_query = [None] * len(queries.items)
+        for i, reward in zip(scored, rewards):
+            per_query[i] = reward
+        body = {"rewards": per_query, "scores": per_query, "version": version,
+                "failures": [{"index": i, "error": error} for i, error in queries.failures]}  # fmt: skip
+        if request.query_params.get("extra_logs") != "0":
+            body["extra_logs"] = {"version": version, "stripped": queries.stripped, "failed": len(queries.failures)}
         return Response(self.OutputSerializer(body).data)
 
 

@@ -45,10 +45,12 @@ class TooLarge(ValueError):
     """A scoring request over ARBITER_SCORE_MAX_ITEMS items, or with a text over ARBITER_SCORE_MAX_CHARS."""
 
 
-def check_size(*, n_items, texts):
-    """TooLarge unless `n_items` items whose texts are `texts` ((name, text) pairs) are within the limits."""
-    if n_items > settings.ARBITER_SCORE_MAX_ITEMS:
-        raise TooLarge(f"{n_items} items; at most {settings.ARBITER_SCORE_MAX_ITEMS} per request (ARBITER_SCORE_MAX_ITEMS)")
+def check_size(*, n_items, texts, items_setting="ARBITER_SCORE_MAX_ITEMS"):
+    """TooLarge unless `n_items` items whose texts are `texts` ((name, text) pairs) are within the
+    limits: the setting named `items_setting` for the items, ARBITER_SCORE_MAX_CHARS per text."""
+    max_items = getattr(settings, items_setting)
+    if n_items > max_items:
+        raise TooLarge(f"{n_items} items; at most {max_items} per request ({items_setting})")
     limit = settings.ARBITER_SCORE_MAX_CHARS
     for name, text in texts:
         if len(text) > limit:
@@ -161,13 +163,16 @@ def _scorer(*, project, version):
     return pinned_scorer(project=project, number=version)
 
 
+SCORE_CHUNK = 64  # items encoded and scored at a time: memory is bounded by this, not by the request
+
+
 def rewards_for(*, project, items, version=None, normalize=False):
     """(version number, [reward]) for (prompt, completion) items, in input order: scored by the
-    pinned `version` or else the current one; `normalize` gives (r - mean) / std with the
-    statistics that version measured on its held-out completions."""
+    pinned `version` or else the current one, SCORE_CHUNK items at a time; `normalize` gives
+    (r - mean) / std with the statistics that version measured on its held-out completions."""
     answered, scorer = _scorer(project=project, version=version)
     items = list(items)
-    raw = scorer.score(items)
+    raw = [reward for start in range(0, len(items), SCORE_CHUNK) for reward in scorer.score(items[start : start + SCORE_CHUNK])]
     keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
     return answered.version, [scorer.normalized(r) for r in raw] if normalize else raw
 

@@ -57,7 +57,8 @@ def test_get_reward_answers_openrlhf_shape_with_and_without_prompts(trained, lab
         assert with_prompts.status_code == 200, with_prompts.content  # no redirect without the slash
         body = with_prompts.json()
         assert body["rewards"] == pytest.approx(expected) and body["scores"] == body["rewards"]
-        assert body["extra_logs"] == {"version": 1} and body["version"] == 1
+        assert body["extra_logs"] == {"version": 1, "stripped": 0, "failed": 0} and body["version"] == 1
+        assert body["failures"] == []
     # Without prompts, a whole HH dialogue is split after its last assistant turn.
     dialogue = "\n\nHuman: tell me about the cat\n\nAssistant: the cat is good\n\nHuman: more\n\nAssistant: the cat is kind"
     split = post(labeler, f"/api/v1/projects/{trained.slug}/get_reward", {"query": [dialogue]}).json()
@@ -65,11 +66,24 @@ def test_get_reward_answers_openrlhf_shape_with_and_without_prompts(trained, lab
     assert split["rewards"] == pytest.approx(direct["rewards"])
 
 
-def test_get_reward_refuses_a_query_that_does_not_start_with_its_prompt(trained, labeler):
+def test_get_reward_reports_a_query_it_cannot_split_and_scores_the_others(trained, labeler):
     url = f"/api/v1/projects/{trained.slug}/get_reward/"
-    response = post(labeler, url, {"query": ["hello there", "abc"], "prompts": ["hello", "xyz"]})
-    assert response.status_code == 400 and "query[1] does not start with prompts[1]" in json.dumps(response.json())
+    response = post(labeler, url, {"query": ["hello there", "abc", PROMPT + " the cat"], "prompts": ["hello", "xyz", PROMPT]})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    expected = score_api(labeler, trained, [("hello", " there"), (PROMPT, " the cat")]).json()["rewards"]
+    assert body["rewards"][0] == pytest.approx(expected[0]) and body["rewards"][2] == pytest.approx(expected[1])
+    assert body["rewards"][1] is None and body["scores"][1] is None
+    assert [f["index"] for f in body["failures"]] == [1] and "does not start with its prompt" in body["failures"][0]["error"]
+    assert body["extra_logs"]["failed"] == 1
+    # A client bug (prompts and queries not paired) is still the whole request's 400.
     assert post(labeler, url, {"query": ["a"], "prompts": ["a", "b"]}).status_code == 400
+
+
+def test_get_reward_leaves_out_extra_logs_when_asked(trained, labeler):
+    url = f"/api/v1/projects/{trained.slug}/get_reward/?extra_logs=0"
+    body = post(labeler, url, {"query": [PROMPT + " the cat"], "prompts": [PROMPT]}).json()
+    assert "extra_logs" not in body and len(body["rewards"]) == 1
 
 
 # --- rerank ---------------------------------------------------------------------------------
