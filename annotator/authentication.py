@@ -7,6 +7,9 @@ ARBITER_TOKEN_CACHE_SECONDS (default 10). The price, and the bound on it: a
 deleted token, or a user made inactive, keeps working for at most that many
 seconds in each server process that used it just before. 0 turns it off.
 Only valid tokens are remembered, so unknown keys cost a query each, as before.
+
+The same token also rides as `Authorization: Bearer <key>` (BearerTokenAuthentication):
+OpenAI-style and Cohere SDKs send their api key that way and cannot be told to say "Token".
 """
 
 import copy
@@ -36,6 +39,12 @@ class CachedTokenAuthentication(TokenAuthentication):
         return copy.copy(user), token
 
 
+class BearerTokenAuthentication(CachedTokenAuthentication):
+    """`Authorization: Bearer <key>`, the same tokens and the same cache as `Token <key>`."""
+
+    keyword = "Bearer"
+
+
 class QueryTokenAuthentication(CachedTokenAuthentication):
     """The token as `?token=<key>` in the URL, for RL clients that send no headers (OpenRLHF's
     `--remote_rm_url` posts plain JSON). Only the scoring endpoints RL loops call accept it;
@@ -56,3 +65,14 @@ class QueryTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "query", "name": "token"}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """The schema's name for the Bearer header: HTTP bearer auth (drf-spectacular's own
+    TokenScheme would name it tokenAuth too, beside the `Token` prefix)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}

@@ -167,6 +167,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotator.authentication.CachedTokenAuthentication",
+        "annotator.authentication.BearerTokenAuthentication",  # the same tokens as OpenAI/Cohere SDKs send them
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

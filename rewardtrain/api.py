@@ -7,7 +7,7 @@ only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -507,83 +507,8 @@ class GetRewardApi(ApiView):
         return Response(self.OutputSerializer(body).data)
 
 
-@extend_schema_field(
-    {"oneOf": [{"type": "string", "maxLength": MAX_CHARS},
-               {"type": "object", "properties": {"text": {"type": "string", "maxLength": MAX_CHARS}}, "required": ["text"]}]}
-)  # fmt: skip
-class DocumentField(serializers.Field):
-    """A document as a string or as {"text": string} (both forms rerank clients send)."""
-
-    def to_internal_value(self, data):
-        text = data.get("text") if isinstance(data, dict) else data
-        return StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS).run_validation(text)
-
-
-class RerankApi(ApiView):
-    """The rerank shape of vLLM, TEI and Cohere: documents sorted by reward for one query."""
-
-    authentication_classes = [QueryTokenAuthentication, *ApiView.authentication_classes]
-
-    @extend_schema_serializer(component_name="RerankInput")
-    class InputSerializer(ScoringOptionsSerializer):
-        query = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=MAX_CHARS, help_text="The prompt.")
-        documents = serializers.ListField(
-            child=DocumentField(), min_length=1, max_length=MAX_ITEMS, help_text="Completions: strings or {text}."
-        )
-        top_n = serializers.IntegerField(required=False, min_value=1, help_text="Keep only the best top_n.")
-
-    @extend_schema_serializer(component_name="RerankOutput")
-    class OutputSerializer(serializers.Serializer):
-        class ResultSerializer(serializers.Serializer):
-            class DocumentSerializer(serializers.Serializer):
-                text = serializers.CharField()
-
-            index = serializers.IntegerField(help_text="Position in the request.")
-            relevance_score = serializers.FloatField(help_text="The raw reward (no sigmoid).")
-            document = DocumentSerializer()
-
-        model = serializers.CharField(help_text="<project>-v<version>")
-        version = serializers.IntegerField(help_text="The version that scored.")
-        results = ResultSerializer(many=True, help_text="Best first.")
-
-    @extend_schema(
-        operation_id="projects_rerank",
-        request=InputSerializer,
-        responses={200: OutputSerializer, 400: ErrorSerializer, 401: BAD_TOKEN, 404: ErrorSerializer, 409: PIN_REFUSED,
-                   413: TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
-        description=f"Any member. Best-of-n in the rerank shape; at most {MAX_ITEMS} documents. Also without the "
-        "trailing slash.",
-    )
-    def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
-        data = request.data if isinstance(request.data, dict) else {}
-        raw = data.get("documents")
-        if isinstance(raw, list):
-            texts = [d.get("text") if isinstance(d, dict) else d for d in raw]
-            named = [("query", data.get("query")), *((f"documents[{i}]", t) for i, t in enumerate(texts))]
-            _refuse_too_large(n_items=len(raw), texts=_strings(named))
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        version, ranked, _ = _scored(
-            lambda: serving.rank_completions(
-                project=project, prompt=data["query"], completions=data["documents"], **_options(data)
-            )
-        )
-        results = [
-            {"index": row["index"], "relevance_score": row["reward"], "document": {"text": row["text"]}}
-            for row in ranked[: data.get("top_n")]
-        ]
-        body = {"model": f"{project.slug}-v{version}", "version": version, "results": results}
-        return Response(self.OutputSerializer(body).data)
-
-
-# The same views at the URLs without the trailing slash, left out of the schema (one operation each).
+# The same view at the URL without the trailing slash, left out of the schema (one operation each).
+# The rerank views are in api_rerank.py.
 @extend_schema_view(post=extend_schema(exclude=True))
 class GetRewardNoSlashApi(GetRewardApi):
-    pass
-
-
-@extend_schema_view(post=extend_schema(exclude=True))
-class RerankNoSlashApi(RerankApi):
     pass

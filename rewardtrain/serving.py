@@ -18,6 +18,7 @@ from itertools import chain
 
 from django.conf import settings
 
+from arbiter_reward.reward import encode_pair_text
 from rewardtrain import selectors
 from rewardtrain.checkpoints import CheckpointInvalid, verify_checkpoint
 from rewardtrain.services import checkpoint_root
@@ -195,12 +196,27 @@ def rank_completions(*, project, prompt, completions, version=None, normalize=Fa
     raw = scorer.score(items)
     keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
     shown = [scorer.normalized(r) for r in raw] if normalize else raw
-    ranked = sorted(
-        ({"index": i, "text": text, "reward": reward} for i, (text, reward) in enumerate(zip(completions, shown))),
-        key=lambda row: -row["reward"],
-    )
     p_first_better = sigmoid(raw[0] - raw[1]) if len(raw) == 2 else None
-    return answered.version, ranked, p_first_better
+    return answered.version, _best_first(completions, shown), p_first_better
+
+
+def rerank_documents(*, project, query, documents, version=None, normalize=False):
+    """(version number, [{index, text, reward}] best first, tokens) for the rerank shapes, whose
+    clients also read `usage`: `tokens` is how many the model read, each (query, document) as
+    encoded for it, truncation included."""
+    answered, scorer = _scorer(project=project, version=version)
+    items = [(query, text) for text in documents]
+    raw = scorer.score(items)
+    keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
+    shown = [scorer.normalized(r) for r in raw] if normalize else raw
+    # Encoded a second time to count: cheap beside the forward pass, and the Scorer stays as is.
+    tokens = sum(len(encode_pair_text(scorer.tokenizer, q, d, scorer.max_length)["input_ids"]) for q, d in items)
+    return answered.version, _best_first(documents, shown), tokens
+
+
+def _best_first(texts, rewards):
+    indexed = ({"index": i, "text": text, "reward": reward} for i, (text, reward) in enumerate(zip(texts, rewards)))
+    return sorted(indexed, key=lambda row: -row["reward"])
 
 
 AUDIT_MAX_PER_REQUEST = 64  # rows one scoring request may add: a large batch stays one quick insert
