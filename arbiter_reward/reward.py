@@ -16,8 +16,11 @@ HH text ("\\n\\nHuman: ...\\n\\nAssistant:") that Arbiter's importer stores conv
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -252,7 +255,9 @@ class LocalReward:
     exactly as training encoded it.
     """
 
-    __name__ = "arbiter_reward"  # TRL names a reward function's logged column after it
+    @property
+    def __name__(self) -> str:  # TRL names a reward function's logged column after it
+        return reward_name(self.metadata.get("project"), self.version)
 
     def __init__(self, checkpoint_dir, *, device: str | None = None, batch_size: int = 32):
         import torch
@@ -286,6 +291,16 @@ class LocalReward:
         return self.score(_texts(prompts, completions))
 
 
+def reward_name(project: str | None, version: int | None) -> str:
+    """A reward function's name, which TRL logs its column under: `arbiter_<project>`, and
+    `_v<version>` when the version is fixed, so two Arbiter rewards in one run log apart."""
+    name = f"arbiter_{re.sub(r'[^A-Za-z0-9_]', '_', project)}" if project else "arbiter"
+    return f"{name}_v{version}" if version is not None else name
+
+
+RETRY_STATUSES = (429, 502, 503, 504)  # overloaded, restarting or behind a proxy that is: try again
+
+
 class RemoteReward:
     """An Arbiter project's reward model over HTTP, as a reward function.
 
@@ -293,38 +308,61 @@ class RemoteReward:
     the server scores with that version or refuses (409), so a promotion never moves a long run
     mid-way; without it, each call uses the project's current version. `last_version` says
     which version answered the latest call.
+
+    A connection error, a timeout or a 429/502/503/504 answer is tried again with exponential
+    backoff (honouring Retry-After) for up to `retry_seconds`, so a server restart does not end
+    an RL step; any other refusal raises RewardServerError at once. Scoring is read-only, so a
+    retried request never changes anything.
+
+    Texts longer than the server takes (`max_chars`, its ARBITER_SCORE_MAX_CHARS) are cut to the
+    part the model reads before sending: a completion's start, a prompt's end (see
+    encode_pair_text), at a word boundary. The reward is LocalReward's as long as that part holds
+    more tokens than the checkpoint's max_length (at most 512), which any text does but one that
+    is almost all whitespace.
     """
 
-    __name__ = "arbiter_reward"
-
     def __init__(self, base_url: str, project: str, token: str, version: int | None = None, *,
-                 batch_size: int = 64, timeout: float = 120.0, normalize: bool = False):  # fmt: skip
+                 batch_size: int = 64, timeout: float = 120.0, normalize: bool = False,
+                 retry_seconds: float = 120.0, max_chars: int = 100_000):  # fmt: skip
         self.url = f"{base_url.rstrip('/')}/api/v1/projects/{project}/score/"
+        self.__name__ = reward_name(project, version)
         self.token = token
         self.version = version
         self.batch_size = batch_size
         self.timeout = timeout
         self.normalize = normalize
+        self.retry_seconds = retry_seconds
+        self.max_chars = max_chars
         self.last_version = None
 
     def _post(self, items: list[tuple[str, str]]) -> list[float]:
-        body = {"items": [{"prompt": p, "completion": c} for p, c in items]}
+        body = {"items": [{"prompt": _keep_end(p, self.max_chars), "completion": _keep_start(c, self.max_chars)} for p, c in items]}
         if self.version is not None:
             body["version"] = self.version
         if self.normalize:
             body["normalize"] = True
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", "replace")
-            raise RewardServerError(f"{self.url} answered {error.code}: {detail}") from None
+        data = json.dumps(body).encode()
+        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
+        deadline = time.monotonic() + self.retry_seconds
+        backoff = 0.5
+        while True:
+            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    answer = json.load(response)
+                break
+            except urllib.error.HTTPError as error:
+                detail = error.read().decode("utf-8", "replace")
+                failure = f"{self.url} answered {error.code}: {detail}"
+                if error.code not in RETRY_STATUSES:
+                    raise RewardServerError(failure) from None
+                wait = _retry_after(error.headers.get("Retry-After"), backoff)
+            except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as error:
+                failure, wait = f"{self.url} could not be reached: {error}", backoff
+            if time.monotonic() + wait > deadline:
+                raise RewardServerError(f"{failure} (gave up after retrying for {self.retry_seconds:g} s)")
+            time.sleep(wait)
+            backoff = min(backoff * 2, 8.0)
         self.last_version = answer["version"]
         return answer["rewards"]
 
@@ -337,3 +375,31 @@ class RemoteReward:
 
     def __call__(self, prompts, completions, **kwargs) -> list[float]:
         return self.score(_texts(prompts, completions))
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    """Seconds a Retry-After header asks for (its seconds form; a date or garbage: `default`), at most 60."""
+    try:
+        return min(max(float(header), 0.0), 60.0)
+    except (TypeError, ValueError):
+        return default
+
+
+def _keep_start(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters cut back to a word boundary (what the encoding
+    reads of a completion is its start)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit // 2)
+    return cut[:space] if space > 0 else cut
+
+
+def _keep_end(text: str, limit: int) -> str:
+    """`text`, or its last `limit` characters moved on to a word boundary (what the encoding
+    reads of a prompt is its end, the last turn)."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    space = cut.find(" ", 0, limit // 2)
+    return cut[space + 1 :] if space >= 0 else cut

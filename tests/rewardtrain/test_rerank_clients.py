@@ -220,6 +220,24 @@ def test_a_bearer_token_is_accepted_wherever_a_token_is(trained, labeler):
     assert bearer("wrong").post(f"{base}/v2/rerank", {"model": "m", "query": "a", "documents": ["b"]}, format="json").status_code == 401
 
 
+def test_a_bearer_token_is_remembered_like_a_token_header(labeler, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotator import authentication
+
+    settings.ARBITER_TOKEN_CACHE_SECONDS = 10
+    authentication._remembered.clear()
+    key = Token.objects.create(user=labeler).key
+    token_client = APIClient()
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert token_client.get("/api/v1/projects/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert bearer(key).get("/api/v1/projects/").status_code == 200
+    assert not any("authtoken_token" in query["sql"] for query in queries.captured_queries)
+    authentication._remembered.clear()
+
+
 def test_the_schema_declares_the_bearer_scheme_and_both_rerank_bodies(labeler):
     client = APIClient()
     client.force_authenticate(labeler)
