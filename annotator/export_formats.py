@@ -50,7 +50,8 @@ def jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
 
 def csv_cell(value) -> str:
     """A cell as text: lists and dicts as JSON, None as empty, and a leading formula
-    character neutralised with a quote so a spreadsheet shows the text instead of running it."""
+    character (after any leading quotes) neutralised with a quote so a spreadsheet shows the text
+    instead of running it."""
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
@@ -59,7 +60,9 @@ def csv_cell(value) -> str:
         text = value.isoformat()
     else:
         text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    # Text that starts with quotes and then a formula gets one more, so that the import, which
+    # takes one quote off such a cell (fileformats.objects.unquote_formula), gives it back exactly.
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
 
 
 def csv_lines(records: Iterable[dict], columns: list[str]) -> Iterator[str]:

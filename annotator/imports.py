@@ -186,7 +186,9 @@ def import_stream(
     report = ImportReport(format=format)
     errors = _Kept()
     invalid = report.skip_line if skip_invalid else errors.add
-    pairs, labelled = form in PAIR_FORMATS, form in LABEL_FORMATS
+    # A judgments file holds pairs, or in a classify project labels.
+    labelled = form in LABEL_FORMATS or (form == "judgments" and project.classifies)
+    pairs = form in PAIR_FORMATS or (form == "judgments" and not labelled)
     ids = _PairIds() if pairs or labelled else _PromptIds()
     labels = tuple(project.labels) if labelled else ()
 

@@ -16,15 +16,20 @@ Formats:
   rankings  {"prompt", "completions": [best first], "excluded"?, "id"?}: every ranked pair
   labels    {"prompt", "completion", "label", "id"?, "metadata"?}: one labelled completion
             (classify projects), or a CSV whose header names prompt, completion and label
-  parquet   the columns of jsonl, pairs, hh, rankings or labels (which one, from the column names),
-            read a row group at a time; a row's number is its "line"
+  judgments what the judgments export writes: its pairs, or in a classify project its labels
+  parquet   the columns of jsonl, pairs, hh, rankings, labels or judgments (which one, from the
+            column names), read a row group at a time; a row's number is its "line"
+Every form but csv is read from JSON lines, from CSV with the keys as its header (what the CSV
+export writes) or from Parquet; each reads only its own keys, so an export's other columns
+(times, ids, split, labeler) are ignored whatever their type.
 
 This module tells the formats apart and hands each to its parser; the modules:
   records   what the parsers yield (PromptRecord, PairRecord, RankingRecord, LabelRecord, LineError)
   checks    the checks every format shares: storable values, texts, ids, completion counts
   textfile  reading a text file a line at a time, and the JSON object on each line
+  objects   a form's lines as dicts from JSON or CSV, and the keys each form reads
   parquet   reading a Parquet file a row group at a time
-  jsonl, csvfiles, pairs (pairs and hh), rankings, labels (JSON and CSV): one parser per form
+  jsonl, csvfiles, pairs (pairs and hh), rankings, labels, judgments: one parser per form
   hh        HH dialogue text to and from conversational messages, shared with the exports
 """
 
@@ -34,7 +39,9 @@ import json
 from .checks import Limits, storable
 from .csvfiles import parse_csv
 from .jsonl import parse_jsonl
-from .labels import LABEL_COLUMNS, label_objects, parse_labels, read_keys
+from .judgments import parse_judgments
+from .labels import LABEL_COLUMNS, parse_labels
+from .objects import READ_KEYS, read_keys, text_objects
 from .pairs import parse_pairs
 from .parquet import PARQUET_MAGIC, column_names, read_parquet
 from .rankings import parse_rankings
@@ -61,9 +68,10 @@ __all__ = [
     "text_id",
 ]
 
-FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "labels", "parquet")
+FORMATS = ("jsonl", "csv", "pairs", "hh", "rankings", "labels", "judgments", "parquet")
 PAIR_FORMATS = ("pairs", "hh", "rankings")  # stored as imported comparisons, not queued prompts
 LABEL_FORMATS = ("labels",)  # stored as imported classifications: classify projects only
+# judgments: stored as imported comparisons, or in a classify project as imported classifications
 
 
 def detect_format(filename, first_line):
@@ -81,16 +89,22 @@ def detect_format(filename, first_line):
 
 
 def _csv_format(header_line):
+    """A CSV header's form: the prompts' csv when it names completion_1 (its other columns are
+    metadata, whatever their names), else the JSON form its columns name (an export's CSV)."""
     try:
         columns = {column.strip() for column in next(csv.reader([header_line]), [])}
     except csv.Error:
         return "csv"  # its parser reports the header
-    return "labels" if {"completion", "label"} <= columns else "csv"
+    form = "jsonl" if "completion_1" in columns else format_from_keys(columns)
+    return "csv" if form == "jsonl" else form
 
 
 def format_from_keys(keys):
     """The JSON form whose keys these are: a ranking is told from prompts by its `excluded`
-    key, which the rankings export always writes (otherwise say --format rankings)."""
+    key, which the rankings export always writes (otherwise say --format rankings), and a
+    judgment by its `shown_texts`."""
+    if "shown_texts" in keys:
+        return "judgments"
     if "chosen" in keys:
         return "pairs" if "prompt" in keys else "hh"
     if "excluded" in keys:
@@ -110,6 +124,7 @@ NEEDED_COLUMNS = {
     "hh": ("chosen", "rejected"),
     "rankings": ("prompt", "completions"),
     "labels": LABEL_COLUMNS,
+    "judgments": ("prompt", "shown", "shown_texts"),
 }
 
 
@@ -131,16 +146,20 @@ def parse(format, lines, limits, *, labels=()):
     project's label set, which a labels file's labels must be in."""
     if format == "csv":
         return parse_csv(lines, limits)
-    if format == "labels":  # JSON lines or CSV, told apart by the first line
-        return parse_objects(format, label_objects(lines), limits, labels=labels)
-    return parse_objects(format, json_objects(lines), limits)
+    if format == "jsonl":
+        return parse_objects(format, json_objects(lines), limits)
+    # The other JSON forms: JSON lines, or CSV with their keys as its header (told apart by the first line).
+    return parse_objects(format, text_objects(lines, format), limits, labels=labels)
 
 
 def parse_objects(format, objects, limits, *, labels=()):
-    """Records and LineErrors of (number, dict) items, from JSON lines, CSV rows or Parquet rows."""
-    if format == "labels":
-        return parse_labels(storable(read_keys(objects)), limits, labels)
-    objects = storable(objects)
+    """Records and LineErrors of (number, dict) items, from JSON lines, CSV rows or Parquet rows.
+    `labels`: a classify project's label set (labels files, and judgments read as labels)."""
+    if format == "labels":  # reads its keys only: other keys are not even checked (as ever)
+        return parse_labels(storable(read_keys(format, objects)), limits, labels)
+    objects = read_keys(format, storable(objects, READ_KEYS[format]))
+    if format == "judgments":
+        return parse_judgments(objects, limits, labels)
     if format in ("pairs", "hh"):
         return parse_pairs(objects, limits, hh=format == "hh")
     if format == "rankings":

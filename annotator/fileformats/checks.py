@@ -64,17 +64,31 @@ def unstorable(value):
         elif isinstance(value, list):
             stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
         elif value is not None and not isinstance(value, int):  # bytes, dates, decimals from Parquet
-            yield path, f"a {type(value).__name__} value is not JSON: use text, numbers, lists or objects"
+            yield path, f"a {type(value).__name__} value {NOT_JSON}"
 
 
-def storable(objects):
-    """The (number, dict) items whose every value can be stored, else their LineErrors."""
+NOT_JSON = "is not JSON: use text, numbers, lists or objects"
+
+
+def _top_key(path):
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def storable(objects, read=None):
+    """The (number, dict) items whose every value can be stored, else their LineErrors. Given
+    `read` (the keys the form reads), a value of another key may be of any type (an export's
+    created_at is a Parquet timestamp): it is ignored, so only what no file should hold (NUL,
+    a lone surrogate, NaN) is an error there."""
     for item in objects:
         if isinstance(item, LineError):
             yield item
             continue
         number, obj = item
-        problems = [LineError(number, path, reason) for path, reason in unstorable(obj)]
+        problems = [
+            LineError(number, path, reason)
+            for path, reason in unstorable(obj)
+            if read is None or not reason.endswith(NOT_JSON) or _top_key(path) in read
+        ]
         if problems:
             yield from problems
             continue

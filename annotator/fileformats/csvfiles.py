@@ -17,7 +17,7 @@ from .records import LineError, PromptRecord, text_id
 CSV_COMPLETION_COLUMNS = [f"completion_{i}" for i in range(1, MAX_COMPLETIONS + 1)]
 
 
-def _csv_rows(lines, errors):
+def csv_rows(lines, errors):
     """(first line number, row) for each CSV record; a quoted field may span lines.
     Lines that could not be read are passed on to `errors` and left out of the CSV."""
     first = [None]
@@ -39,7 +39,7 @@ def _csv_rows(lines, errors):
 
 def parse_csv(lines, limits):
     errors = []  # LineErrors of unreadable lines, handed on between records
-    rows = _csv_rows(lines, errors)
+    rows = csv_rows(lines, errors)
     try:
         _, header = next(rows, (1, []))
         yield from errors
