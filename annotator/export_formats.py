@@ -30,7 +30,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _json_default(value):
     if isinstance(value, datetime):
-        return value.isoformat()
+        # Always six fraction digits: datasets types "12:00:00+00:00" a timestamp but
+        # "12:00:00.1234+00:00" text, and two files typed apart do not load together.
+        return value.isoformat(timespec="microseconds")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -57,7 +59,7 @@ def csv_cell(value) -> str:
     if isinstance(value, (list, dict)):
         text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, datetime):
-        text = value.isoformat()
+        text = value.isoformat(timespec="microseconds")  # as in JSONL
     else:
         text = str(value)
     # Text that starts with quotes and then a formula gets one more, so that the import, which

@@ -541,12 +541,12 @@ def _text_pieces_with_iso_times(project, options, kept):
     class IsoTimestampLoader(previous):
         def load(self, data):
             # PostgreSQL's ISO output in the UTC session Django sets, e.g. "2026-12-01 21:47:35.12+00",
-            # as datetime.isoformat() writes it: "2026-12-01T21:47:35.120000+00:00" (a fraction
-            # of six digits, or none when it is zero).
+            # as datetime.isoformat(timespec="microseconds") writes it (export_formats):
+            # "2026-12-01T21:47:35.120000+00:00", six fraction digits even when they are zero.
             text = bytes(data).decode()
             date, clock, offset = text[:10], text[11:19], text[-3:]
             fraction = text[20:-3]
-            return f"{date}T{clock}.{fraction:0<6}{offset}:00" if fraction else f"{date}T{clock}{offset}:00"
+            return f"{date}T{clock}.{fraction:0<6}{offset}:00"
 
     adapters.register_loader(oid, IsoTimestampLoader)
     try:

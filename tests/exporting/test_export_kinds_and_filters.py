@@ -26,7 +26,7 @@ def test_pairs_carry_margin_split_and_judgment_id(data):
     assert [r["margin"] for r in (c1, c2, c3)] == [1.0, 0.0, 0.0]  # "much better" is training's margin 1.0
     assert [r["split"] for r in (c1, c2, c3)] == ["heldout", "train", "train"]
     assert [r["judgment_id"] for r in (c1, c2, c3)] == [data.judgments["j1"].id, data.judgments["j2"].id, None]
-    assert c1["created_at"] == "2026-01-10T12:00:00+00:00"
+    assert c1["created_at"] == "2026-01-10T12:00:00.000000+00:00"
 
 
 @pytest.mark.parametrize(
@@ -94,9 +94,9 @@ def test_judgments_hold_everything_recorded(data):
         "edit_original_id": c["h1"].id,
         "edit_original_text": "=SUM(A1)",
         "time_spent_ms": 4200,
-        "created_at": "2026-01-10T12:00:00+00:00",
-        "lease_started_at": "2026-01-09T12:00:00+00:00",
-        "lease_expires_at": "2026-01-10T12:00:00+00:00",
+        "created_at": "2026-01-10T12:00:00.000000+00:00",
+        "lease_started_at": "2026-01-09T12:00:00.000000+00:00",
+        "lease_expires_at": "2026-01-10T12:00:00.000000+00:00",
         "split": "heldout",
         "gold": False,  # the prompt is not a gold item
         "repeat_of": None,  # a first judgment, not a swapped repeat
