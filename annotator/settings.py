@@ -278,6 +278,8 @@ ARBITER_SCORER_REFRESH_SECONDS = env_int("ARBITER_SCORER_REFRESH_SECONDS", 10)
 # get_reward (OpenRLHF) only: queries per request. OpenRLHF 0.8 posts a whole rollout batch
 # (1,024 by default) at once; the model scores it in chunks, so memory is bounded by the chunk.
 ARBITER_REWARD_MAX_ITEMS = env_int("ARBITER_REWARD_MAX_ITEMS", 4096)
+# ... and characters per request, all texts together (1,024 rollouts of ~8k tokens fit).
+ARBITER_REWARD_MAX_TOTAL_CHARS = env_int("ARBITER_REWARD_MAX_TOTAL_CHARS", 32_000_000)
 # get_reward: trailing special tokens removed from a completion before scoring, beside the common
 # policies' own (rewardtrain/rl_queries.py SPECIAL_SUFFIXES); comma-separated.
 ARBITER_STRIP_SUFFIXES = [s.strip() for s in env_str("ARBITER_STRIP_SUFFIXES").split(",") if s.strip()]

@@ -53,9 +53,15 @@ def check_size(*, n_items, texts, items_setting="ARBITER_SCORE_MAX_ITEMS"):
     if n_items > max_items:
         raise TooLarge(f"{n_items} items; at most {max_items} per request ({items_setting})")
     limit = settings.ARBITER_SCORE_MAX_CHARS
+    total = 0
     for name, text in texts:
         if len(text) > limit:
             raise TooLarge(f"{name} is {len(text)} characters; at most {limit} (ARBITER_SCORE_MAX_CHARS)")
+        total += len(text)
+    # A get_reward batch may hold thousands of texts: their sum is bounded too, not only each one.
+    if total > settings.ARBITER_REWARD_MAX_TOTAL_CHARS:
+        raise TooLarge(f"{total} characters in all; at most {settings.ARBITER_REWARD_MAX_TOTAL_CHARS} per request "
+                       "(ARBITER_REWARD_MAX_TOTAL_CHARS)")  # fmt: skip
 
 
 def scorer_for(version, *, root):

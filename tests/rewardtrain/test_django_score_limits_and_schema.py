@@ -103,3 +103,14 @@ def test_the_schema_declares_the_fields_that_can_be_null_as_nullable(schema):
     assert components["TrainingRun"]["properties"]["version"].get("nullable") is True
     assert components["RewardModelVersion"]["properties"]["parent"].get("nullable") is True
     assert "path" not in components["RewardModelVersion"]["properties"]
+
+
+def test_get_reward_takes_many_more_queries_and_names_its_own_limits(trained, labeler, settings):
+    settings.ARBITER_REWARD_MAX_ITEMS = 5
+    settings.ARBITER_REWARD_MAX_TOTAL_CHARS = 60
+    five = post(labeler, trained, "get_reward", {"query": ["p a"] * 5})
+    assert five.status_code == 200 and len(five.json()["rewards"]) == 5  # over ARBITER_SCORE_MAX_ITEMS (3)
+    six = post(labeler, trained, "get_reward", {"query": ["p a"] * 6})
+    assert six.status_code == 413 and six.json()["detail"] == "6 items; at most 5 per request (ARBITER_REWARD_MAX_ITEMS)"
+    heavy = post(labeler, trained, "get_reward", {"query": ["x" * 40, "y" * 40]})
+    assert heavy.status_code == 413 and "(ARBITER_REWARD_MAX_TOTAL_CHARS)" in heavy.json()["detail"]
