@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from . import export_formats, exports
+from .api_docs import ApiSchema, ErrorSerializer
 from .fields import CompletionLabelsField, StrictCharField
 from .models import Assignment, Judgment, Membership, Project
 from .permissions import project_for_lead, project_for_member
@@ -45,14 +46,6 @@ class Unprocessable(APIException):
     default_code = "unprocessable"
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(
-        required=False,
-        help_text="Field name: its messages, or for nested input (edit, items) the same shape again.",
-    )
-
-
 def api_exception_handler(exc, context):
     """DRF's handler, with validation errors moved under "errors" beside a "detail"."""
     response = exception_handler(exc, context)
@@ -63,6 +56,8 @@ def api_exception_handler(exc, context):
 
 
 class ApiView(APIView):
+    schema = ApiSchema()  # declares 401, CSRF's 403 and the database's 503 on every operation
+
     def get_exception_handler(self):
         return api_exception_handler
 
@@ -289,14 +284,20 @@ class ProjectExportApi(ApiView):
                 "labelers). The judgments kind always has them, marked gold.",
             ),
         ],
+        # A generated client parses a status one way only, by the first media type it knows:
+        # octet-stream comes first so that it hands over every format's bytes (openapi-python-client
+        # would read text/csv as text, and a Parquet file with it). The OpenAPI document keeps
+        # one description per status: the first.
         responses={
-            (200, "application/x-ndjson"): OpenApiResponse(
-                OpenApiTypes.STR, description="One JSON object per line (see annotator.exports)."
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file, sent as the format's own media type: JSONL (application/x-ndjson, one JSON "
+                "object per line), CSV (text/csv, a header, then one row per record), Parquet "
+                "(application/vnd.apache.parquet, a fixed schema per kind and form). All UTF-8 where text.",
             ),
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A header, then one row per record."),
-            (200, "application/vnd.apache.parquet"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="Parquet with a fixed schema per kind and form."
-            ),
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "application/vnd.apache.parquet"): OpenApiResponse(OpenApiTypes.BINARY),
             400: ErrorSerializer,
             403: ErrorSerializer,
             404: ErrorSerializer,

@@ -120,6 +120,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class TrainStartApi(ApiView):
+    @extend_schema_serializer(component_name="TrainInput")
     class InputSerializer(serializers.Serializer):
         epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
         pooling = serializers.ChoiceField(choices=POOLINGS, required=False)
@@ -282,8 +283,12 @@ TOO_LARGE = OpenApiResponse(
     description=f"More than ARBITER_SCORE_MAX_ITEMS ({MAX_ITEMS}) items, or a text longer than "
     f"ARBITER_SCORE_MAX_CHARS ({MAX_CHARS}) characters; `detail` says which.",
 )
-UNAVAILABLE = OpenApiResponse(ErrorSerializer, description="No version yet, or none whose checkpoint verifies.")
-BAD_TOKEN = OpenApiResponse(ErrorSerializer, description="No credentials, or an unknown `token` in the URL.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer, description="No version yet, or none whose checkpoint verifies (or the database cannot be reached)."
+)
+BAD_TOKEN = OpenApiResponse(
+    ErrorSerializer, description="No credentials, or a token that is not valid (in the header or as `?token=` in the URL)."
+)
 PIN_REFUSED = OpenApiResponse(ErrorSerializer, description="The pinned version is not published in this project.")
 
 

@@ -283,15 +283,15 @@ def _file_type(w):
 @scenario("projects_train")
 def _projects_train(w):
     m, train = w.models, "projects_train"
-    w.call(train, 400, w.as_(w.lead), slug="generated", body=m.InputRequest(epochs=0))
-    run = w.call(train, 201, w.as_(w.lead), m.TrainingRun, slug="generated", body=m.InputRequest(epochs=1))
+    w.call(train, 400, w.as_(w.lead), slug="generated", body=m.TrainInputRequest(epochs=0))
+    run = w.call(train, 201, w.as_(w.lead), m.TrainingRun, slug="generated", body=m.TrainInputRequest(epochs=1))
     assert run.status.value == "queued" and run.requested_by == "gen-lead"
-    same = w.call(train, 200, w.as_(w.lead), m.TrainingRun, slug="generated", body=m.InputRequest())
+    same = w.call(train, 200, w.as_(w.lead), m.TrainingRun, slug="generated", body=m.TrainInputRequest())
     assert same.id == run.id
-    w.call(train, 403, w.as_(w.labeler), slug="generated", body=m.InputRequest())
-    w.call(train, 403, w.by_session(w.lead), slug="generated", body=m.InputRequest())
-    w.call(train, 404, w.as_(w.lead), slug="someone-elses", body=m.InputRequest())
-    w.refuses_strangers(train, slug="generated", body=m.InputRequest())
+    w.call(train, 403, w.as_(w.labeler), slug="generated", body=m.TrainInputRequest())
+    w.call(train, 403, w.by_session(w.lead), slug="generated", body=m.TrainInputRequest())
+    w.call(train, 404, w.as_(w.lead), slug="someone-elses", body=m.TrainInputRequest())
+    w.refuses_strangers(train, slug="generated", body=m.TrainInputRequest())
 
 
 @scenario("projects_runs_list")
