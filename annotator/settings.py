@@ -31,6 +31,18 @@ def env_float(name, default):
     return float(os.environ.get(name, default))
 
 
+def env_mode(name, default):
+    """An octal file permission mode, e.g. "0640", that lets the owner read and write."""
+    text = os.environ.get(name, default)
+    try:
+        mode = int(text.removeprefix("0o"), 8)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not an octal mode such as 0644") from None
+    if mode & ~0o777 or mode & 0o600 != 0o600:
+        raise ValueError(f"{name}={text!r} must be a mode from 0600 to 0777 that the owner can read and write")
+    return mode
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ARBITER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -261,6 +273,10 @@ ARBITER_MAX_IMPORT_BYTES = env_int("ARBITER_MAX_IMPORT_BYTES", 200 * 1024 * 1024
 # An upload page import larger than this runs as a Celery job with a progress page.
 ARBITER_IMPORT_BACKGROUND_BYTES = env_int("ARBITER_IMPORT_BACKGROUND_BYTES", 5 * 1024 * 1024)
 ARBITER_CHECKPOINT_DIR = Path(env_str("ARBITER_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))
+# Permission bits of published checkpoint files; their folders get x where r is set. The default
+# 0644 (folders 0755) lets a scoring or serving process under another user read them; 0640 only
+# the owner's group, 0600 the owner alone. The trainer is Django-free: services pass it in.
+ARBITER_CHECKPOINT_MODE = env_mode("ARBITER_CHECKPOINT_MODE", "0644")
 ARBITER_BASE_MODEL = env_str("ARBITER_BASE_MODEL")  # empty: the packaged all-MiniLM-L6-v2
 # Loading a model folder trusts its files, so base models (ARBITER_BASE_MODEL, a project's
 # base_model, --base-model) come only from under these folders (colon-separated).

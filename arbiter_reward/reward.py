@@ -131,6 +131,62 @@ def use_pooling(model, pooling: str):
     return model
 
 
+def modeling():
+    """arbiter_reward's modeling_arbiter: the package's, or in a checkpoint folder (where this file
+    is arbiter_reward.py) the copy beside it. Imported when needed: it imports transformers."""
+    try:
+        from . import modeling_arbiter
+    except ImportError:  # not in a package: the checkpoint folder is on sys.path
+        import modeling_arbiter
+    return modeling_arbiter
+
+
+def saved_model_type(path) -> str | None:
+    """config.json's model_type in the model folder `path`."""
+    return json.loads((Path(path) / "config.json").read_text()).get("model_type")
+
+
+def load_tokenizer(path, **kwargs):
+    """The tokenizer saved in `path`. transformers reads config.json to find it, and for Arbiter's
+    mean-pooled type would ask whether to run the folder's modeling_arbiter.py (or print the
+    question to a server's log): given the package's config class instead, it does not ask."""
+    from transformers import AutoTokenizer
+
+    config = modeling().mean_pooled_config(path) if saved_model_type(path) == modeling().MODEL_TYPE else None
+    return AutoTokenizer.from_pretrained(path, config=config, **kwargs)
+
+
+def load_reward_model(path, pooling: str, *, config: dict | None = None, cls_token_id: int | None = None, **kwargs):
+    """The sequence classifier saved in `path` with its head reading `pooling`, built from this
+    package's classes: never from code in the folder (so a server may load any checkpoint).
+
+    "mean" gives modeling_arbiter's MeanPooledBertForSequenceClassification, from a checkpoint of
+    that type or from a plain BERT (a base model, or a checkpoint published before that type,
+    whose arbiter.json records the pooling); "cls" a plain AutoModelForSequenceClassification.
+    `config` overrides saved settings (num_labels...); `cls_token_id` is saved in a mean-pooled
+    model's config so that it can refuse inputs without [CLS]; `kwargs` go to from_pretrained.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    if pooling not in POOLINGS:
+        raise UnsupportedEncoding(f"pooling {pooling!r} is not one this arbiter_reward implements ({', '.join(POOLINGS)})")
+    models = modeling()
+    model_type = saved_model_type(path)
+    if pooling == MEAN_POOLING:
+        if model_type not in ("bert", models.MODEL_TYPE):
+            raise UnsupportedEncoding(
+                f"pooling {pooling!r} is built for BERT models, whose head reads the pooled output "
+                f"({model_type!r} is not one); train it with pooling {CLS_POOLER!r}"
+            )
+        model_config = models.mean_pooled_config(path, **(config or {}))
+        if cls_token_id is not None:
+            model_config.cls_token_id = cls_token_id
+        return models.MeanPooledBertForSequenceClassification.from_pretrained(path, config=model_config, **kwargs)
+    if model_type == models.MODEL_TYPE:
+        raise UnsupportedEncoding(f"{Path(path).name} is a mean-pooled model ({model_type}); it cannot be read with pooling {pooling!r}")
+    return AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=False, **(config or {}), **kwargs)
+
+
 def reward_column(head: dict | None) -> int:
     """Which output is the reward: 0 for a reward head, the positive label's for a classifier."""
     head = head or REWARD_HEAD
@@ -261,7 +317,6 @@ class LocalReward:
 
     def __init__(self, checkpoint_dir, *, device: str | None = None, batch_size: int = 32):
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = Path(checkpoint_dir)
@@ -278,9 +333,10 @@ class LocalReward:
         self.version = self.metadata.get("version")
         self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-        self.model = use_pooling(model, self.pooling).to(self.device).eval()
+        self.tokenizer = load_tokenizer(path, local_files_only=True)
+        # This package's model classes, not the folder's modeling_arbiter.py: nothing from the
+        # folder runs, and checkpoints published before the mean-pooled model type load too.
+        self.model = load_reward_model(path, self.pooling, local_files_only=True).to(self.device).eval()
 
     def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """Rewards of (prompt, completion) strings, in input order."""

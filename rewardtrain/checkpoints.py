@@ -29,9 +29,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
     from rewardtrain.training import TrainResult
 
+# Published files are readable by group and others, folders searchable where readable, so that
+# a scoring or serving process under another user can load them (settings.ARBITER_CHECKPOINT_MODE).
+DEFAULT_FILE_MODE = 0o644
 METADATA_FILE = "arbiter.json"
 MANIFEST_FILE = "manifest.json"
 TEMP_MARKER = ".tmp-"
+MODELING_FILE = Path(reward_module.__file__).with_name("modeling_arbiter.py")  # not imported: it needs transformers
 HASH_CHUNK = 1 << 20
 
 
@@ -44,12 +48,33 @@ class ManifestMissing(CheckpointInvalid):
     """A folder without manifest.json, e.g. one published before manifests existed."""
 
 
-def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -> Path:
-    """Write model, tokenizer, arbiter.json and a model card, then publish them in one rename."""
+def folder_mode(file_mode: int) -> int:
+    """The mode of a checkpoint's folders for `file_mode`: searchable (x) by whoever may read (r)."""
+    return file_mode | (file_mode & 0o444) >> 2
+
+
+def check_file_mode(file_mode: int) -> int:
+    """`file_mode` if it is a plain permission mode that lets the owner read and write (the
+    trainer rewrites and removes its folders); ValueError otherwise."""
+    if not isinstance(file_mode, int) or file_mode & ~0o777 or file_mode & 0o600 != 0o600:
+        raise ValueError(f"checkpoint file mode {file_mode!r} must be an octal mode from 0600 to 0777 that the owner can read and write, e.g. 0644")
+    return file_mode
+
+
+def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict, file_mode: int = DEFAULT_FILE_MODE) -> Path:
+    """Write model, tokenizer, arbiter.json and a model card, then publish them in one rename.
+
+    Every file gets `file_mode` and every folder `folder_mode(file_mode)`, whatever the umask
+    (mkdtemp makes its folder 0700, and safetensors may write 0600).
+    """
+    check_file_mode(file_mode)
     target_dir = Path(target_dir)
     if target_dir.exists():
         raise FileExistsError(f"checkpoint {target_dir} already exists")
+    created = [folder for folder in [target_dir.parent, *target_dir.parent.parents] if not folder.exists()]
     target_dir.parent.mkdir(parents=True, exist_ok=True)
+    for folder in created:  # e.g. a project's first version: its folder, readable alike
+        folder.chmod(folder_mode(file_mode))
     temp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}{TEMP_MARKER}", dir=target_dir.parent))
     try:
         config = result.config
@@ -79,10 +104,14 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
         finally:
             tokenizer.truncation_side, tokenizer.model_max_length, tokenizer.init_kwargs = saved
         (temp / METADATA_FILE).write_text(meta_text)
-        # The scoring client, so the folder alone scores as Arbiter does with torch and transformers.
+        # The scoring client, so the folder alone scores as Arbiter does with torch and transformers,
+        # and the mean-pooled model type that a mean-pooled config.json names in its auto_map
+        # (mean_pooled_config sets it): transformers runs it only with trust_remote_code.
         shutil.copyfile(reward_module.__file__, temp / "arbiter_reward.py")
+        shutil.copyfile(MODELING_FILE, temp / MODELING_FILE.name)
         (temp / "README.md").write_text(model_card(full, target_dir.name))
         write_manifest(temp)
+        set_modes(temp, file_mode)
         fsync_tree(temp)
         if target_dir.exists():  # someone published the same name meanwhile
             raise FileExistsError(f"checkpoint {target_dir} already exists")
@@ -92,6 +121,13 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict) -
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return target_dir
+
+
+def set_modes(folder: Path, file_mode: int) -> None:
+    """`file_mode` on every file under `folder`, folder_mode(file_mode) on it and its folders."""
+    for path in folder.rglob("*"):
+        path.chmod(folder_mode(file_mode) if path.is_dir() else file_mode)
+    folder.chmod(folder_mode(file_mode))
 
 
 def read_metadata(path: str | Path) -> dict:

@@ -49,6 +49,45 @@ METRIC_LABELS = {
 }
 NOT_METRICS = {"device", "precision", "gate"}  # shown under "Training" (device, precision) or not at all
 
+# What each loader does with a checkpoint of each pooling: (loader, mean pooling, [CLS] pooler).
+# The README shows the same table (a test keeps them equal). TEI and vLLM are not installed here:
+# their cells (marked "not tested") follow from config.json's model type; the others are tested
+# in tests/rewardtrain/test_checkpoint_loaders.py and test_model_card.py.
+LOADERS = [
+    ("Arbiter's API (`score`, `rank`, `get_reward`, `rerank`)", "Arbiter's reward", "Arbiter's reward"),
+    ("`arbiter_reward.LocalReward(folder)`, `RemoteReward`",
+     "Arbiter's reward (the package's model class: no code from the folder runs)", "Arbiter's reward"),
+    ("`AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True)` or a `pipeline` with it, given the text pair",
+     "Arbiter's reward (runs the folder's `modeling_arbiter.py`)", "Arbiter's reward (plain BERT: the flag changes nothing)"),
+    ("the same without `trust_remote_code`",
+     "refuses: \"contains custom code which must be executed ... pass the argument `trust_remote_code=True`\" (a terminal asks first)",
+     "Arbiter's reward"),
+    ("one text instead of the pair: `tokenizer(prompt + completion)`, a pipeline given a string",
+     "refuses: the model checks for [CLS] and a second segment", "**wrong reward**"),
+    ("TRL `GRPOTrainer(reward_funcs=\"<folder>\")`",
+     "refuses: as above, and with `trust_remote_code` the model refuses TRL's input",
+     "**wrong reward**, silently: TRL joins prompt and completion into one text without [CLS] and [SEP] "
+     "(and fails past 512 tokens); use `LocalReward`"),
+    ("TEI (text-embeddings-inference)", "refuses: unknown model type (not tested)",
+     "serves it as plain BERT: right for the pair within max_length with raw scores; longer pairs are cut otherwise (not tested)"),
+    ("vLLM", "refuses without `trust_remote_code` (not tested)",
+     "serves it as plain BERT: check that it scores the pair as raw logits (not tested)"),
+]
+# The measured cost of a checkpoint that TEI and vLLM can serve (bench/README.md, issue 11).
+POOLING_CHOICE = """Only a [CLS]-pooled checkpoint (`--pooling cls`, `TrainConfig(pooling="cls")`) is plain BERT,
+which TEI and vLLM can serve. It costs held-out accuracy: 0.623 ± 0.009 against mean pooling's
+0.652 ± 0.007 (three seeds; packaged all-MiniLM-L6-v2, hh-harmless-1800 pairs 0-1299 to train,
+1300-1799 to evaluate, max_length 256; bench/README.md "Reward quality", commit 56944f9, 2026-12-02)."""
+
+
+def loader_table(pooling: str | None = None) -> str:
+    """The LOADERS table; `pooling` marks the column of the checkpoint it describes."""
+    mark = {MEAN_POOLING: (" (this checkpoint)", ""), "cls": ("", " (this checkpoint)")}.get(pooling, ("", ""))
+    return "\n".join(
+        [f"| loader | mean pooling, the default{mark[0]} | [CLS] pooler{mark[1]} |", "|---|---|---|",
+         *(f"| {loader} | {mean} | {cls} |" for loader, mean, cls in LOADERS)]
+    )  # fmt: skip
+
 
 def base_model_name(base_model: str | None) -> str:
     """The base model as a name: the Hub name of the packaged MiniLM, else the folder's name.
@@ -171,29 +210,27 @@ logit; higher is better. Trained by Arbiter with the loss -logsigmoid(r_chosen -
 applies a sigmoid by default, which squashes the reward into (0, 1) and is not what Arbiter
 trained or serves."""
         pipeline_score = 'return reward_pipeline(inputs, truncation="only_first", max_length=max_length)["score"]'
+    forward = f"return model(**inputs).logits[0, {column}].item()"
+    trl_path = "which this model refuses" if mean_pooled else "and score this model wrongly without an error"
     if mean_pooled:
         pooling_note = """
-The head reads the **mean of the last hidden states** over the real tokens, not BERT's [CLS]
-pooler: a plain `model(**inputs).logits` would use the pooler, which this model never trained,
-and give wrong rewards. `reward` below pools as Arbiter does.
+This model's head reads the **mean of the last hidden states** over the real tokens, not BERT's
+[CLS] pooler. Its config.json names Arbiter's model type `arbiter_mean_pooled_bert`, defined in
+this folder's `modeling_arbiter.py` (torch and transformers only; read it before you run it):
+transformers loads it only with `trust_remote_code=True`, and refuses without, rather than
+loading a plain BERT whose head would read the pooler this model never trained.
 """
-        forward = f"""hidden = model.base_model(**inputs).last_hidden_state
-        mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1)  # the mean over real tokens
-        return model.classifier(pooled)[0, {column}].item()"""
-        pipeline_model = """import sys
+        load = "from_pretrained(path, trust_remote_code=True)  # this folder's modeling_arbiter.py"
+        # AutoTokenizer reads config.json too: without the flag a terminal asks about the code.
+        load_tokenizer = 'from_pretrained(path, trust_remote_code=True)  # saved with truncation_side="left"'
 
-from transformers import pipeline
+        pipeline_model = """from transformers import pipeline
 
-sys.path.insert(0, path)  # this folder's arbiter_reward.py
-from arbiter_reward import use_pooling
-
-# The pipeline calls the model as is: give it one that pools by the mean, as Arbiter does.
-pooled_model = use_pooling(AutoModelForSequenceClassification.from_pretrained(path), "mean").eval()
-reward_pipeline = pipeline("text-classification", model=pooled_model, tokenizer=tokenizer, function_to_apply="none")"""
+reward_pipeline = pipeline("text-classification", model=path, trust_remote_code=True, function_to_apply="none")"""
     else:
         pooling_note = ""
-        forward = f"return model(**inputs).logits[0, {column}].item()"
+        load = "from_pretrained(path)"
+        load_tokenizer = 'from_pretrained(path)  # saved with truncation_side="left"'
         pipeline_model = """from transformers import pipeline
 
 reward_pipeline = pipeline("text-classification", model=path, function_to_apply="none")"""
@@ -216,6 +253,12 @@ The full training configuration, history and encoding are in `arbiter.json`.
 
 {_table(training_rows(meta))}
 
+## What each loader does with this checkpoint
+
+{loader_table(recorded_pooling(encoding))}
+
+{POOLING_CHOICE}
+
 ## Use with transformers
 
 The input is the text pair `[CLS] prompt [SEP] completion [SEP]`, at most {max_length} tokens.
@@ -236,8 +279,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 path = "{PATH_PLACEHOLDER}"
 encoding = json.loads((Path(path) / "arbiter.json").read_text())["encoding"]
 max_length, budget = encoding["max_length"], encoding["completion_budget"]
-tokenizer = AutoTokenizer.from_pretrained(path)  # saved with truncation_side="left"
-model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+tokenizer = AutoTokenizer.{load_tokenizer}
+model = AutoModelForSequenceClassification.{load}.eval()
 
 
 def fit_completion(prompt, completion):
@@ -278,10 +321,11 @@ print(pipeline_reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
 
 ## Use as a reward function in TRL
 
-`arbiter_reward` (in the Arbiter repository; this folder's `arbiter_reward.py` is the same file)
-needs only torch and transformers; `LocalReward` is batched, encodes as above, refuses a
-checkpoint whose recorded encoding it does not implement, and takes string or conversational
-prompts and completions.
+`arbiter_reward` (in the Arbiter repository; this folder's `arbiter_reward.py` and
+`modeling_arbiter.py` are the same files) needs only torch and transformers; `LocalReward` is
+batched, encodes as above, refuses a checkpoint whose recorded encoding it does not implement,
+and takes string or conversational prompts and completions. Not `reward_funcs="{PATH_PLACEHOLDER}"`:
+TRL would join prompt and completion into one text without [CLS] and [SEP], {trl_path}.
 
 ```python
 from arbiter_reward import LocalReward

@@ -11,15 +11,16 @@ from typing import Sequence
 import torch
 
 # Batching is the reward-function client's, so Arbiter and LocalReward score alike.
-from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits, REWARD_HEAD and the pooling)
+from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits, REWARD_HEAD and the loader)
     REWARD_HEAD,
     check_encoding,
     collate,
+    load_reward_model,
+    load_tokenizer,
     recorded_pooling,
     reward_column,
     score_encodings,
     score_logits,
-    use_pooling,
 )
 from rewardtrain.data import encode_pair_text
 
@@ -60,14 +61,13 @@ class Scorer:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "Scorer":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         path = Path(path)
         meta_file = path / "arbiter.json"
         metadata = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-        use_pooling(model, recorded_pooling(metadata.get("encoding"))).to(resolve_device(device)).eval()
+        tokenizer = load_tokenizer(path, local_files_only=True)
+        # The packaged model classes: the server never runs the checkpoint's modeling_arbiter.py.
+        model = load_reward_model(path, recorded_pooling(metadata.get("encoding")), local_files_only=True)
+        model.to(resolve_device(device)).eval()
         return cls(model, tokenizer, metadata)
 
     def score(self, items: Sequence[tuple[str, str]], batch_size: int = 32, *, normalize: bool = False) -> list[float]:

@@ -383,6 +383,7 @@ def _train_and_publish(run, *, progress_every, on_progress):
             "started_at": started_at.isoformat(),
             "finished_at": timezone.now().isoformat(),
         },
+        file_mode=settings.ARBITER_CHECKPOINT_MODE,
     )
     try:
         _record_version(

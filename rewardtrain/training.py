@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
-from rewardtrain.scoring import REWARD_HEAD, collate, pairwise_accuracy, recorded_pooling, resolve_device, score_logits, use_pooling
+from rewardtrain.scoring import REWARD_HEAD, collate, load_reward_model, load_tokenizer, pairwise_accuracy, recorded_pooling, resolve_device, score_logits
 
 
 @dataclass
@@ -42,24 +42,23 @@ BUCKET_BATCHES = 64
 
 def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD, pooling: str = "cls"):
     """Model with the head's outputs (new and random when `path` is a plain encoder), reading
-    `pooling` (see arbiter_reward.use_pooling), and its tokenizer: one output named "reward",
-    or one per label of a classifier."""
+    `pooling` (see arbiter_reward.reward.load_reward_model: "mean" is Arbiter's mean-pooled BERT
+    type, saved so that loaders without its code refuse it), and its tokenizer: one output named
+    "reward", or one per label of a classifier."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tokenizer = load_tokenizer(path, local_files_only=True)
     # The outputs named, so pipelines and the Hub widget show "reward" or the labels, not LABEL_0.
     names = head["labels"] if head["kind"] == "classifier" else ["reward"]
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model = load_reward_model(
         path,
-        num_labels=len(names),
-        id2label=dict(enumerate(names)),
-        label2id={name: i for i, name in enumerate(names)},
+        pooling,
+        config={"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {name: i for i, name in enumerate(names)}},
+        cls_token_id=tokenizer.cls_token_id,
         # A folder whose head has another size (a reward model under a new classifier) gets a new head.
         ignore_mismatched_sizes=True,
         local_files_only=True,
     )
-    return use_pooling(model, pooling).to(device), tokenizer
+    return model.to(device), tokenizer
 
 
 def device_name(device: torch.device) -> str:

@@ -12,8 +12,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 def plain_logits(folder, items) -> list[list[float]]:
     """Every output of each (prompt, completion), one item at a time (no padding)."""
     encoding = json.loads((Path(folder) / "arbiter.json").read_text())["encoding"]
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    # A mean-pooled checkpoint loads only with its own modeling_arbiter.py (trust_remote_code);
+    # the mean is taken here by hand, so the check does not rest on that file.
+    model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
     rows = []
     with torch.inference_mode():
         for prompt, completion in items:

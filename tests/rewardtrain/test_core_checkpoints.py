@@ -2,11 +2,13 @@
 
 import dataclasses
 import json
+import os
+import stat
 
 import pytest
 import torch
 
-from rewardtrain.checkpoints import cleanup_partial, read_metadata, write_checkpoint
+from rewardtrain.checkpoints import cleanup_partial, read_metadata, verify_checkpoint, write_checkpoint
 from rewardtrain.scoring import Scorer
 from rewardtrain.training import TrainConfig, default_base_model, evaluate_checkpoint, train
 
@@ -19,20 +21,22 @@ def trained(tiny_model, toy_pairs):
 
 
 def plain_scores(path, items):
-    """What a user with only transformers gets, following the model card: the head reads the
-    mean of the last hidden states over the real tokens (the default pooling)."""
+    """What a user with only transformers gets, following the model card (trust_remote_code: the
+    folder's modeling_arbiter.py), checked against the head on the mean of the last hidden
+    states over the real tokens (the default pooling) worked out by hand."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     assert read_metadata(path)["encoding"]["pooling"] == "mean"
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True).eval()
     scores = []
     with torch.no_grad():
         for prompt, completion in items:
             inputs = tokenizer(prompt, completion, truncation="only_first", return_tensors="pt")
             hidden = model.base_model(**inputs).last_hidden_state
-            logits = model.classifier(hidden.mean(1))  # one unpadded item: every token is real
-            assert logits.shape == (1, 1)
+            by_hand = model.classifier(hidden.mean(1))  # one unpadded item: every token is real
+            logits = model(**inputs).logits
+            assert logits.shape == (1, 1) and logits[0, 0].item() == pytest.approx(by_hand[0, 0].item(), abs=1e-6)
             scores.append(logits[0, 0].item())
     return scores
 
@@ -122,3 +126,42 @@ def test_the_packaged_minilm_trains_publishes_and_scores(tmp_path, toy_pairs):
     scores = scorer.score(items)
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
     assert scores == pytest.approx(plain_scores(path, items), abs=1e-4)
+
+
+def modes(folder):
+    """{relative path: permission bits} of `folder`, its files and folders."""
+    return {p.relative_to(folder.parent).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")]}
+
+
+@pytest.fixture
+def strict_umask():
+    """The umask of a locked-down service account: without Arbiter setting modes, 0600 and 0700."""
+    previous = os.umask(0o077)
+    yield
+    os.umask(previous)
+
+
+def test_published_files_are_readable_by_group_and_others(trained, tmp_path, strict_umask):
+    """So that a scoring or serving process running as another user can load the checkpoint."""
+    path = write_checkpoint(trained, tmp_path / "project" / "v1", metadata={"version": 1})
+    found = modes(path)
+    assert {"v1/model.safetensors", "v1/modeling_arbiter.py", "v1/manifest.json"} <= set(found)
+    assert {name: mode for name, mode in found.items() if (tmp_path / "project" / name).is_file()} == {
+        name: 0o644 for name in found if (tmp_path / "project" / name).is_file()
+    }
+    assert found["v1"] == 0o755 and stat.S_IMODE((tmp_path / "project").stat().st_mode) == 0o755
+    verify_checkpoint(path, root=tmp_path / "project")
+
+
+def test_a_narrower_checkpoint_mode_gives_folders_x_where_files_have_r(trained, tmp_path, strict_umask):
+    path = write_checkpoint(trained, tmp_path / "project" / "v1", metadata={"version": 1}, file_mode=0o640)
+    found = modes(path)
+    assert found["v1"] == 0o750 and found["v1/model.safetensors"] == 0o640 and found["v1/config.json"] == 0o640
+    assert set(found.values()) == {0o750, 0o640}
+
+
+@pytest.mark.parametrize("file_mode", [0o444, 0o200, 0o4644, "0644", -1])
+def test_a_checkpoint_mode_the_owner_cannot_read_and_write_is_refused(trained, tmp_path, file_mode):
+    with pytest.raises(ValueError, match="checkpoint file mode"):
+        write_checkpoint(trained, tmp_path / "v1", metadata={}, file_mode=file_mode)
+    assert not (tmp_path / "v1").exists()

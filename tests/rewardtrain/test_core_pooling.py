@@ -34,8 +34,10 @@ def masked_mean_rewards(path, items):
     """The head on the mean of the token states, worked out by hand, each item unpadded."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
+    # trust_remote_code: a mean-pooled checkpoint loads only with its modeling_arbiter.py (a
+    # [CLS] one is plain BERT); the mean is taken here by hand, from the last hidden states.
+    model = AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True).eval()
     with torch.no_grad():
         return [
             model.classifier(model.base_model(**tokenizer(p, c, return_tensors="pt")).last_hidden_state.mean(1))[0, 0].item()

@@ -13,7 +13,7 @@ import yaml
 
 from rewardtrain.checkpoints import read_metadata, write_checkpoint
 from rewardtrain.config import default_base_model
-from rewardtrain.model_card import PATH_PLACEHOLDER, model_card
+from rewardtrain.model_card import PATH_PLACEHOLDER, loader_table, model_card
 from rewardtrain.scoring import Scorer
 from rewardtrain.training import TrainConfig, train
 
@@ -170,32 +170,57 @@ def test_without_function_to_apply_the_pipeline_gives_a_sigmoid(checkpoint):
 
     namespace, _ = run_snippets(checkpoint)
     raw = namespace["pipeline_reward"]("human: hi. assistant:", "the cat is good")
-    model = namespace.get("pooled_model", str(checkpoint))  # the card's model for a mean-pooled head
-    default = pipeline("text-classification", model=model, tokenizer=namespace["tokenizer"])(
+    default = pipeline("text-classification", model=str(checkpoint), trust_remote_code=True)(
         {"text": "human: hi. assistant:", "text_pair": "the cat is good"}
     )
     assert default["label"] == "reward"
     assert default["score"] == pytest.approx(1 / (1 + math.exp(-raw)), abs=1e-5) and default["score"] != pytest.approx(raw)
 
 
-def test_a_mean_pooled_card_warns_that_plain_logits_are_wrong(checkpoint):
-    """The warning is true: the model called as is (its [CLS] pooler) scores otherwise than Arbiter."""
-    from transformers import AutoModelForSequenceClassification
+def test_a_mean_pooled_card_says_plain_transformers_refuses_it(checkpoint):
+    """True of both: a mean-pooled checkpoint loads only with trust_remote_code (its modeling_arbiter.py);
+    a [CLS] one is plain BERT, whose plain logits are Arbiter's reward for the text pair."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     pooling = read_metadata(checkpoint)["encoding"]["pooling"]
     text = card(checkpoint)
-    assert ("model(**inputs).logits` would use the pooler" in text) == (pooling == "mean")
+    assert ("transformers loads it only with `trust_remote_code=True`, and refuses without" in text) == (pooling == "mean")
+    assert ("from_pretrained(path, trust_remote_code=True)" in python_blocks(text)[0]) == (pooling == "mean")
     assert f"| pooling (what the head reads) | {'the mean of the last hidden states' if pooling == 'mean' else 'the [CLS] pooler'}" in text
     items = [("human: hi. assistant:", "the cat is good"), ("human: the sky? assistant:", "rain again tomorrow")]
-    namespace, _ = run_snippets(checkpoint)
+    if pooling == "mean":
+        with pytest.raises(ValueError, match="trust_remote_code=True"):
+            AutoModelForSequenceClassification.from_pretrained(checkpoint, trust_remote_code=False)
+        return
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     plain = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
     with torch.no_grad():
-        as_is = [plain(**namespace["tokenizer"](p, c, return_tensors="pt")).logits[0, 0].item() for p, c in items]
-    expected = Scorer.load(checkpoint, device="cpu").score(items)
-    if pooling == "mean":
-        assert all(abs(a - e) > 1e-3 for a, e in zip(as_is, expected))
-    else:
-        assert as_is == pytest.approx(expected, abs=1e-5)
+        as_is = [plain(**tokenizer(p, c, return_tensors="pt")).logits[0, 0].item() for p, c in items]
+    assert as_is == pytest.approx(Scorer.load(checkpoint, device="cpu").score(items), abs=1e-5)
+
+
+def test_the_card_says_what_each_loader_does_for_both_poolings(checkpoint):
+    pooling = read_metadata(checkpoint)["encoding"]["pooling"]
+    text = card(checkpoint)
+    assert "## What each loader does with this checkpoint" in text and loader_table(pooling) in text
+    header = text.split("## What each loader does with this checkpoint")[1].split("\n")[2]
+    assert header.endswith("mean pooling, the default (this checkpoint) | [CLS] pooler |" if pooling == "mean"
+                           else "mean pooling, the default | [CLS] pooler (this checkpoint) |")  # fmt: skip
+    for loader in ["Arbiter's API", "LocalReward", "trust_remote_code=True", "without `trust_remote_code`",
+                   "TRL `GRPOTrainer(reward_funcs=", "TEI", "vLLM"]:  # fmt: skip
+        assert loader in text
+    # The cost of a checkpoint TEI and vLLM can serve, as measured (bench/README.md).
+    assert "0.623 ± 0.009 against mean pooling's\n0.652 ± 0.007" in text and "commit 56944f9, 2026-12-02" in text
+    trl = python_blocks(text)[2]
+    assert "LocalReward" in trl
+    assert ("which this model refuses" if pooling == "mean" else "score this model wrongly without an error") in text
+
+
+def test_the_readme_shows_the_cards_loader_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert loader_table() in readme
 
 
 def test_the_trl_snippet_uses_local_reward(checkpoint):
