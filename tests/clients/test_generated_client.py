@@ -249,8 +249,14 @@ def _judgments_create(w):
 
 @scenario("projects_quality")
 def _projects_quality(w):
-    report = w.call("projects_quality", 200, w.as_(w.lead), w.models.QualityReport, slug="generated")
-    assert report.labelers == [] and report.overall.judgments == 0
+    m = w.models
+    item = w.call("projects_next", 200, w.as_(w.labeler), m.Item, slug="generated")
+    judgment = m.JudgmentInputRequest(assignment=item.assignment, client_id="q-1", choice=m.ChoiceEnum("a"), time_spent_ms=900)
+    w.call("judgments_create", 201, w.as_(w.labeler), m.Judgment, body=judgment)
+    report = w.call("projects_quality", 200, w.as_(w.lead), m.QualityReport, slug="generated")
+    (row,) = report.labelers  # null figures (no gold, no repeats) parse as None
+    assert row.username == "gen-labeler" and row.gold_accuracy is None and row.fast == 1
+    assert report.agreement.with_majority is None and report.throughput.per_day[0].judgments == 1
     w.call("projects_quality", 403, w.as_(w.labeler), slug="generated")
     w.call("projects_quality", 404, w.as_(w.lead), slug="someone-elses")
     w.refuses_strangers("projects_quality", slug="generated")
