@@ -118,7 +118,7 @@ def classify_project(*, imported):
     project = factories.project(
         mode=Project.Mode.CLASSIFY, completions_shown=2, labels=["ok", "bad"], positive_label="ok"
     )
-    grace = factories.member(project, "labeler", username="grace")
+    grace = None if imported else factories.member(project, "labeler", username="grace")
     for prompt in factories.prompts(project, 2):
         first, second = prompt.completions.all()
         if imported:
@@ -220,7 +220,10 @@ def check_values(kind, per_project):
 
 def test_csv_exports_load_as_text_with_lists_as_their_json(tmp_path):
     projects = [ranking_project_without_exclusions(), ranking_project()]
-    files = [exported(p, tmp_path / f"{i}.csv", format="csv", kind="rankings") for i, p in enumerate(projects)]
+    files = [
+        exported(p, tmp_path / f"{i}.csv", format="csv", kind="rankings", include_gold="true")
+        for i, p in enumerate(projects)
+    ]
     rows = loaded("csv", files, tmp_path, features=export_features("rankings", format="csv")).to_list()
     assert rows[0]["excluded"] == "[]" and json.loads(rows[2]["excluded"]) == ["three"]
     assert rows[0]["created_at"].endswith("+00:00")
