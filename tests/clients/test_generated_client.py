@@ -129,10 +129,11 @@ class World:
         self.clients.append(client)
         return client
 
-    def with_url_token(self, user):
-        """The token as ?token= (get_reward and rerank), and no Authorization header."""
-        token, _ = Token.objects.get_or_create(user=user)
-        return self.kept(self.package.Client, httpx_args={"params": {"token": token.key}})
+    def with_url_token(self, user=None):
+        """The token as ?token= (the scoring shapes RL loops call), and no Authorization header;
+        without a user, a token that is not valid."""
+        key = Token.objects.get_or_create(user=user)[0].key if user else BAD_TOKEN
+        return self.kept(self.package.Client, httpx_args={"params": {"token": key}})
 
     def by_session(self, user):
         """A logged-in browser session without its CSRF token: unsafe methods answer 403."""
@@ -180,6 +181,7 @@ def world(_generated, live_server, transactional_db, settings, tiny_model_root):
             f"{live_server.url}/api/schema/?format=json", headers={"Authorization": f"Token {token.key}"}, timeout=30
         )
         assert served.status_code == 200, served.text
+        assert served.json() == SCHEMA  # the operations parametrized below are the served ones
         _generated["package"] = generate_client(_generated["folder"], served.content)
     world = World(package=_generated["package"], base_url=live_server.url, model=str(tiny_model_root / "tiny-bert"))
     yield world
@@ -374,6 +376,14 @@ def _scoring_errors(w, operation_id, body_for, *, max_items):
     w.call(operation_id, 413, labeler, slug="generated", body=body_for(n=max_items + 1))
     w.call(operation_id, 503, labeler, slug="empty", body=body_for())
     w.refuses_strangers(operation_id, slug="generated", body=body_for())
+    if operation_id in URL_TOKEN_OPERATIONS:
+        w.call(operation_id, 401, w.with_url_token(), slug="generated", body=body_for())
+
+
+URL_TOKEN_OPERATIONS = {
+    id for id, security in ((op["operationId"], op["security"]) for ops in SCHEMA["paths"].values() for op in ops.values())
+    if {"queryToken": []} in security
+}  # fmt: skip
 
 
 PROMPT = "human: tell me about the cat. assistant:"
@@ -464,6 +474,8 @@ def _cohere_rerank(w, settings, operation_id, api_version):
     answer = w.call(operation_id, 200, bearer, m.CohereRerankOutput, slug="generated", body=body(return_documents=True))
     assert answer.meta.api_version.version.value == api_version and len(answer.results) == 2
     assert {r.document.text for r in answer.results} == {BAD, GOOD}
+    by_url = w.call(operation_id, 200, w.with_url_token(w.labeler), m.CohereRerankOutput, slug="generated", body=body())
+    assert [r.index for r in by_url.results] == [r.index for r in answer.results] and by_url.results[0].document is UNSET(w)
     w.call(operation_id, 401, w.client(prefix="Bearer"), slug="generated", body=body())
     _scoring_errors(w, operation_id, body, max_items=settings.ARBITER_SCORE_MAX_ITEMS)
 
