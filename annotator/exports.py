@@ -456,7 +456,12 @@ _PAIR_TAIL = [
     ("prompt_id", _STRING), ("chosen_id", _ID), ("rejected_id", _ID), ("annotator", _STRING), ("source", _STRING),
     ("created_at", _TIME), ("margin", pa.float64()), ("split", _STRING), ("judgment_id", _ID),
 ]
-SCHEMAS = {  # (kind, form): the fixed Parquet schema, whose names are also the CSV header
+# (kind, form): each export's columns and types, defined here once. The Parquet writer writes
+# this schema, the CSV header is its names, the JSONL records have its names in its order, and
+# arbiter_reward.export_features (Django-free, so written out there) gives it to `datasets` for
+# JSONL, which cannot type a column null in every row; tests/exporting/test_export_schemas.py
+# holds all four equal.
+SCHEMAS = {
     ("pairs", "explicit"): pa.schema([("prompt", _STRING), ("chosen", _STRING), ("rejected", _STRING), *_PAIR_TAIL]),
     ("pairs", "conversational"): pa.schema(
         [("prompt", _MESSAGES), ("chosen", _MESSAGES), ("rejected", _MESSAGES), *_PAIR_TAIL]

@@ -5,7 +5,10 @@ which must equal the Parquet schema. Times are written with six fraction digits 
 moment, since `datasets` types "...12:00:00+00:00" a timestamp and "...12:00:00.123400+00:00" text."""
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -243,6 +246,17 @@ def test_export_features_names_every_kind_and_form_and_refuses_others():
 
 
 def test_export_features_without_datasets_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "datasets", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as if not installed
     with pytest.raises(ImportError, match="pip install datasets"):
         export_features("pairs")
+
+
+def test_export_features_loads_without_django():
+    code = (
+        "import sys, arbiter_reward; features = arbiter_reward.export_features('judgments');"
+        "assert 'django' not in sys.modules and 'annotator' not in sys.modules; print(features['shown'])"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "int64" in done.stdout
