@@ -143,8 +143,8 @@ def classify_project(*, imported):
 
 
 def sparse_and_full(kind, data):
-    """(kind's params, the projects to export, oldest-looking first: the first one's columns are
-    null or empty where the others' are not)."""
+    """The projects to export `kind` from, the sparse one first: its columns are null or empty
+    where the others' are not."""
     if kind == "pairs":
         return [all_imported_pairs(), data.project]
     if kind == "rankings":
