@@ -28,6 +28,7 @@ from django.test import Client as DjangoClient
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
+from annotator.services import membership_add
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.services import model_version_promote
 from tests import factories
@@ -66,7 +67,7 @@ def generate_client(folder: Path, schema_json: bytes):
         "--output-path", str(folder / PACKAGE), "--meta", "none", "--config", str(folder / "config.yml"),
         "--fail-on-warning",
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     sys.path.insert(0, str(folder))
     package = importlib.import_module(PACKAGE)
@@ -97,8 +98,10 @@ class World:
     """A pairwise project with its labeler, lead and admin (each with a token), another project
     none of them is in, and an empty project the labeler is in (nothing to judge, no model)."""
 
-    def __init__(self, *, package, base_url, model):
-        self.package, self.base_url = package, base_url
+    def __init__(self, *, package, base_url, model, settings):
+        self.package, self.base_url, self.settings = package, base_url, settings
+        self.models = importlib.import_module(f"{package.__name__}.models")
+        self.types = importlib.import_module(f"{package.__name__}.types")  # File, UNSET
         self.project = factories.project(slug="generated", base_model=model)
         factories.prompts(self.project, 3)
         self.labeler = factories.member(self.project, "labeler", username="gen-labeler")
@@ -106,10 +109,8 @@ class World:
         self.admin = factories.member(self.project, "admin", username="gen-admin")
         self.other = factories.project(slug="someone-elses")
         self.empty = factories.project(slug="empty", base_model=model)
-        from annotator.services import membership_add
-
         membership_add(project=self.empty, user=self.labeler, role="labeler")
-        self.models = importlib.import_module(f"{package.__name__}.models")
+        self.comparisons = 0  # prompts made for training so far
         self.seen = defaultdict(set)  # operation id: the statuses it answered
         self.clients = []  # closed at the end of the test
 
@@ -164,7 +165,8 @@ class World:
         self.call(operation_id, 401, self.anonymous(), **kwargs)
 
     def train(self, times=1):
-        make_comparisons(self.project, 8, start=len(RewardModelVersion.objects.filter(project=self.project)) * 8)
+        make_comparisons(self.project, 8, start=self.comparisons)
+        self.comparisons += 8
         for _ in range(times):
             run = train_small(self.project)
             assert run.status == "succeeded", run.error
@@ -183,7 +185,8 @@ def world(_generated, live_server, transactional_db, settings, tiny_model_root):
         assert served.status_code == 200, served.text
         assert served.json() == SCHEMA  # the operations parametrized below are the served ones
         _generated["package"] = generate_client(_generated["folder"], served.content)
-    world = World(package=_generated["package"], base_url=live_server.url, model=str(tiny_model_root / "tiny-bert"))
+    model = str(tiny_model_root / "tiny-bert")
+    world = World(package=_generated["package"], base_url=live_server.url, model=model, settings=settings)
     yield world
     for client in world.clients:
         client.get_httpx_client().close()
@@ -234,7 +237,8 @@ def _judgments_create(w):
     item = w.call("projects_next", 200, w.as_(w.labeler), m.Item, slug="generated")
 
     def judgment(client_id, choice="a", **fields):
-        return m.JudgmentInputRequest(assignment=item.assignment, client_id=client_id, choice=m.ChoiceEnum(choice), **fields)
+        choice = m.ChoiceEnum(choice)
+        return m.JudgmentInputRequest(assignment=item.assignment, client_id=client_id, choice=choice, **fields)
 
     create = "judgments_create"
     w.call(create, 400, w.as_(w.labeler), body=judgment("c-1", time_spent_ms=-1))
@@ -253,7 +257,8 @@ def _judgments_create(w):
 def _projects_quality(w):
     m = w.models
     item = w.call("projects_next", 200, w.as_(w.labeler), m.Item, slug="generated")
-    judgment = m.JudgmentInputRequest(assignment=item.assignment, client_id="q-1", choice=m.ChoiceEnum("a"), time_spent_ms=900)
+    choice = m.ChoiceEnum("a")
+    judgment = m.JudgmentInputRequest(assignment=item.assignment, client_id="q-1", choice=choice, time_spent_ms=900)
     w.call("judgments_create", 201, w.as_(w.labeler), m.Judgment, body=judgment)
     report = w.call("projects_quality", 200, w.as_(w.lead), m.QualityReport, slug="generated")
     (row,) = report.labelers  # null figures (no gold, no repeats) parse as None
@@ -268,9 +273,10 @@ def _projects_quality(w):
 def _projects_export(w):
     m = w.models
     make_comparisons(w.project, 3)
+    w.comparisons += 3
     export, lead = "projects_export", w.as_(w.lead)
     files = {
-        name: w.call(export, 200, lead, _file_type(w), slug="generated", format_=m.ProjectsExportFormat(name))
+        name: w.call(export, 200, lead, w.types.File, slug="generated", format_=m.ProjectsExportFormat(name))
         for name in ("jsonl", "csv", "parquet")
     }
     jsonl = files["jsonl"].payload.read().decode()
@@ -282,10 +288,6 @@ def _projects_export(w):
     w.call(export, 403, w.as_(w.labeler), slug="generated")
     w.call(export, 404, lead, slug="someone-elses")
     w.refuses_strangers(export, slug="generated")
-
-
-def _file_type(w):
-    return importlib.import_module(f"{w.package.__name__}.types").File
 
 
 @scenario("projects_train")
@@ -381,9 +383,11 @@ def _scoring_errors(w, operation_id, body_for, *, max_items):
 
 
 URL_TOKEN_OPERATIONS = {
-    id for id, security in ((op["operationId"], op["security"]) for ops in SCHEMA["paths"].values() for op in ops.values())
-    if {"queryToken": []} in security
-}  # fmt: skip
+    operation["operationId"]
+    for path in SCHEMA["paths"].values()
+    for operation in path.values()
+    if {"queryToken": []} in operation["security"]
+}
 
 
 PROMPT = "human: tell me about the cat. assistant:"
@@ -391,7 +395,7 @@ GOOD, BAD = "the cat is good and kind", "the cat is bad and rude"
 
 
 @scenario("projects_score")
-def _projects_score(w, settings):
+def _projects_score(w):
     m = w.models
     w.train()
 
@@ -401,11 +405,11 @@ def _projects_score(w, settings):
 
     scores = w.call("projects_score", 200, w.as_(w.labeler), m.Scores, slug="generated", body=body(normalize=True))
     assert scores.version == 1 and len(scores.rewards) == 2 and all(isinstance(r, float) for r in scores.rewards)
-    _scoring_errors(w, "projects_score", body, max_items=settings.ARBITER_SCORE_MAX_ITEMS)
+    _scoring_errors(w, "projects_score", body, max_items=w.settings.ARBITER_SCORE_MAX_ITEMS)
 
 
 @scenario("projects_rank")
-def _projects_rank(w, settings):
+def _projects_rank(w):
     m = w.models
     w.train()
 
@@ -414,14 +418,14 @@ def _projects_rank(w, settings):
 
     ranking = w.call("projects_rank", 200, w.as_(w.labeler), m.Ranking, slug="generated", body=body())
     assert sorted(c.index for c in ranking.completions) == [0, 1] and 0 < ranking.p_first_better < 1
-    _scoring_errors(w, "projects_rank", body, max_items=settings.ARBITER_SCORE_MAX_ITEMS)
+    _scoring_errors(w, "projects_rank", body, max_items=w.settings.ARBITER_SCORE_MAX_ITEMS)
 
 
 @scenario("projects_get_reward")
-def _projects_get_reward(w, settings):
+def _projects_get_reward(w):
     m, get_reward = w.models, "projects_get_reward"
     w.train()
-    settings.ARBITER_REWARD_MAX_ITEMS = 4  # read per request: a small limit makes a small 413
+    w.settings.ARBITER_REWARD_MAX_ITEMS = 4  # read per request: a small limit makes a small 413
 
     def body(n=2, **options):
         queries = [PROMPT + (GOOD, BAD)[i % 2] for i in range(n)]
@@ -434,17 +438,13 @@ def _projects_get_reward(w, settings):
     unsplit = m.GetRewardInputRequest(query=["ab", PROMPT + GOOD], prompts=["x", PROMPT])
     answer = w.call(get_reward, 200, w.as_(w.labeler), m.GetRewardOutput, slug="generated", body=unsplit,
                     extra_logs=m.ProjectsGetRewardExtraLogs("0"))  # fmt: skip
-    assert answer.rewards[0] is None and isinstance(answer.rewards[1], float) and answer.extra_logs is UNSET(w)
+    assert answer.rewards[0] is None and isinstance(answer.rewards[1], float) and answer.extra_logs is w.types.UNSET
     assert [f.index for f in answer.failures] == [0]
     _scoring_errors(w, get_reward, body, max_items=4)
 
 
-def UNSET(w):
-    return importlib.import_module(f"{w.package.__name__}.types").UNSET
-
-
 @scenario("projects_rerank")
-def _projects_rerank(w, settings):
+def _projects_rerank(w):
     m, rerank = w.models, "projects_rerank"
     w.train()
 
@@ -460,10 +460,10 @@ def _projects_rerank(w, settings):
     tei = m.TeiRerankInputRequest(query=PROMPT, texts=[BAD, GOOD], raw_scores=True, return_text=True)
     ranks = w.call(rerank, 200, w.as_(w.labeler), list, slug="generated", body=tei)
     assert all(isinstance(rank, m.TeiRank) for rank in ranks) and {rank.text for rank in ranks} == {BAD, GOOD}
-    _scoring_errors(w, rerank, body, max_items=settings.ARBITER_SCORE_MAX_ITEMS)
+    _scoring_errors(w, rerank, body, max_items=w.settings.ARBITER_SCORE_MAX_ITEMS)
 
 
-def _cohere_rerank(w, settings, operation_id, api_version):
+def _cohere_rerank(w, operation_id, api_version):
     m = w.models
     w.train()
 
@@ -475,32 +475,30 @@ def _cohere_rerank(w, settings, operation_id, api_version):
     assert answer.meta.api_version.version.value == api_version and len(answer.results) == 2
     assert {r.document.text for r in answer.results} == {BAD, GOOD}
     by_url = w.call(operation_id, 200, w.with_url_token(w.labeler), m.CohereRerankOutput, slug="generated", body=body())
-    assert [r.index for r in by_url.results] == [r.index for r in answer.results] and by_url.results[0].document is UNSET(w)
+    assert [r.index for r in by_url.results] == [r.index for r in answer.results]
+    assert by_url.results[0].document is w.types.UNSET  # Cohere's default: no documents back
     w.call(operation_id, 401, w.client(prefix="Bearer"), slug="generated", body=body())
-    _scoring_errors(w, operation_id, body, max_items=settings.ARBITER_SCORE_MAX_ITEMS)
+    _scoring_errors(w, operation_id, body, max_items=w.settings.ARBITER_SCORE_MAX_ITEMS)
 
 
 @scenario("projects_cohere_v1_rerank")
-def _projects_cohere_v1_rerank(w, settings):
-    _cohere_rerank(w, settings, "projects_cohere_v1_rerank", "1")
+def _projects_cohere_v1_rerank(w):
+    _cohere_rerank(w, "projects_cohere_v1_rerank", "1")
 
 
 @scenario("projects_cohere_v2_rerank")
-def _projects_cohere_v2_rerank(w, settings):
-    _cohere_rerank(w, settings, "projects_cohere_v2_rerank", "2")
+def _projects_cohere_v2_rerank(w):
+    _cohere_rerank(w, "projects_cohere_v2_rerank", "2")
 
 
 # --- the tests -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
-def test_generated_client_parses_every_answer_of(operation_id, world, settings):
+def test_generated_client_parses_every_answer_of(operation_id, world):
     run = SCENARIOS.get(operation_id)
     assert run is not None, f"{operation_id} is in the schema but no generated-client call here covers it"
-    if "settings" in run.__code__.co_varnames[: run.__code__.co_argcount]:
-        run(world, settings)
-    else:
-        run(world)
+    run(world)
     seen = world.seen[operation_id]
     assert "401" in seen and any(status.startswith("2") for status in seen), sorted(seen)
     unprovoked = OPERATIONS[operation_id] - seen
