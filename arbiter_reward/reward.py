@@ -106,6 +106,8 @@ def use_pooling(model, pooling: str):
     of BERT's [CLS] pooler, whose weights stay in the checkpoint, unused and frozen. Works
     wherever the model is called with keyword inputs, `model(**inputs)`, pipelines included.
     Only BERT-style models, whose head reads the base model's pooled output, can pool so.
+    Arbiter's loaders use `load_reward_model` instead (the pooling inside the model); this hook
+    is for a plain BERT loaded otherwise, e.g. a checkpoint published before that model type.
     """
     if pooling not in POOLINGS:
         raise UnsupportedEncoding(f"pooling {pooling!r} is not one this arbiter_reward implements ({', '.join(POOLINGS)})")

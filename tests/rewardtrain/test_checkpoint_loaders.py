@@ -246,3 +246,18 @@ def test_trl_grpo_path_form_loads_a_cls_checkpoint_but_scores_otherwise(cls_chec
     with pytest.raises((IndexError, RuntimeError)):
         trainer._calculate_rewards([{"prompt": "hi"}], ["hi"], long, None)
     assert len(LocalReward(cls_checkpoint, device="cpu")(["hi"], long)) == 1
+
+
+def test_a_mean_pooled_model_whose_arbiter_json_says_cls_is_refused(mean_checkpoint, tmp_path):
+    """config.json's model type and arbiter.json's pooling must agree: neither loader guesses."""
+    from arbiter_reward import UnsupportedEncoding
+
+    folder = tmp_path / "v1"
+    shutil.copytree(mean_checkpoint, folder)
+    meta = json.loads((folder / "arbiter.json").read_text())
+    meta["encoding"]["pooling"] = "cls"
+    (folder / "arbiter.json").write_text(json.dumps(meta))
+    with pytest.raises(UnsupportedEncoding, match="v1 is a mean-pooled model.*pooling 'cls'"):
+        Scorer.load(folder, device="cpu")
+    with pytest.raises(UnsupportedEncoding, match="mean-pooled"):
+        LocalReward(folder, device="cpu")

@@ -111,3 +111,21 @@ def test_mean_pooling_needs_a_head_that_reads_the_pooled_output():
     assert use_pooling(model, "cls") is model
     with pytest.raises(UnsupportedEncoding, match="RobertaForSequenceClassification is not one.*pooling 'cls'"):
         use_pooling(model, "mean")
+
+
+def test_training_with_mean_pooling_needs_a_bert_model(tiny_model, toy_pairs, tmp_path):
+    """Mean pooling is Arbiter's BERT model type: another model would be saved as its own type,
+    which plain loaders read with the [CLS] head, so the run is refused at its start."""
+    import shutil
+
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    base = tmp_path / "tiny-roberta"
+    RobertaForSequenceClassification(
+        RobertaConfig(vocab_size=300, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, num_labels=1)
+    ).save_pretrained(base)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(f"{tiny_model}/{name}", base / name)
+    with pytest.raises(UnsupportedEncoding, match="pooling 'mean' is built for BERT models.*\\('roberta' is not one\\).*pooling 'cls'"):
+        train(toy_pairs(8), [], config(str(base)))
+    assert train(toy_pairs(8), [], config(str(base), pooling="cls")).model.config.model_type == "roberta"
