@@ -220,7 +220,7 @@ this folder's `modeling_arbiter.py` (torch and transformers only; read it before
 transformers loads it only with `trust_remote_code=True`, and refuses without, rather than
 loading a plain BERT whose head would read the pooler this model never trained.
 """
-        load = "from_pretrained(path, trust_remote_code=True)  # this folder's modeling_arbiter.py"
+        load = "from_pretrained(path, trust_remote_code=True).eval()  # this folder's modeling_arbiter.py"
         # AutoTokenizer reads config.json too: without the flag a terminal asks about the code.
         load_tokenizer = 'from_pretrained(path, trust_remote_code=True)  # saved with truncation_side="left"'
 
@@ -229,7 +229,7 @@ loading a plain BERT whose head would read the pooler this model never trained.
 reward_pipeline = pipeline("text-classification", model=path, trust_remote_code=True, function_to_apply="none")"""
     else:
         pooling_note = ""
-        load = "from_pretrained(path)"
+        load = "from_pretrained(path).eval()"
         load_tokenizer = 'from_pretrained(path)  # saved with truncation_side="left"'
         pipeline_model = """from transformers import pipeline
 
@@ -280,7 +280,7 @@ path = "{PATH_PLACEHOLDER}"
 encoding = json.loads((Path(path) / "arbiter.json").read_text())["encoding"]
 max_length, budget = encoding["max_length"], encoding["completion_budget"]
 tokenizer = AutoTokenizer.{load_tokenizer}
-model = AutoModelForSequenceClassification.{load}.eval()
+model = AutoModelForSequenceClassification.{load}
 
 
 def fit_completion(prompt, completion):
@@ -324,8 +324,9 @@ print(pipeline_reward("\\n\\nHuman: What is 2+2?\\n\\nAssistant:", " 4"))
 `arbiter_reward` (in the Arbiter repository; this folder's `arbiter_reward.py` and
 `modeling_arbiter.py` are the same files) needs only torch and transformers; `LocalReward` is
 batched, encodes as above, refuses a checkpoint whose recorded encoding it does not implement,
-and takes string or conversational prompts and completions. Not `reward_funcs="{PATH_PLACEHOLDER}"`:
-TRL would join prompt and completion into one text without [CLS] and [SEP], {trl_path}.
+and takes string or conversational prompts and completions. Not `reward_funcs="<this folder>"`:
+TRL would join prompt and completion into one text without [CLS] and [SEP],
+{trl_path}.
 
 ```python
 from arbiter_reward import LocalReward

@@ -185,7 +185,7 @@ def test_a_mean_pooled_card_says_plain_transformers_refuses_it(checkpoint):
     pooling = read_metadata(checkpoint)["encoding"]["pooling"]
     text = card(checkpoint)
     assert ("transformers loads it only with `trust_remote_code=True`, and refuses without" in text) == (pooling == "mean")
-    assert ("from_pretrained(path, trust_remote_code=True)" in python_blocks(text)[0]) == (pooling == "mean")
+    assert ("from_pretrained(path, trust_remote_code=True).eval()" in python_blocks(text)[0]) == (pooling == "mean")
     assert f"| pooling (what the head reads) | {'the mean of the last hidden states' if pooling == 'mean' else 'the [CLS] pooler'}" in text
     items = [("human: hi. assistant:", "the cat is good"), ("human: the sky? assistant:", "rain again tomorrow")]
     if pooling == "mean":
