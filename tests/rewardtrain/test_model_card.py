@@ -143,6 +143,7 @@ def run_snippets(path):
 
 def test_usage_snippets_never_crash_and_score_as_arbiter_does(checkpoint, tiny_tokenizer):
     namespace, printed = run_snippets(checkpoint)
+    assert not namespace["model"].training  # dropout off, as Arbiter scores
     prompt, completion = long_text(3000, 1), long_text(3000, 2)
     # Far beyond max_length and beyond the 512 position embeddings: untruncated it would crash.
     assert len(tiny_tokenizer(completion, add_special_tokens=False)["input_ids"]) > 512
