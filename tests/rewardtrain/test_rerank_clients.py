@@ -29,7 +29,7 @@ def tokens_read(project, texts=TEXTS):
     short pairs fit max_length, where Arbiter's encoding equals the plain one)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(current_folder(project))
+    tokenizer = AutoTokenizer.from_pretrained(current_folder(project), trust_remote_code=True)  # a mean-pooled checkpoint names its own code
     return sum(len(tokenizer(PROMPT, text)["input_ids"]) for text in texts)
 
 
