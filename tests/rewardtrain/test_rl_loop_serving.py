@@ -266,3 +266,8 @@ def test_gunicorn_config_loads_and_keeps_query_strings_out_of_the_access_log():
     assert "%(r)s" not in namespace["access_log_format"] and "%(U)s" in namespace["access_log_format"]
     config.set("access_log_format", namespace["access_log_format"])
     assert callable(namespace["post_fork"])
+
+
+def test_get_reward_refuses_an_extra_logs_it_does_not_know(trained, labeler):
+    response = post(labeler, f"/api/v1/projects/{trained.slug}/get_reward/?extra_logs=no", {"query": [PROMPT + " the cat"]})
+    assert response.status_code == 400 and "extra_logs" in response.json()["errors"]
