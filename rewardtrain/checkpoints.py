@@ -7,8 +7,10 @@ renamed into place with one `os.replace`. A worker killed mid-write leaves only 
 The last file written before the rename is `manifest.json`: every other file's relative path,
 size and sha256. `verify_checkpoint` checks a folder against it before anything loads it, so a
 truncated copy, a flipped byte, a missing or added file, or a symlink planted in (or as) the
-folder is refused instead of served. It guards against corruption and accidents; whoever can
-write the folder can also rewrite its manifest.
+folder is refused instead of served. The manifest alone guards against corruption and
+accidents only: whoever can write the folder can also rewrite it. So the manifest's own sha256
+and size (`manifest_pin`) are recorded outside the folder at publish (on the version's row), and
+`verify_checkpoint` given that pin refuses a manifest that changed since.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from arbiter_reward import reward as reward_module
 from arbiter_reward.reward import encoding_spec
 from rewardtrain.model_card import base_model_name, model_card
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
     from rewardtrain.training import TrainResult
@@ -46,6 +48,17 @@ class CheckpointInvalid(ValueError):
 
 class ManifestMissing(CheckpointInvalid):
     """A folder without manifest.json, e.g. one published before manifests existed."""
+
+
+class ManifestChanged(CheckpointInvalid):
+    """manifest.json is not the one published: its bytes differ from the recorded pin."""
+
+
+class ManifestPin(NamedTuple):
+    """What was published: the sha256 and size of manifest.json's bytes."""
+
+    sha256: str
+    size: int
 
 
 def folder_mode(file_mode: int) -> int:
@@ -146,9 +159,20 @@ def write_manifest(folder: Path) -> None:
     (folder / MANIFEST_FILE).write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=2))
 
 
-def verify_checkpoint(folder: str | Path, *, root: str | Path) -> None:
+def manifest_pin(folder: str | Path) -> ManifestPin:
+    """The pin of `folder`'s manifest.json as it is now; ManifestMissing when it has none."""
+    try:
+        data = (Path(folder) / MANIFEST_FILE).read_bytes()
+    except FileNotFoundError:
+        raise ManifestMissing(f"{MANIFEST_FILE} is missing") from None
+    return ManifestPin(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def verify_checkpoint(folder: str | Path, *, root: str | Path, pin: ManifestPin | None = None) -> None:
     """Raise CheckpointInvalid unless `folder` is a real folder inside `root` holding exactly
-    the files its manifest lists, each with the listed size and sha256.
+    the files its manifest lists, each with the listed size and sha256; and, given the `pin`
+    recorded at publish, unless the manifest is byte for byte the one published (ManifestChanged).
+    Without a pin (a version published before pins) the manifest is taken on trust.
 
     A file the manifest does not list is refused too: from_pretrained picks up whatever it
     finds (another weights file, an index, added tokens), so an extra file can change what
@@ -164,11 +188,20 @@ def verify_checkpoint(folder: str | Path, *, root: str | Path) -> None:
     if resolved == resolved_root or not resolved.is_relative_to(resolved_root):
         raise CheckpointInvalid("the checkpoint folder is outside the checkpoint root")
     try:
-        manifest = json.loads((folder / MANIFEST_FILE).read_text())
-        listed = {entry["path"]: entry for entry in manifest["files"]}
+        data = (folder / MANIFEST_FILE).read_bytes()
     except FileNotFoundError:
         raise ManifestMissing(f"{MANIFEST_FILE} is missing") from None
-    except (OSError, ValueError, KeyError, TypeError):
+    except OSError:
+        raise CheckpointInvalid(f"{MANIFEST_FILE} is unreadable") from None
+    # The bytes checked against the pin are the bytes parsed: no second read to swap in between.
+    if pin is not None and len(data) != pin.size:
+        raise ManifestChanged(f"manifest changed since publish: {MANIFEST_FILE} is {len(data)} bytes, {pin.size} were published")
+    if pin is not None and hashlib.sha256(data).hexdigest() != pin.sha256:
+        raise ManifestChanged(f"manifest changed since publish: {MANIFEST_FILE} does not match the sha256 recorded at publish")
+    try:
+        manifest = json.loads(data)
+        listed = {entry["path"]: entry for entry in manifest["files"]}
+    except (ValueError, KeyError, TypeError):
         raise CheckpointInvalid(f"{MANIFEST_FILE} is unreadable") from None
     present = _walk_files(folder) - {MANIFEST_FILE}
     missing, extra = sorted(set(listed) - present), sorted(present - set(listed))

@@ -1,12 +1,21 @@
 """The checkpoint manifest: written at publish time, and any change to the folder is refused."""
 
+import hashlib
 import json
 import os
 import shutil
 
 import pytest
 
-from rewardtrain.checkpoints import MANIFEST_FILE, CheckpointInvalid, verify_checkpoint, write_checkpoint
+from rewardtrain.checkpoints import (
+    MANIFEST_FILE,
+    CheckpointInvalid,
+    ManifestPin,
+    manifest_pin,
+    verify_checkpoint,
+    write_checkpoint,
+    write_manifest,
+)
 from rewardtrain.training import TrainConfig, train
 
 
@@ -28,10 +37,17 @@ def root(published, tmp_path):
     return tmp_path / "root"
 
 
-def refusal(folder, root):
+def refusal(folder, root, pin=None):
     with pytest.raises(CheckpointInvalid) as error:
-        verify_checkpoint(folder, root=root)
+        verify_checkpoint(folder, root=root, pin=pin)
     return str(error.value)
+
+
+def flip_a_weights_byte(folder):
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
 
 
 def test_the_manifest_lists_every_other_file_with_its_size_and_sha256(published):
@@ -115,3 +131,49 @@ def test_a_symlinked_checkpoint_root_is_fine(root, tmp_path):
     """Operators may put the checkpoint folder on another disk through a link."""
     (tmp_path / "link").symlink_to(root, target_is_directory=True)
     verify_checkpoint(tmp_path / "link" / "v1", root=tmp_path / "link")
+
+
+def test_the_pin_is_the_sha256_and_size_of_the_manifest_bytes(root):
+    manifest = (root / "v1" / MANIFEST_FILE).read_bytes()
+    assert manifest_pin(root / "v1") == ManifestPin(sha256=hashlib.sha256(manifest).hexdigest(), size=len(manifest))
+    verify_checkpoint(root / "v1", root=root, pin=manifest_pin(root / "v1"))
+
+
+def test_weights_and_manifest_rewritten_together_pass_the_manifest_but_not_the_pin(root):
+    pin = manifest_pin(root / "v1")
+    flip_a_weights_byte(root / "v1")
+    write_manifest(root / "v1")  # what someone who can write the folder can do
+    verify_checkpoint(root / "v1", root=root)  # the manifest alone cannot tell
+    assert refusal(root / "v1", root, pin) == (
+        "manifest changed since publish: manifest.json does not match the sha256 recorded at publish"
+    )
+
+
+def test_a_manifest_rewritten_to_another_size_is_refused_naming_both_sizes(root):
+    pin = manifest_pin(root / "v1")
+    manifest = root / "v1" / MANIFEST_FILE
+    manifest.write_text(json.dumps(json.loads(manifest.read_text())))  # same entries, other bytes
+    verify_checkpoint(root / "v1", root=root)
+    size = manifest.stat().st_size
+    assert refusal(root / "v1", root, pin) == (
+        f"manifest changed since publish: manifest.json is {size} bytes, {pin.size} were published"
+    )
+
+
+def test_an_added_file_listed_in_a_rewritten_manifest_is_refused_by_the_pin(root):
+    pin = manifest_pin(root / "v1")
+    (root / "v1" / "pytorch_model.bin").write_bytes(b"other weights")
+    write_manifest(root / "v1")
+    assert refusal(root / "v1", root, pin).startswith("manifest changed since publish: ")
+
+
+def test_with_the_pin_the_files_are_still_checked_against_the_manifest(root):
+    pin = manifest_pin(root / "v1")
+    flip_a_weights_byte(root / "v1")
+    assert refusal(root / "v1", root, pin) == "model.safetensors does not match its sha256 in the manifest"
+
+
+def test_a_pinned_folder_without_its_manifest_is_refused_as_missing(root):
+    pin = manifest_pin(root / "v1")
+    (root / "v1" / MANIFEST_FILE).unlink()
+    assert refusal(root / "v1", root, pin) == "manifest.json is missing"
