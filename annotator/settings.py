@@ -187,10 +187,13 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # A JSON API both ways: form bodies cannot carry the nested input (edits, score items) or
     # real booleans, and every answer under /api/ is JSON (no browsable HTML pages).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["annotator.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# A JSON body nested deeper than this is a 400 before it is decoded (annotator/parsers.py): Python's
+# json recurses per level and ran out of stack near 1,000. No endpoint's input nests past 4.
+ARBITER_JSON_MAX_DEPTH = env_int("ARBITER_JSON_MAX_DEPTH", 64)
 # /api/schema/ and /api/docs/ need a login unless this is on (annotator/api_docs.py).
 ARBITER_PUBLIC_API_DOCS = env_bool("ARBITER_PUBLIC_API_DOCS", False)
 SPECTACULAR_SETTINGS = {
