@@ -560,6 +560,8 @@ def judgment_record(*, assignment, result, client_id, now=None):
             # judgment_undo replaced the lease this late retry names with a new one.
             raise JudgmentConflict("That judgment was undone; the item is back in your queue.") from None
         if assignment.status != Assignment.Status.ACTIVE:
+            if not Membership.objects.filter(project=project, user=annotator).exists():
+                raise JudgmentConflict("Your lease ended: you are no longer a member of this project.") from None
             raise JudgmentConflict(f"This item was already {assignment.get_status_display().lower()}.") from None
         if isinstance(error, _NotClaimed):
             # Still active, so the claim found no room: another labeler was
@@ -913,10 +915,17 @@ def membership_change(*, membership, actor, actor_role, role):
 
 
 def membership_remove(*, membership, actor, actor_role):
-    """Take a member out of the project (member.remove). Their judgments stay."""
+    """Take a member out of the project (member.remove). Their judgments stay.
+
+    The items they hold go back at once (their leases end as skipped): a late submit from them
+    finds no active lease to claim, and the next labeler need not wait for the lease to expire.
+    """
     _check_membership_rules(project=membership.project, actor_role=actor_role, old_role=membership.role, new_role=None)
     with transaction.atomic():
         membership.delete()
+        Assignment.objects.filter(
+            project=membership.project, annotator=membership.user, status=Assignment.Status.ACTIVE
+        ).update(status=Assignment.Status.SKIPPED)
         audit_record(
             actor=actor,
             project=membership.project,
