@@ -121,6 +121,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        # A persistent connection the server dropped (a restart, an outage) is tested at the
+        # request's first query and replaced, instead of failing that request with a 503 in
+        # every thread that held one.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
