@@ -97,6 +97,9 @@ def _choice(params, errors, name, choices, default):
     return value
 
 
+_OUT_OF_RANGE = "Out of range: the moment must fall within the years 1 to 9999 in UTC."
+
+
 def _moment(params, errors, name, strict):
     """An ISO 8601 date and time, or (unless strict) a date, meaning its midnight; a naive time
     is in the server's zone."""
@@ -115,9 +118,13 @@ def _moment(params, errors, name, strict):
         example = "2026-11-30T12:00:00Z" if strict else "2026-11-30 or 2026-11-30T12:00:00Z"
         errors[name] = f"Must be an ISO 8601 {'date and time' if strict else 'date or date and time'}, e.g. {example}."
         return None
-    aware = make_aware(moment, get_current_timezone()) if is_naive(moment) else moment
-    # In UTC: ISO 8601 allows offsets up to 23:59, PostgreSQL only up to 15:59.
-    return aware.astimezone(timezone.utc)
+    try:
+        aware = make_aware(moment, get_current_timezone()) if is_naive(moment) else moment
+        # In UTC: ISO 8601 allows offsets up to 23:59, PostgreSQL only up to 15:59.
+        return aware.astimezone(timezone.utc)
+    except OverflowError:  # the calendar's edge with an offset that takes it past year 1 or 9999
+        errors[name] = _OUT_OF_RANGE
+        return None
 
 
 def _share(params, errors, name):
