@@ -10,6 +10,11 @@ Only valid tokens are remembered, so unknown keys cost a query each, as before.
 
 The same token also rides as `Authorization: Bearer <key>` (BearerTokenAuthentication):
 OpenAI-style and Cohere SDKs send their api key that way and cannot be told to say "Token".
+
+A key that is not remembered is looked up only if its client address is not locked: bad keys
+count per address (annotator/throttling.py), and past ARBITER_TOKEN_FAILURES_PER_ADDRESS in the
+window the address gets 429 with Retry-After instead of a lookup. A remembered key skips that
+check, so the labeling hot path reads no cache for it.
 """
 
 import copy
@@ -20,16 +25,20 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from . import throttling
+
 _clock = time.monotonic  # a name tests can replace
 _remembered = {}  # token key -> (deadline on _clock, user, token); per process, shared by its threads
 
 
 class CachedTokenAuthentication(TokenAuthentication):
+    address = None  # the client's, set per request (DRF makes an instance per request); None: not throttled
+
+    def authenticate(self, request):
+        self.address = throttling.client_address(request)
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key):
-        # Keys are 40 hex digits. Anything else is refused before the database sees it: a NUL in
-        # a `?token=` made PostgreSQL raise (a 500), and an unknown key costs a query.
-        if not (key.isascii() and key.isalnum() and len(key) <= 40):
-            raise exceptions.AuthenticationFailed("Invalid token.")
         seconds = settings.ARBITER_TOKEN_CACHE_SECONDS
         now = _clock()
         hit = _remembered.get(key)
@@ -37,11 +46,28 @@ class CachedTokenAuthentication(TokenAuthentication):
             _deadline, user, token = hit
         else:
             _remembered.pop(key, None)
-            user, token = super().authenticate_credentials(key)  # AuthenticationFailed: unknown or inactive
+            user, token = self._looked_up(key)
             if seconds > 0:
                 _remembered[key] = (now + seconds, user, token)
         # A copy per request, so nothing a request sets on its user reaches another request.
         return copy.copy(user), token
+
+    def _looked_up(self, key):
+        """The key's user and token from the database, unless its address is locked (429); a
+        refusal counts against the address."""
+        throttled = self.address is not None
+        if throttled and (wait := throttling.locked_seconds((throttling.TOKEN_ADDRESS, self.address))):
+            raise exceptions.Throttled(wait=wait)
+        try:
+            # Keys are 40 hex digits. Anything else is refused before the database sees it: a NUL
+            # in a `?token=` made PostgreSQL raise (a 500), and an unknown key costs a query.
+            if not (key.isascii() and key.isalnum() and len(key) <= 40):
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            return super().authenticate_credentials(key)  # AuthenticationFailed: unknown or inactive
+        except exceptions.AuthenticationFailed:
+            if throttled:
+                throttling.failure_record(scope=throttling.TOKEN_ADDRESS, subject=self.address)
+            raise
 
 
 class BearerTokenAuthentication(CachedTokenAuthentication):
@@ -59,6 +85,7 @@ class QueryTokenAuthentication(CachedTokenAuthentication):
         key = request.query_params.get("token")
         if not key:
             return None
+        self.address = throttling.client_address(request)
         return self.authenticate_credentials(key)
 
 

@@ -145,8 +145,23 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# "throttle" counts failed logins and bad tokens (annotator/throttling.py). Every web worker process
+# must see the same counts, and an admin's lift must reach them all: so Redis when there is one,
+# else files in the data dir, never the per-process memory that is Django's default cache.
+# MAX_ENTRIES: a file cache culls a third of its entries beyond it, which would forget counts.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "throttle-cache"),
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "throttle"},
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -271,9 +286,27 @@ CELERY_BEAT_SCHEDULE = {
 # scores the rejected completion above the chosen one by this many of its reward std's.
 ARBITER_DISAGREEMENT_STDS = env_float("ARBITER_DISAGREEMENT_STDS", 1.0)
 ARBITER_MAX_TEXT_CHARS = env_int("ARBITER_MAX_TEXT_CHARS", 100_000)  # per prompt, completion, edit or comment
+# Markdown rendering (annotator/rendering.py): a text longer than this is shown as escaped plain
+# text with a note instead of formatted (the renderer is linear-time; this bounds a slow machine).
+ARBITER_RENDER_MAX_CHARS = env_int("ARBITER_RENDER_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
+# The settings page's live preview: renders per user per minute (429 with Retry-After beyond),
+# counted in the default cache (Redis in production; without it, per web worker process). 0: no limit.
+ARBITER_PREVIEW_PER_MINUTE = env_int("ARBITER_PREVIEW_PER_MINUTE", 60)
 # How long a process remembers an API token's user (annotator/authentication.py): a deleted
 # token or a deactivated user keeps working this many seconds at most. 0: read it every time.
 ARBITER_TOKEN_CACHE_SECONDS = env_int("ARBITER_TOKEN_CACHE_SECONDS", 10)
+# Throttling (annotator/throttling.py): this many failed logins for one username, or from one client
+# address, within the window lock it for the window (429 with Retry-After, no password hashed).
+# An address gets more than a username: an office behind one NAT shares it. 0: no limit.
+ARBITER_LOGIN_WINDOW_SECONDS = env_int("ARBITER_LOGIN_WINDOW_SECONDS", 900)
+ARBITER_LOGIN_FAILURES_PER_USERNAME = env_int("ARBITER_LOGIN_FAILURES_PER_USERNAME", 10)
+ARBITER_LOGIN_FAILURES_PER_ADDRESS = env_int("ARBITER_LOGIN_FAILURES_PER_ADDRESS", 50)
+# ... and this many API requests with a bad token from one address (each cost a database lookup).
+ARBITER_TOKEN_FAILURES_PER_ADDRESS = env_int("ARBITER_TOKEN_FAILURES_PER_ADDRESS", 50)
+# The client's address is REMOTE_ADDR; behind n reverse proxies that each append to
+# X-Forwarded-For, set n, or every client counts as the proxy's one address. Never more than
+# the proxies there are: the client writes the entries further left.
+ARBITER_TRUSTED_PROXY_HOPS = env_int("ARBITER_TRUSTED_PROXY_HOPS", 0)
 # A labeler may undo or change a judgment of theirs for this long after making it.
 ARBITER_UNDO_MINUTES = env_float("ARBITER_UNDO_MINUTES", 10)
 ARBITER_MAX_IMPORT_BYTES = env_int("ARBITER_MAX_IMPORT_BYTES", 200 * 1024 * 1024)

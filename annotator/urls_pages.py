@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_accounts
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views_accounts.LoginView.as_view(), name="login"),
+    path("accounts/locks/", views_accounts.login_locks, name="login_locks"),
+    path("accounts/locks/lift/", views_accounts.login_lock_lift, name="login_lock_lift"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.project_list, name="project_list"),
     path("projects/<slug:slug>/label/", views.label, name="label"),

@@ -44,6 +44,9 @@ def _test_settings(settings, tmp_path):
     settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ARBITER_TOKEN_CACHE_SECONDS = 0
+    # Failed logins and bad tokens counted per test (the data dir's file cache, or Redis, would
+    # carry counts from one test, or one test run, to the next).
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}}
 
 
 @pytest.fixture
