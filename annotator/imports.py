@@ -195,7 +195,8 @@ def import_stream(
     def records():
         stream.seek(0)
         if format == "parquet":
-            return parse_objects(form, read_parquet(stream), limits, labels=labels)
+            rows = read_parquet(stream, max_bytes=settings.ARBITER_MAX_IMPORT_BYTES)
+            return parse_objects(form, rows, limits, labels=labels)
         return parse(format, read_lines(stream), limits, labels=labels)
 
     lines_total = _check_pass(records, ids, report, invalid, progress)

@@ -3,6 +3,7 @@ optional id; any other column is metadata. Named so as not to shadow the csv mod
 
 import csv
 
+from . import textfile
 from .checks import (
     MAX_COMPLETIONS,
     MIN_COMPLETIONS,
@@ -18,9 +19,10 @@ CSV_COMPLETION_COLUMNS = [f"completion_{i}" for i in range(1, MAX_COMPLETIONS + 
 
 
 def csv_rows(lines, errors):
-    """(first line number, row) for each CSV record; a quoted field may span lines.
+    """(first line number, row) for each CSV record; a quoted field may span lines, but a record
+    is no longer than a line may be (csv.Error beyond), as each of its cells is parsed at once.
     Lines that could not be read are passed on to `errors` and left out of the CSV."""
-    first = [None]
+    first, held = [None], [0]
 
     def texts():
         for item in lines:
@@ -29,7 +31,11 @@ def csv_rows(lines, errors):
                 continue
             number, text = item
             if first[0] is None:
-                first[0] = number
+                first[0], held[0] = number, 0
+            held[0] += len(text)
+            if held[0] > textfile.MAX_LINE_BYTES:
+                limit = f"{textfile.MAX_LINE_BYTES:,} characters (as a line may be)"
+                raise csv.Error(f"the record from line {first[0]} is longer than {limit}")
             yield text
 
     for row in csv.reader(texts()):  # the reader reads no further than the end of its record
