@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotator.models import Project
+from rewardtrain.checkpoints import ManifestPin
 
 
 class RewardModelVersion(models.Model):
@@ -28,12 +29,27 @@ class RewardModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     data_snapshot = models.JSONField(default=dict, blank=True)
     base_model = models.CharField(max_length=1000, blank=True)
+    # The pin: sha256 and size of manifest.json's bytes at publish. The folder's manifest alone
+    # can be rewritten with its files; the row records what was published. Empty on rows
+    # published before pins: those are checked against their own manifest only, until
+    # `verify_checkpoints --pin-unpinned` pins them.
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    manifest_size = models.PositiveBigIntegerField(null=True, blank=True)
+    verification_error = models.TextField(
+        blank=True, help_text="Why its folder was last refused (cleared once it verifies again); names no path."
+    )
+    verification_failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "version"], name="model_version_unique"),
+            models.CheckConstraint(
+                condition=Q(manifest_sha256="", manifest_size__isnull=True)
+                | (~Q(manifest_sha256="") & Q(manifest_size__isnull=False)),
+                name="model_version_pin_whole",
+            ),
             models.UniqueConstraint(
                 fields=["project"], condition=Q(is_current=True), name="model_version_one_current"
             ),
@@ -42,6 +58,11 @@ class RewardModelVersion(models.Model):
 
     def __str__(self):
         return f"{self.project.slug} v{self.version}"
+
+    @property
+    def manifest_pin(self):
+        """The checkpoints.ManifestPin recorded at publish; None on a row published before pins."""
+        return ManifestPin(self.manifest_sha256, self.manifest_size) if self.manifest_sha256 else None
 
 
 class TrainingRun(models.Model):

@@ -34,13 +34,14 @@ from rewardtrain import selectors
 from rewardtrain.checkpoints import (
     CheckpointInvalid,
     cleanup_partial,
+    manifest_pin,
     read_metadata,
-    verify_checkpoint,
     write_checkpoint,
 )
 from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig
 from rewardtrain.model_roots import base_model_check
+from rewardtrain.verification import version_verify
 
 from .models import RewardModelVersion, TrainingRun
 
@@ -386,9 +387,12 @@ def _train_and_publish(run, *, progress_every, on_progress):
         file_mode=settings.ARBITER_CHECKPOINT_MODE,
     )
     try:
+        # Pinned right after the rename, by the process that wrote it: from here on the row,
+        # not the folder, says which manifest was published.
+        pin = manifest_pin(path)
         _record_version(
             run, number=number, path=path, current=current, gate=gate, metrics=result.metrics, snapshot=snapshot,
-            start=start, base_model=base_model_label(config),
+            start=start, base_model=base_model_label(config), pin=pin,
         )
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)  # a folder without its row must not look published
@@ -396,10 +400,10 @@ def _train_and_publish(run, *, progress_every, on_progress):
 
 
 def _verification_failure(version) -> str:
-    """Why `version`'s checkpoint does not match its manifest ("" when it does); the message
-    names files inside the folder, never a path."""
+    """Why `version`'s checkpoint does not match its row and its manifest ("" when it does);
+    the message names files inside the folder, never a path."""
     try:
-        verify_checkpoint(version.path, root=checkpoint_root(project=version.project))
+        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="training")
     except CheckpointInvalid as error:
         log.warning("v%s at %s failed verification: %s", version.version, version.path, error)
         return str(error)
@@ -433,7 +437,7 @@ def _cold_start_reason(*, current, current_invalid, run, config) -> str:
     return ""
 
 
-def _record_version(run, *, number, path, current, gate, metrics, snapshot, start, base_model):
+def _record_version(run, *, number, path, current, gate, metrics, snapshot, start, base_model, pin):
     """In one transaction: the version row, the "current" switch and the run's outcome."""
     project = run.project
     with transaction.atomic():
@@ -451,6 +455,8 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, star
             metrics=finite({**metrics, **_best_of_k_metrics(gate), "gate": gate, **start}),
             data_snapshot=snapshot,
             base_model=base_model,
+            manifest_sha256=pin.sha256,
+            manifest_size=pin.size,
         )
         if gate["passed"]:
             _make_current(version)
@@ -674,7 +680,7 @@ def model_version_promote(*, version) -> RewardModelVersion:
     evidence; VersionUnavailable
     (naming the version, never its path) when its checkpoint fails verification."""
     try:
-        verify_checkpoint(version.path, root=checkpoint_root(project=version.project))
+        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="promote")
     except CheckpointInvalid as error:
         raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
     with transaction.atomic():

@@ -2,10 +2,11 @@
 
 Checkpoint folders are never rewritten (v1, v2, ... are immutable once published), so a
 scorer cached by path stays valid; when "current" moves to another version, its new path
-misses the cache and that version is verified against its manifest, then loaded. A version
-that fails is skipped for the earlier published ones, newest first, and every answer says
-which version scored. A refusal is remembered for a minute, so a broken version is not
-hashed again on every request.
+misses the cache and that version is verified against its row's pin and its manifest
+(verification.version_verify), then loaded. A version that fails is skipped for the earlier
+published ones, newest first, and every answer says which version scored. A refusal is
+remembered for a minute, so a broken version is not hashed again on every request; it is
+recorded on the row and in the audit log once, however often it is seen again.
 """
 
 import logging
@@ -20,8 +21,9 @@ from django.conf import settings
 
 from arbiter_reward.reward import encode_pair_text
 from rewardtrain import selectors
-from rewardtrain.checkpoints import CheckpointInvalid, verify_checkpoint
+from rewardtrain.checkpoints import CheckpointInvalid
 from rewardtrain.services import checkpoint_root
+from rewardtrain.verification import version_verify
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def check_size(*, n_items, texts, items_setting="ARBITER_SCORE_MAX_ITEMS"):
 
 def scorer_for(version, *, root):
     """The loaded scorer of `version`; ModelUnavailable with the reason when its checkpoint
-    does not verify against its manifest under `root`, or does not load."""
+    under `root` does not verify against its row and its manifest, or does not load."""
     path = version.path
     with _cache_lock:
         if path in _cache:
@@ -77,7 +79,7 @@ def scorer_for(version, *, root):
             raise ModelUnavailable(refused[1])
         # Verified and loaded under the lock: two first requests must not load the same model twice.
         try:
-            verify_checkpoint(path, root=root)
+            version_verify(version=version, root=root, detected_by="serving")
             # torch only here: commands and Django's checks import the API views without scoring.
             from rewardtrain.scoring import Scorer
 
