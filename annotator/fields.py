@@ -35,7 +35,12 @@ class CompletionLabelsField(serializers.DictField):
     """
 
     child = StrictCharField(max_length=100)
+    # A completion id is a bigint (19 digits at most); a longer key names none, and int() would
+    # refuse one of over 4,300 digits.
+    max_id_digits = 19
 
     def to_internal_value(self, data):
         labels = super().to_internal_value(data)
-        return {int(k) if k.isascii() and k.isdigit() else k: v for k, v in labels.items()}
+        return {
+            int(k) if k.isascii() and k.isdigit() and len(k) <= self.max_id_digits else k: v for k, v in labels.items()
+        }

@@ -89,7 +89,9 @@ class JudgmentForm(forms.Form):
             if completion_id in excluded:
                 continue
             raw = self.data.get(f"rank_{completion_id}", "")
-            if not raw.isdigit():
+            # ASCII digits only ("²" is a digit to isdigit but not to int) and few of them: ranks
+            # run 1..9, and int() refuses a string of over 4,300 digits.
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 2):
                 raise InvalidJudgment({"ranking": "Give every completion a rank or mark it excluded."})
             ranks[completion_id] = int(raw)
         if len(set(ranks.values())) != len(ranks):

@@ -432,6 +432,10 @@ def _validate_labels(*, project, shown_set, result, errors):
             errors["labels"] = f"Unknown label {', '.join(map(repr, unknown))}; this project's labels are {', '.join(project.labels)}."
 
 
+# PostgreSQL cannot store a NUL in text; the API's fields refuse one, the plain form's edit did not.
+_NUL_REFUSED = "Contains a NUL character, which cannot be stored."
+
+
 def _validate(*, project, shown, result):
     errors = {}
     shown_set = set(shown)
@@ -467,6 +471,8 @@ def _validate(*, project, shown, result):
     limit = settings.ARBITER_MAX_TEXT_CHARS
     if len(result.comment) > limit:
         errors["comment"] = f"The comment has {len(result.comment)} characters; at most {limit} are allowed."
+    elif "\x00" in result.comment:
+        errors["comment"] = _NUL_REFUSED
     if result.edit_of is not None:
         if not project.allow_edit:
             errors["edit"] = "Editing is not allowed in this project."
@@ -476,6 +482,8 @@ def _validate(*, project, shown, result):
             errors["edit"] = "The edited text is empty."
         elif len(result.edit_text) > limit:
             errors["edit"] = f"The edited text has {len(result.edit_text)} characters; at most {limit} are allowed."
+        elif "\x00" in result.edit_text:
+            errors["edit"] = _NUL_REFUSED
     if errors:
         raise InvalidJudgment(errors)
 
