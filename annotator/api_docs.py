@@ -3,9 +3,10 @@
 The setting is read per request (not when the views are built), so tests can flip it.
 
 ApiSchema declares, on every API view, the errors that follow from how the view is set up
-rather than from what it does: bad credentials, a session without its CSRF token, a database
-outage. A client generated from the schema (tests/clients/test_generated_client.py) raises on
-any status the schema does not declare, so each one must be there.
+rather than from what it does: bad credentials, too many bad tokens from one address, a session
+without its CSRF token, a database outage. A client generated from the schema
+(tests/clients/test_generated_client.py) raises on any status the schema does not declare, so
+each one must be there.
 """
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from .authentication import CachedTokenAuthentication
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -48,6 +51,8 @@ class ApiSchema(AutoSchema):
             errors[unauthenticated] = "No credentials, or a token that is not valid."
         if self.method not in SAFE_METHODS and any(isinstance(a, SessionAuthentication) for a in authenticators):
             errors.setdefault("403", "A logged-in session's request without its CSRF token.")
+        if any(isinstance(a, CachedTokenAuthentication) for a in authenticators):
+            errors["429"] = "Too many bad tokens from this address: retry after Retry-After seconds."
         errors["503"] = "The database cannot be reached: retry (see Retry-After)."
         return errors
 

@@ -17,16 +17,16 @@ def test_schema_lists_every_labeling_operation(client, labeler):
         "/api/v1/assignments/{assignment_id}/skip/",
     } <= set(paths)
     assert set(paths["/api/v1/judgments/"]["post"]["responses"]) == {
-        "200", "201", "400", "401", "403", "404", "409", "422", "503"
+        "200", "201", "400", "401", "403", "404", "409", "422", "429", "503"
     }  # fmt: skip
 
 
-def test_every_operation_declares_bad_credentials_and_a_database_outage(client, labeler):
+def test_every_operation_declares_bad_credentials_a_throttled_address_and_a_database_outage(client, labeler):
     client.force_login(labeler)
     paths = client.get("/api/schema/?format=json").json()["paths"]
     for path, operations in paths.items():
         for method, operation in operations.items():
-            assert {"401", "503"} <= set(operation["responses"]), (method, path)
+            assert {"401", "429", "503"} <= set(operation["responses"]), (method, path)
             if method != "get":  # a session's POST without its CSRF token
                 assert "403" in operation["responses"], (method, path)
 
