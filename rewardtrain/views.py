@@ -16,6 +16,7 @@ from annotator.models import Membership
 from annotator.permissions import project_for_lead
 
 from . import selectors, services
+from .forms import AuditSelectionForm
 from .models import RewardModelVersion, TrainingRun
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 560, 200, 36
@@ -183,8 +184,14 @@ def project_rl_audit(request, slug):
     """What the scoring API scored (a sample), highest reward, longest or most uncertain first;
     a lead ticks some and turns them into labeling items in one action."""
     project, _role = project_for_lead(user=request.user, slug=slug)
+    params = request.POST if request.method == "POST" else request.GET
+    order = params.get("order") if params.get("order") in AUDIT_ORDERS else "reward"
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("sample") if i.isdigit()]
+        form = AuditSelectionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"sample: {form.errors['sample'][0]}")
+            return _rl_audit_page(request, project, order, status=400)
+        ids = form.cleaned_data["sample"]
         if not ids:
             messages.error(request, "Tick the samples to send to labelers first.")
         else:
@@ -193,12 +200,16 @@ def project_rl_audit(request, slug):
             if made["waiting"]:
                 text += f" {len(made['waiting'])} prompts need more completions before they can be shown."
             messages.success(request, text)
-        return redirect(f"{request.path}?order={request.POST.get('order', 'reward')}")
-    order = request.GET.get("order") if request.GET.get("order") in AUDIT_ORDERS else "reward"
+        return redirect(f"{request.path}?order={order}")
+    return _rl_audit_page(request, project, order)
+
+
+def _rl_audit_page(request, project, order, status=200):
     samples = selectors.audit_samples(project=project, order_by=AUDIT_ORDERS[order][0], limit=AUDIT_ROWS)
     return render(
         request,
         "rewardtrain/rl_audit.html",
         {"project": project, "samples": samples, "order": order,
          "orders": [(key, label) for key, (_field, label) in AUDIT_ORDERS.items()]},
+        status=status,
     )  # fmt: skip
