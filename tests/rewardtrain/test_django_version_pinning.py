@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from annotator.models import AuditEntry
-from rewardtrain import serving
+from rewardtrain import serving, verification
 from rewardtrain.checkpoints import MANIFEST_FILE, manifest_pin, write_manifest
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -112,6 +114,16 @@ def test_the_models_page_shows_the_refused_version_to_leads(two_versions, labele
     assert client.get(url).status_code == 404
 
 
+def test_scoring_still_falls_back_when_the_refusal_cannot_be_recorded(two_versions, labeler, monkeypatch):
+    def database_down(**_):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(verification, "audit_record", database_down)
+    rewrite_weights_and_manifest(row(2).path)
+    assert score(labeler, two_versions).json()["version"] == 1
+    assert row(2).verification_error == ""  # rolled back with its audit entry: the next check tries again
+
+
 def test_a_restored_folder_verifies_again_and_is_no_longer_shown_refused(two_versions, labeler, lead, client, tmp_path, monkeypatch):
     monkeypatch.setattr(serving, "REFUSED_RECHECK_SECONDS", 0)
     shutil.copytree(row(2).path, tmp_path / "backup")
@@ -173,6 +185,20 @@ def test_a_deleted_manifest_is_written_again_only_when_it_matches_the_pin(two_ve
 
 
 # --- versions published before pins --------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_leaves_rows_published_before_it_unpinned_without_reading_their_folders(project):
+    before, pinned = ("rewardtrain", "0006_scored_samples"), ("rewardtrain", "0007_version_manifest_pin")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old_version = executor.loader.project_state([before]).apps.get_model("rewardtrain", "RewardModelVersion")
+    old_version.objects.create(project_id=project.pk, version=1, path="/nowhere/v1")
+    executor = MigrationExecutor(connection)
+    executor.migrate([pinned])
+    assert (row(1).manifest_pin, row(1).verification_error) == (None, "")
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # whatever came after, for the tests that follow
 
 
 def unpin(number):
