@@ -17,10 +17,12 @@ import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -43,6 +45,7 @@ from .fileformats import (
     read_parquet,
     text_id,
 )
+from .heartbeats import heartbeat
 from .models import Classification, Comparison, Completion, ImportJob, Prompt
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
@@ -511,33 +514,43 @@ def _enqueue(job):
         _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
 
 
+# The first delivery and one redelivery after its worker died (killed for memory mid-import, say):
+# a file that kills its worker twice would most likely do it again.
+MAX_ATTEMPTS = 2
+
+
 def import_job_run(*, job_id) -> ImportJob | None:
-    """Run a queued job: claimed with a conditional UPDATE, so a redelivered message that finds
-    it already running (its worker died mid-import, so its transaction rolled back) fails it
-    instead of importing twice."""
+    """Run a queued job, claimed with a conditional UPDATE.
+
+    A job found already running is a redelivery of a message whose worker died (acks_late and
+    reject_on_worker_lost): its transaction rolled back with its connection, so it is imported
+    again once, under attempt 2, and failed on a further redelivery. A finished job is left alone.
+    """
+    now = timezone.now()
     claimed = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+        status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
     )
     job = ImportJob.objects.select_related("project").filter(id=job_id).first()
     if job is None:
         return None
-    if not claimed:
-        if job.status == ImportJob.Status.RUNNING:
-            reason = "the worker stopped during the import; nothing was imported, upload the file again"
-            _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
+    if not claimed and not (job.status == ImportJob.Status.RUNNING and _job_reclaim(job, now=now)):
         return job
     progress = _JobProgress(job)
     try:
-        with open(job.upload_path, "rb") as stream:
-            report = import_stream(
-                project=job.project, stream=stream, filename=job.filename, format=job.format or None,
-                skip_invalid=job.skip_invalid, progress=progress,
-            )  # fmt: skip
+        with heartbeat(lambda: _this_attempt(job), what=f"heartbeat of import job {job.pk}"):
+            with open(job.upload_path, "rb") as stream:
+                report = import_stream(
+                    project=job.project, stream=stream, filename=job.filename, format=job.format or None,
+                    skip_invalid=job.skip_invalid, progress=progress,
+                )  # fmt: skip
     except ImportFailed as failed:
         _job_finish(job, ImportJob.Status.FAILED, errors=failed.errors, errors_total=failed.total)
     except OSError as exc:
         reason = f"cannot read the upload: {exc.strerror}"
         _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
+    except Exception as exc:  # a bug, or the database lost: said on the job's page, not left to the reaper
+        _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", f"the import stopped: {exc}")])
+        raise
     else:
         _job_finish(job, ImportJob.Status.SUCCEEDED, report=report)
     finally:
@@ -545,18 +558,71 @@ def import_job_run(*, job_id) -> ImportJob | None:
     return job
 
 
+def _this_attempt(job):
+    return ImportJob.objects.filter(id=job.pk, status=ImportJob.Status.RUNNING, attempts=job.attempts)
+
+
+def _job_reclaim(job, *, now) -> bool:
+    """Take over a running job whose worker died, once; fail it when its retry was used. The
+    conditional UPDATE on `attempts` lets one redelivery win."""
+    if job.attempts >= MAX_ATTEMPTS:
+        reason = (
+            f"the worker died during each of its {job.attempts} attempts (killed mid-import, e.g. out of memory); "
+            "nothing was imported, not retried again"
+        )
+        _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])
+        return False
+    retried = _this_attempt(job).update(
+        attempts=job.attempts + 1, started_at=now, heartbeat_at=now, lines_done=0, lines_total=None
+    )
+    if retried:
+        job.attempts += 1
+        job.lines_done, job.lines_total = 0, None
+        logger.warning("import job %s: its worker died; importing again (attempt %s)", job.pk, job.attempts)
+    return bool(retried)
+
+
 def _job_finish(job, status, *, report=None, errors=(), errors_total=None):
+    """Store the outcome, unless the job was reaped or taken over meanwhile, and remove the upload."""
     job.status, job.finished_at = status, timezone.now()
     job.errors = [asdict(e) for e in errors]
     job.errors_total = errors_total or len(job.errors)
     if report is not None:
         job.report = report.as_dict()
         job.lines_done = job.lines_total or job.lines_done  # every line is accounted for
-    job.save(update_fields=["status", "finished_at", "errors", "errors_total", "report", "lines_done", "lines_total"])
+    ImportJob.objects.filter(
+        id=job.pk, status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING), attempts=job.attempts
+    ).update(**{name: getattr(job, name) for name in FINISH_FIELDS})
+    _remove_upload(job)
+
+
+FINISH_FIELDS = ("status", "finished_at", "errors", "errors_total", "report", "lines_done", "lines_total")
+
+
+def _remove_upload(job):
     try:
         os.remove(job.upload_path)
     except FileNotFoundError:
         pass
+
+
+def import_jobs_reap_stale() -> list[int]:
+    """Fail the running jobs whose heartbeat stopped (their worker is gone and no redelivery came)
+    and remove their uploads; the ids reaped."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS)
+    reaped = []
+    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff):
+        reason = (
+            f"the worker stopped sending heartbeats (last at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); "
+            "nothing was imported, upload the file again"
+        )
+        job.errors = [asdict(LineError(None, "", reason))]
+        stale = ImportJob.objects.filter(id=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+        if stale.update(status=ImportJob.Status.FAILED, finished_at=now, errors=job.errors, errors_total=1):
+            _remove_upload(job)
+            reaped.append(job.pk)
+    return reaped
 
 
 PROGRESS_EVERY_SECONDS = 1.0

@@ -355,6 +355,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker while it runs; the reaper fails a job whose heartbeat went stale.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Deliveries that ran it: 2 after a worker died.")
 
     def __str__(self):
         return f"import {self.pk} of {self.filename} ({self.status})"

@@ -269,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewardtrain.tasks.reap_stale_runs",
         "schedule": timedelta(minutes=1),
     },
+    "reap-stale-import-jobs": {
+        "task": "annotator.tasks.reap_stale_import_jobs",
+        "schedule": timedelta(minutes=1),
+    },
     # Live model agreement: the current versions score the human labels made since they trained.
     "score-fresh-labels": {
         "task": "rewardtrain.tasks.score_fresh_labels",
@@ -346,8 +350,13 @@ ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
 # it only when it is worse at this confidence (exact McNemar test on the same pairs).
 ARBITER_GATE_MIN_PAIRS = env_int("ARBITER_GATE_MIN_PAIRS", 50)
 ARBITER_GATE_CONFIDENCE = env_float("ARBITER_GATE_CONFIDENCE", 0.95)
-# A running run's worker writes its heartbeat every 5 s; silent this long, the run is marked failed.
+# A running run's or import job's worker writes its heartbeat every 5 s; silent this long, the
+# run or job is marked failed (and the job's upload removed).
 ARBITER_HEARTBEAT_STALE_SECONDS = env_int("ARBITER_HEARTBEAT_STALE_SECONDS", 120)
+# A worker's heartbeat and progress writes that lose the database are tried again on a new
+# connection, with backoff, for this long (a restart or failover); past it the run fails with the
+# database's error and is retried once, as after a killed worker. Under the stale threshold above.
+ARBITER_DB_RETRY_SECONDS = env_float("ARBITER_DB_RETRY_SECONDS", 60)
 # A queued run no worker claimed for this long is sent again (its first message may be lost).
 ARBITER_QUEUED_RESEND_MINUTES = env_float("ARBITER_QUEUED_RESEND_MINUTES", 30)
 

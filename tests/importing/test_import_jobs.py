@@ -71,18 +71,6 @@ def test_a_job_with_invalid_lines_fails_and_lists_them(client, project, lead):
     assert "line 31: must be a JSON object, got list" in job_page(client, job).content.decode()
 
 
-def test_a_redelivered_job_that_was_already_running_fails_instead_of_importing_twice(project, lead, tmp_path):
-    path = tmp_path / "upload"
-    path.write_bytes(LINES)
-    job = ImportJob.objects.create(
-        project=project, filename="x.jsonl", upload_path=str(path), size=len(LINES), status="running"
-    )
-    import_job_run(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == "failed" and "the worker stopped during the import" in job.errors[0]["reason"]
-    assert Prompt.objects.count() == 0
-
-
 def test_the_celery_task_runs_the_job(client, project, lead, django_capture_on_commit_callbacks):
     client.force_login(lead)
     app.conf.task_always_eager = True
