@@ -62,7 +62,11 @@ class RewardModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "is_current", "project"]
     search_fields = ["project__slug", "path"]
     list_select_related = ["project"]
-    readonly_fields = ["is_current", "path", "metrics", "data_snapshot", "parent", "promoted_at"]
+    # The pin is what the folder is checked against: editable here, it would undo itself.
+    readonly_fields = [
+        "is_current", "path", "metrics", "data_snapshot", "parent", "promoted_at",
+        "manifest_sha256", "manifest_size", "verification_error", "verification_failed_at",
+    ]  # fmt: skip
     actions = ["promote", "retrain_now"]
 
     @admin.action(description="Make the selected version current (overrules the gate)")

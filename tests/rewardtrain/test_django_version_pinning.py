@@ -237,3 +237,13 @@ def test_pin_unpinned_never_pins_a_folder_that_fails_its_manifest(two_versions, 
         call_command("verify_checkpoints", two_versions.slug, "--pin-unpinned")
     assert "v1: FAILED: model.safetensors does not match its sha256 in the manifest" in capsys.readouterr().out
     assert (row(1).manifest_sha256, row(1).manifest_size) == ("", None)
+
+
+def test_the_django_admin_shows_the_pin_but_cannot_change_it(two_versions, client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    page = client.get(f"/admin/rewardtrain/rewardmodelversion/{row(1).pk}/change/").content.decode()
+    assert row(1).manifest_sha256 in page
+    for field in ("manifest_sha256", "manifest_size", "verification_error", "verification_failed_at"):
+        assert f'name="{field}"' not in page
