@@ -1,15 +1,30 @@
-"""Turning untrusted text (prompts, completions: LLM output) into safe HTML.
+"""Turning untrusted text (prompts, completions, edits, instructions: LLM and labeler text) into safe HTML.
 
-Two layers, so one mistake does not open a hole: Markdown is configured to
-treat raw HTML as text, and its output then goes through nh3 with a small
-allow-list that also drops javascript: and other non-web links.
+Markdown goes through comrak (a Rust port of GitHub's cmark-gfm), whose parser runs in time
+linear in the input: the patterns that made Python-Markdown quadratic or worse (`[` repeated,
+`![`, `a[b`, nested `[[…]]`, `[x](`: 8,000 `[` took 14.6 s) render 100,000 characters in tens
+of milliseconds (bench/render_bench.py measures them). Raw HTML is escaped into text by comrak
+(its `escape` option), and the output then goes through nh3 with a small allow-list that also
+drops javascript: and other non-web links: two layers, so one mistake does not open a hole.
+
+A render budget bounds what is left: a text longer than ARBITER_RENDER_MAX_CHARS, or whose
+markdown nests deeper than RENDER_MAX_DEPTH blocks, is shown as escaped plain text with a note,
+never dropped. Depth because nh3's HTML parser spends time quadratic in it (16,000 nested `> `
+take it a second, 50,000 take twenty).
+
+Rendered HTML is kept in Django's cache under the text's hash, so a text is rendered once
+whatever page or request shows it again.
 """
 
 import difflib
+import hashlib
 import re
+from importlib.metadata import version
 
-import markdown
+import comrak
 import nh3
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -19,26 +34,63 @@ ALLOWED_TAGS = set(
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
+# Far beyond what any answer nests (a quote in a list in a quote is 3), far below where nh3 slows.
+RENDER_MAX_DEPTH = 100
+_BLOCK_TAGS = re.compile(r"<(/?)(?:blockquote|ul|ol|li)\b")
 
-def _markdown_without_raw_html():
-    # A fresh converter per call: markdown.Markdown keeps state between
-    # conversions and is not safe to share across request threads.
-    md = markdown.Markdown(extensions=["fenced_code", "sane_lists"], output_format="html")
-    md.preprocessors.deregister("html_block")  # <div>... blocks become escaped text
-    md.inlinePatterns.deregister("html")  # so do inline <img ...>, <script> and comments
-    return md
+# Part of every cache key: a new comrak, or a change to how this module renders, is a new key.
+RENDERER_VERSION = f"comrak-{version('comrak')}-r1"
+RENDER_CACHE_SECONDS = 24 * 3600
 
 
-def render_markdown(text) -> SafeString:
-    html = _markdown_without_raw_html().convert(text or "")
-    cleaned = nh3.clean(
+def _options():
+    render = comrak.RenderOptions()
+    render.escape = True  # raw HTML (<div>, <img ...>, <script>, comments) becomes visible text
+    return render
+
+
+_RENDER_OPTIONS = _options()
+
+
+def _deeper_than(html, limit):
+    depth = 0
+    for match in _BLOCK_TAGS.finditer(html):
+        depth += -1 if match.group(1) else 1
+        if depth > limit:
+            return True
+    return False
+
+
+def _plain(text, reason) -> str:
+    return format_html('<p class="render-note">Shown as plain text: {}.</p><pre class="plain-text">{}</pre>', reason, text)
+
+
+def _rendered(text) -> str:
+    limit = settings.ARBITER_RENDER_MAX_CHARS
+    if len(text) > limit:
+        return _plain(text, f"longer than {limit:,} characters (ARBITER_RENDER_MAX_CHARS)")
+    html = comrak.render_markdown(text, render_options=_RENDER_OPTIONS)
+    if _deeper_than(html, RENDER_MAX_DEPTH):
+        return _plain(text, f"its markdown nests deeper than {RENDER_MAX_DEPTH} levels")
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="nofollow noopener",
     )
-    return mark_safe(cleaned)  # nh3 has just sanitised it
+
+
+def render_markdown(text) -> SafeString:
+    data = (text or "").encode("utf-8", "replace")  # a lone surrogate (JSON's "\ud800") would stop comrak
+    text = data.decode()
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"arbiter-markdown:{RENDERER_VERSION}:{settings.ARBITER_RENDER_MAX_CHARS}:{digest}"
+    html = cache.get(key)
+    if html is None:
+        html = _rendered(text)
+        cache.set(key, html, RENDER_CACHE_SECONDS)
+    return mark_safe(html)  # nh3 has sanitised it, or it is escaped plain text
 
 
 # A word with the whitespace after it, so the diff compares words, never runs of spaces.

@@ -5,6 +5,7 @@ log is for admins. Creating a project is for staff and superusers, who run the d
 Every change goes through a service that writes an audit entry with it.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +23,7 @@ from rewardtrain.model_roots import base_model_check, base_model_choices
 from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
 from .models import AuditEntry, Comparison, Judgment, Membership
 from .permissions import project_for_lead
+from .rate_limit import rate_limited_for
 from .rendering import render_markdown
 from .selectors import (
     imported_label,
@@ -48,7 +50,6 @@ from .services import (
 
 JUDGMENTS_PER_PAGE = 50
 AUDIT_PER_PAGE = 100
-PREVIEW_MAX_CHARS = 100_000  # instructions are a page of text; refuse to render a novel per keystroke
 
 
 def _settings_saved(form, save):
@@ -114,14 +115,23 @@ def project_settings(request, slug):
 def instructions_preview(request):
     """The instructions as labelers will see them, for the settings page's live preview.
 
-    Rendered here with the labeling page's sanitiser, so the browser never turns raw text
-    into HTML itself. Open to staff and to anyone who leads a project.
+    Rendered here with the labeling page's renderer, sanitiser and render budget (a text over
+    it shows as plain text, as it would to labelers), so the browser never turns raw text into
+    HTML itself. Open to staff and to anyone who leads a project, ARBITER_PREVIEW_PER_MINUTE
+    times a minute each (the script sends one per pause in typing).
     """
     leads_somewhere = Membership.objects.filter(user=request.user, role__in=("lead", "admin")).exists()
     if not (request.user.is_staff or request.user.is_superuser or leads_somewhere):
         raise PermissionDenied("Only leads preview instructions.")
-    text = request.POST.get("text", "")[:PREVIEW_MAX_CHARS]
-    return render(request, "annotator/console/_preview.html", {"html": render_markdown(text)})
+    per_minute = settings.ARBITER_PREVIEW_PER_MINUTE
+    wait = rate_limited_for(scope="preview", subject=request.user.pk, per_minute=per_minute)
+    if wait:
+        response = HttpResponse(
+            f"At most {per_minute} previews a minute: try again in {wait} s.", status=429, content_type="text/plain"
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    return render(request, "annotator/console/_preview.html", {"html": render_markdown(request.POST.get("text", ""))})
 
 
 @login_required
