@@ -1,14 +1,17 @@
-"""Response headers and the answer to a database outage, for every request.
+"""Response headers, request size limits and the answer to a database outage, for every request.
 
 Django 5.2 has no Content-Security-Policy of its own (6.0 adds one), hence
 the small middleware below.
 """
 
+import json
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 
 from .errors import is_api
 
@@ -70,4 +73,77 @@ class DatabaseUnavailableMiddleware:
             # No request context: rendering the user or the messages would query the database again.
             response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = "5"
+        return response
+
+
+# Views whose bodies are large by design, by URL name; every other path gets ARBITER_MAX_BODY_BYTES.
+SCORING_VIEWS = {
+    "api_score", "api_rank", "api_get_reward", "api_get_reward_no_slash", "api_rerank", "api_rerank_no_slash",
+    "api_cohere_v1_rerank", "api_cohere_v1_rerank_no_slash", "api_cohere_v2_rerank", "api_cohere_v2_rerank_no_slash",
+}  # fmt: skip
+UPLOAD_VIEWS = {"project_import"}
+# An upload's multipart envelope (boundary, part headers, the CSRF token) beside the file itself.
+MULTIPART_ENVELOPE_BYTES = 64 * 1024
+DRAIN_CHUNK = 64 * 1024
+
+
+def body_limit(path):
+    """(bytes, the setting that says so) for a request to path."""
+    try:
+        name = resolve(path).url_name
+    except Resolver404:
+        name = None
+    if name in SCORING_VIEWS:
+        return settings.ARBITER_SCORE_MAX_BODY_BYTES, "ARBITER_SCORE_MAX_BODY_BYTES"
+    if name in UPLOAD_VIEWS:
+        return settings.ARBITER_MAX_IMPORT_BYTES + MULTIPART_ENVELOPE_BYTES, "ARBITER_MAX_IMPORT_BYTES"
+    return settings.ARBITER_MAX_BODY_BYTES, "ARBITER_MAX_BODY_BYTES"
+
+
+def _answer_then_drain(content, stream, remaining):
+    """The answer, then up to `remaining` bytes of the unread body read and dropped.
+
+    A server that closes a socket with request bytes still unread makes the kernel send a reset,
+    and the client, still sending, sees that instead of the answer (gunicorn lingers for only
+    64 KB). Reading the rest after the answer is sent lets the client finish and read it, and
+    leaves the connection fit for its next request; nothing is kept."""
+    yield content
+    while remaining > 0:
+        chunk = stream.read(min(DRAIN_CHUNK, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
+class RequestSizeLimitMiddleware:
+    """A body over its path's limit is a 413 naming the setting, decided from Content-Length
+    before anything reads the body; a body without a length (chunked) is a 411, because Django
+    reads only as many bytes as Content-Length says. First in MIDDLEWARE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        environ = request.META
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads such a body as empty, as it does a missing length
+        limit, setting = body_limit(request.path_info)
+        # Up to twice the limit is drained so the client reads this answer; a body larger still is
+        # not worth the bandwidth: the connection closes, and such a client may see a reset.
+        if chunked:
+            status, detail = 411, "Send the body with a Content-Length (chunked bodies are not read)."
+            # gunicorn ends a chunked stream itself (wsgi.input_terminated); another server's may not end.
+            remaining = 2 * limit if environ.get("wsgi.input_terminated") else 0
+        elif length > limit:
+            status, detail = 413, f"The body has {length:,} bytes; at most {limit:,} are allowed ({setting})."
+            remaining = length if length <= 2 * limit else 0
+        else:
+            return self.get_response(request)
+        content = json.dumps({"detail": detail}).encode()
+        response = StreamingHttpResponse(_answer_then_drain(content, environ["wsgi.input"], remaining), status=status,
+                                         content_type="application/json")  # fmt: skip
+        response["Content-Length"] = str(len(content))
         return response

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "annotator.middleware.RequestSizeLimitMiddleware",  # first: before anything reads a body
     "django.middleware.security.SecurityMiddleware",
     "annotator.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -342,6 +343,17 @@ ARBITER_REWARD_MAX_ITEMS = env_int("ARBITER_REWARD_MAX_ITEMS", 4096)
 ARBITER_REWARD_MAX_TOTAL_CHARS = env_int("ARBITER_REWARD_MAX_TOTAL_CHARS", 32_000_000)
 # get_reward: trailing special tokens removed from a completion before scoring, beside the common
 # policies' own (rewardtrain/rl_queries.py SPECIAL_SUFFIXES); comma-separated.
+# Request bodies, in bytes, answered 413 from their Content-Length before they are read
+# (annotator/middleware.py): the scoring endpoints (score, rank, get_reward, rerank) take this
+# much, enough for ARBITER_REWARD_MAX_TOTAL_CHARS of ASCII text in JSON (a non-ASCII character
+# sent as a \u escape takes 6 bytes); the upload page ARBITER_MAX_IMPORT_BYTES and its form;
+# every other request ARBITER_MAX_BODY_BYTES (an edit and a comment of ARBITER_MAX_TEXT_CHARS each
+# fit, form-encoded or escaped).
+ARBITER_SCORE_MAX_BODY_BYTES = env_int("ARBITER_SCORE_MAX_BODY_BYTES", 64 * 1024 * 1024)
+ARBITER_MAX_BODY_BYTES = env_int("ARBITER_MAX_BODY_BYTES", 4 * 1024 * 1024)
+# Django's own cap on a body read into memory (2.5 MB by default) was the real scoring limit;
+# the middleware's per-path limits come first, so this only needs to admit the largest.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ARBITER_SCORE_MAX_BODY_BYTES, ARBITER_MAX_BODY_BYTES)
 ARBITER_STRIP_SUFFIXES = [s.strip() for s in env_str("ARBITER_STRIP_SUFFIXES").split(",") if s.strip()]
 ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
