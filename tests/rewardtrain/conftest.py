@@ -39,6 +39,23 @@ def make_tiny_model(folder):
     return folder
 
 
+@pytest.fixture
+def two_versions(project, tiny_model, settings):
+    """A project with v1 and v2 of the tiny model published, v2 current, neither loaded by this process yet."""
+    from rewardtrain.models import RewardModelVersion
+    from tests.rewardtrain.comparisons import make_comparisons, train_small
+
+    settings.ARBITER_GATE_MIN_PAIRS = 1  # compare on the ~10 held-out pairs: v2 (same data, same seed) is no worse
+    project.base_model = tiny_model
+    project.save()
+    make_comparisons(project, 40)
+    for _ in range(2):
+        run = train_small(project, from_scratch=True)
+        assert run.status == "succeeded", run.error
+    assert RewardModelVersion.objects.get(is_current=True).version == 2
+    return project
+
+
 @pytest.fixture(scope="session")
 def model_root(tmp_path_factory):
     """The folder of the test models, added to ARBITER_MODEL_ROOTS for every test here."""

@@ -3,29 +3,13 @@
 import os
 import shutil
 
-import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from rewardtrain import checkpoints, scoring, serving
 from rewardtrain.models import RewardModelVersion
-from tests.rewardtrain.comparisons import make_comparisons, train_small
 
 ITEM = {"prompt": "human: tell me about the cat. assistant:", "completion": "the cat is good"}
-
-
-@pytest.fixture
-def two_versions(project, tiny_model, settings):
-    """v1 and v2 published, v2 current, neither loaded by this process yet."""
-    settings.ARBITER_GATE_MIN_PAIRS = 1  # compare on the ~10 held-out pairs: v2 (same data, same seed) is no worse
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    for _ in range(2):
-        run = train_small(project, from_scratch=True)
-        assert run.status == "succeeded", run.error
-    assert RewardModelVersion.objects.get(is_current=True).version == 2
-    return project
 
 
 def client_for(user):

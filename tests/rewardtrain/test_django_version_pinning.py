@@ -19,24 +19,10 @@ from annotator.models import AuditEntry
 from rewardtrain import serving, verification
 from rewardtrain.checkpoints import MANIFEST_FILE, manifest_pin, write_manifest
 from rewardtrain.models import RewardModelVersion
-from tests.rewardtrain.comparisons import make_comparisons, train_small
+from tests.rewardtrain.comparisons import train_small
 
 ITEM = {"prompt": "human: tell me about the cat. assistant:", "completion": "the cat is good"}
 REWRITTEN = "manifest changed since publish: manifest.json does not match the sha256 recorded at publish"
-
-
-@pytest.fixture
-def two_versions(project, tiny_model, settings):
-    """v1 and v2 published, v2 current, neither loaded by this process yet."""
-    settings.ARBITER_GATE_MIN_PAIRS = 1  # v2 (same data, same seed) is no worse on the ~10 held-out pairs
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    for _ in range(2):
-        run = train_small(project, from_scratch=True)
-        assert run.status == "succeeded", run.error
-    assert RewardModelVersion.objects.get(is_current=True).version == 2
-    return project
 
 
 def row(number):
