@@ -5,21 +5,13 @@ naming it on the page without the script; nothing is stored. Never a 500."""
 import pytest
 from django.urls import reverse
 
-from annotator.models import Assignment, Completion, Judgment, Project
+from annotator.models import Project
 from annotator.services import assignment_next_for
 from tests import factories
+from tests.labeling.test_unchanged_edit import nothing_stored
 
 pytestmark = pytest.mark.django_db
 FETCH = {"X-Requested-With": "fetch"}
-
-
-def nothing_stored(assignment):
-    assignment.refresh_from_db()
-    return (
-        not Judgment.objects.exists()
-        and not Completion.objects.filter(origin="edited").exists()
-        and assignment.status == Assignment.Status.ACTIVE
-    )
 
 
 @pytest.fixture
