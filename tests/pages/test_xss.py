@@ -1,13 +1,12 @@
 """Prompts and completions are untrusted LLM output: they must render inert."""
 
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
 from annotator.models import Completion, Prompt
 from annotator.rendering import WORD_DIFF_MAX_WORDS, render_markdown, word_diff
 from tests import factories
+from tests.pages.inert import assert_inert
 
 HOSTILE = (
     "Hi <script>alert(1)</script> there\n\n"
@@ -15,27 +14,6 @@ HOSTILE = (
     "[click](javascript:alert(1))\n\n"
     '<a href="javascript:alert(2)">raw link</a>'
 )
-
-
-class _Elements(HTMLParser):
-    """Every start tag and its attributes, as a browser would parse them."""
-
-    def __init__(self, html):
-        super().__init__()
-        self.tags = []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def _assert_inert(html):
-    tags = _Elements(html).tags
-    assert [attrs.get("src") for tag, attrs in tags if tag == "script"] in ([], ["/static/js/label.js"])
-    assert not [tag for tag, _ in tags if tag in ("img", "iframe", "object", "embed", "svg", "style")]
-    assert not [(tag, name) for tag, attrs in tags for name in attrs if name.startswith("on")]
-    hrefs = [attrs.get("href") or "" for _, attrs in tags if "href" in attrs]
-    assert not [href for href in hrefs if href.strip().lower().startswith("javascript:")]
 
 
 @pytest.fixture
@@ -50,7 +28,7 @@ def test_hostile_prompt_and_completions_render_inert_on_the_labeling_page(client
     client.force_login(labeler)
     html = client.get(reverse("label", args=[project.slug])).content.decode()
     assert "Prompt:" in html and "Completion one:" in html  # the item is on the page
-    _assert_inert(html)
+    assert_inert(html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text, not dropped silently
 
 
@@ -58,7 +36,7 @@ def test_hostile_text_stays_inert_in_the_partial_the_script_swaps_in(client, pro
     client.force_login(labeler)
     html = client.get(reverse("label", args=[project.slug]), headers={"X-Requested-With": "fetch"}).content.decode()
     assert "Completion one:" in html and "<html" not in html
-    _assert_inert(html)
+    assert_inert(html)
 
 
 def test_project_instructions_are_sanitised_too(client, project, labeler):
@@ -68,7 +46,7 @@ def test_project_instructions_are_sanitised_too(client, project, labeler):
     client.force_login(labeler)
     html = client.get(reverse("label", args=[project.slug])).content.decode()
     assert "<strong>kind</strong>" in html
-    _assert_inert(html)
+    assert_inert(html)
 
 
 def test_markdown_link_keeps_web_urls_and_drops_javascript_urls():
@@ -81,7 +59,7 @@ def test_markdown_link_keeps_web_urls_and_drops_javascript_urls():
 
 def test_raw_html_is_shown_as_text_not_rendered():
     html = render_markdown('<div onclick="x()">block</div>\n\ninline <img src=x onerror=alert(1)> here')
-    _assert_inert(html)
+    assert_inert(html)
     assert "&lt;div onclick" in html and "&lt;img src=x" in html
 
 
