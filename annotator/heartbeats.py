@@ -25,12 +25,12 @@ HEARTBEAT_EVERY_S = 5.0  # well under ARBITER_HEARTBEAT_STALE_SECONDS (default 1
 FIRST_PAUSE_S, LONGEST_PAUSE_S = 0.5, 8.0
 
 
-def retrying(write, *, what, sleep=time.sleep):
+def retrying(write, *, what, seconds=None, sleep=time.sleep):
     """write()'s result; on a lost connection, tried again on a new one after 0.5, 1, 2 ... 8 s
-    until ARBITER_DB_RETRY_SECONDS have passed, then the last error is raised. Inside a
-    transaction nothing is retried: the transaction is lost with its connection. `sleep(s)`
+    until `seconds` (ARBITER_DB_RETRY_SECONDS) have passed, then the last error is raised. Inside
+    a transaction nothing is retried: the transaction is lost with its connection. `sleep(s)`
     returning true gives up at once (a heartbeat told to stop)."""
-    deadline = time.monotonic() + settings.ARBITER_DB_RETRY_SECONDS
+    deadline = time.monotonic() + (settings.ARBITER_DB_RETRY_SECONDS if seconds is None else seconds)
     pause = FIRST_PAUSE_S
     while True:
         try:
@@ -65,6 +65,16 @@ class Beat:
         """Raise the lost connection's error in the worker's thread."""
         if self.lost is not None:
             raise self.lost
+
+    def checked(self, on_progress):
+        """A progress callback that checks the heartbeat first, then calls `on_progress` if any."""
+
+        def progress(report):
+            self.check()
+            if on_progress:
+                on_progress(report)
+
+        return progress
 
 
 @contextmanager

@@ -11,22 +11,21 @@ import logging
 import math
 import re
 import shutil
-import threading
 import time
 import traceback
 import uuid
-from contextlib import contextmanager
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from annotator.celery import app, broker_send_connection
+from annotator.heartbeats import CONNECTION_ERRORS, heartbeat, retrying
 from annotator.models import Project
 from arbiter_reward.reward import POOLINGS, recorded_pooling
 from rewardtrain import gate as gate_stats
@@ -56,7 +55,6 @@ TRAIN_TASK = "rewardtrain.tasks.train_reward_model"  # sent by name: the task mo
 # The first delivery and one redelivery after its worker died (e.g. killed for memory mid-run):
 # a run that kills its worker twice would most likely do it again.
 MAX_ATTEMPTS = 2
-HEARTBEAT_EVERY_S = 5.0  # well under ARBITER_HEARTBEAT_STALE_SECONDS (default 120)
 
 
 class RunAborted(Exception):
@@ -192,7 +190,8 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
     A run found already running is a redelivery of a message whose worker died (acks_late and
     reject_on_worker_lost): it is trained again once, under attempt 2, and failed on a further
     redelivery. A finished run is left alone. `on_progress(report)` is called after every step
-    (the command's progress bar).
+    (the command's progress bar). An attempt that loses the database past ARBITER_DB_RETRY_SECONDS
+    is retried the same way, here, and the run failed with the database's error after its last.
     """
     now = timezone.now()
     claim = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED)
@@ -207,20 +206,27 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
         if not (redelivered and _reclaim(run, now=now)):
             run.refresh_from_db()
             return run
-    try:
-        with _heartbeat(run):
-            _train_and_publish(run, progress_every=progress_every, on_progress=on_progress)
-    except BaseException as error:  # KeyboardInterrupt in the command too: never leave it "running"
-        log.exception("training run %s failed", run.id)
-        if isinstance(error, RunAborted):
-            pass  # the row already says why: the reaper failed it, or a redelivery took it over
-        else:
-            _run_fail(run, traceback.format_exc()[-ERROR_TAIL_CHARS:])
-        cleanup_partial(checkpoint_root(project=run.project))
-        run.refresh_from_db()
-        if not isinstance(error, Exception):
-            raise
-    return run
+    while True:
+        try:
+            with _heartbeat(run) as beat:
+                _train_and_publish(run, progress_every=progress_every, on_progress=beat.checked(on_progress))
+        except BaseException as error:  # KeyboardInterrupt in the command too: never leave it "running"
+            log.exception("training run %s failed", run.id)
+            cleanup_partial(checkpoint_root(project=run.project))
+            lost = isinstance(error, CONNECTION_ERRORS)
+            if lost and _reclaim_after_database_loss(run):
+                continue
+            if isinstance(error, RunAborted):
+                pass  # the row already says why: the reaper failed it, or a redelivery took it over
+            elif lost:
+                _run_fail(run, f"lost its database in attempt {run.attempts} of {MAX_ATTEMPTS}: {error}")
+            else:
+                _run_fail(run, traceback.format_exc()[-ERROR_TAIL_CHARS:])
+            stale_s = settings.ARBITER_HEARTBEAT_STALE_SECONDS
+            retrying(run.refresh_from_db, what=f"training run {run.id}", seconds=stale_s)
+            if not isinstance(error, Exception):
+                raise
+        return run
 
 
 def _reclaim(run, *, now) -> bool:
@@ -247,44 +253,48 @@ def _reclaim(run, *, now) -> bool:
     return bool(retried)
 
 
-@contextmanager
+def _reclaim_after_database_loss(run) -> bool:
+    """Start the run's next attempt in this worker after its database came back, as a redelivery
+    after a killed worker would (_reclaim); False once its retry was used, or if it was reaped or
+    taken over meanwhile. Waits for the database up to the stale threshold: past it the reaper
+    takes the row anyway."""
+    if run.attempts >= MAX_ATTEMPTS:
+        return False
+    now = timezone.now()
+    retried = retrying(
+        lambda: _this_attempt(run).update(
+            attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress={}, history=[]
+        ),
+        what=f"retry of training run {run.id}",
+        seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS,
+    )
+    if retried:
+        run.attempts += 1
+        run.progress, run.history = {}, []
+        log.warning("training run %s: it lost its database; retrying (attempt %s)", run.id, run.attempts)
+    return bool(retried)
+
+
+def _this_attempt(run):
+    return TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts)
+
+
 def _heartbeat(run):
-    """Write the run's heartbeat every HEARTBEAT_EVERY_S from a thread while the block runs.
+    """The run's heartbeat, written from a thread while the block runs (annotator/heartbeats.py).
 
     Training steps write one too (_progress_writer), but an evaluation of the held-out pairs, in
-    the loop or for the gate, runs for minutes on a large project without a step. The thread
-    says the worker process is alive: it stops when the process dies (killed for memory) and
-    once the row is no longer this attempt's. (A step that hangs for ever is not detected.)
+    the loop or for the gate, runs for minutes on a large project without a step. (A step that
+    hangs for ever is not detected.)
     """
-    stop = threading.Event()
-
-    def beat():
-        try:
-            while not stop.wait(HEARTBEAT_EVERY_S):
-                try:
-                    mine = TrainingRun.objects.filter(
-                        id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts
-                    ).update(heartbeat_at=timezone.now())
-                except DatabaseError as error:  # e.g. the database restarting: beat again next time
-                    log.warning("heartbeat of training run %s not written: %s", run.id, error)
-                    continue
-                if not mine:
-                    return
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    return heartbeat(lambda: _this_attempt(run), what=f"heartbeat of training run {run.id}")
 
 
 def _run_fail(run, error):
-    TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts).update(
-        status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now()
+    """Fail this attempt with the reason, waiting for a lost database up to the stale threshold."""
+    retrying(
+        lambda: _this_attempt(run).update(status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now()),
+        what=f"failure of training run {run.id}",
+        seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS,
     )
 
 
@@ -305,9 +315,10 @@ def _progress_writer(run, *, every, on_progress):
         if not evaluated and time.monotonic() - last_write < every:
             return
         last_write = time.monotonic()
-        still_running = TrainingRun.objects.filter(
-            id=run.id, status=TrainingRun.Status.RUNNING, attempts=run.attempts
-        ).update(progress=run.progress, history=run.history, heartbeat_at=timezone.now())
+        still_running = retrying(
+            lambda: _this_attempt(run).update(progress=run.progress, history=run.history, heartbeat_at=timezone.now()),
+            what=f"progress of training run {run.id}",
+        )
         if not still_running:
             raise RunAborted(f"run {run.id} is no longer running; stopping")
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotator import heartbeats
 from rewardtrain import services, training
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
@@ -97,7 +98,7 @@ def test_a_dead_run_frees_its_project_within_about_two_minutes_by_default(traina
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: no test transaction
 def test_a_long_stretch_without_a_training_step_keeps_the_heartbeat_fresh(trainable, settings, monkeypatch):
     settings.ARBITER_HEARTBEAT_STALE_SECONDS = 1
-    monkeypatch.setattr(services, "HEARTBEAT_EVERY_S", 0.2)
+    monkeypatch.setattr(heartbeats, "HEARTBEAT_EVERY_S", 0.2)
     real_train = training.train
     reaped = []
 
