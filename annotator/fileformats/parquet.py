@@ -4,9 +4,10 @@ number is its "line".
 A Parquet file can be a decompression bomb: run-length and dictionary encoding let a kilobyte
 stand for ten million values or gigabytes of text (the audit's 997 bytes took a worker to
 3.1 GB). So a file holds no more than a text file may: its footer is checked before any page
-is read (values per column chunk, rows, decompressed page sizes), strings are read as
+is read (values per column chunk, rows, decompressed page sizes), dictionary-encoded strings stay
 dictionaries (each distinct text once), and each batch's decoded size is counted in Arrow before
-its rows become Python objects.
+its rows become Python objects. What remains is Arrow holding a row group's decompressed pages,
+at most ARBITER_MAX_IMPORT_BYTES (bench/import_bomb.py measures the peak).
 """
 
 import numpy as np
@@ -73,7 +74,7 @@ def read_parquet(binary, *, max_bytes):
         if error := footer_error(file.metadata, max_bytes):
             yield error
             return
-        file = pq.ParquetFile(binary, read_dictionary=_string_columns(file))
+        file = pq.ParquetFile(binary, read_dictionary=_dictionary_columns(file.metadata))
         decoded = 0
         for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             sizes = _row_sizes(batch)
@@ -99,10 +100,18 @@ def read_parquet(binary, *, max_bytes):
         yield LineError(None, "", f"not a valid Parquet file (after row {number}): {exc}")
 
 
-def _string_columns(file):
-    """The paths of the file's string leaves, read as dictionaries so a repeated text is held once."""
-    schema = file.schema
-    return [schema.column(i).path for i in range(len(schema)) if schema.column(i).physical_type == "BYTE_ARRAY"]
+def _dictionary_columns(metadata):
+    """The paths of the string leaves stored dictionary-encoded, read as dictionaries so a repeated
+    text is held once (a plain one would only be copied into a dictionary)."""
+    groups = (metadata.row_group(i) for i in range(metadata.num_row_groups))
+    return sorted(
+        {
+            column.path_in_schema
+            for group in groups
+            for column in (group.column(i) for i in range(group.num_columns))
+            if column.physical_type == "BYTE_ARRAY" and column.has_dictionary_page
+        }
+    )
 
 
 def _row_sizes(batch):
