@@ -46,7 +46,8 @@ BAD_TOKEN = "0" * 40
 
 # Statuses an operation declares that these tests do not provoke, and where they are tested.
 DATABASE_OUTAGE = "503: the database is down (tests/api/test_database_outage_postgres.py)"
-NOT_PROVOKED = {"503": DATABASE_OUTAGE}
+THROTTLED = "429: too many bad tokens from one address (tests/api/test_bad_token_throttle.py)"
+NOT_PROVOKED = {"503": DATABASE_OUTAGE, "429": THROTTLED}
 
 
 # --- the generated package -------------------------------------------------------------------
