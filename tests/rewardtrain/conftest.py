@@ -73,6 +73,17 @@ def tiny_model(model_root):
     return str(make_tiny_model(model_root / "tiny-bert"))
 
 
+@pytest.fixture
+def trainable(project, tiny_model):
+    """The project with the tiny model as its base and 40 comparisons: a run trains in seconds."""
+    from tests.rewardtrain.comparisons import make_comparisons
+
+    project.base_model = tiny_model
+    project.save()
+    make_comparisons(project, 40)
+    return project
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_model):
     from transformers import AutoTokenizer

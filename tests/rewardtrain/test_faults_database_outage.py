@@ -14,19 +14,11 @@ import pytest
 from django.db import connection
 
 from rewardtrain.services import training_run_execute, training_run_start
-from tests.rewardtrain.comparisons import SMALL, make_comparisons
+from tests.rewardtrain.comparisons import SMALL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 UNREACHABLE_PORT = "9"  # discard: nothing listens there
-
-
-@pytest.fixture
-def trainable(project, tiny_model):
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    return project
 
 
 def outage(seconds):

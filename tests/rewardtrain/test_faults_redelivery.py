@@ -10,15 +10,7 @@ from annotator import heartbeats
 from rewardtrain import services, training
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.services import training_run_execute, training_run_start
-from tests.rewardtrain.comparisons import SMALL, make_comparisons
-
-
-@pytest.fixture
-def trainable(project, tiny_model):
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    return project
+from tests.rewardtrain.comparisons import SMALL
 
 
 def running_since(run, *, seconds, attempts=1):
