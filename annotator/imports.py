@@ -45,7 +45,7 @@ from .fileformats import (
     read_parquet,
     text_id,
 )
-from .heartbeats import heartbeat
+from .heartbeats import heartbeat, retrying
 from .models import Classification, Comparison, Completion, ImportJob, Prompt
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
@@ -590,9 +590,15 @@ def _job_finish(job, status, *, report=None, errors=(), errors_total=None):
     if report is not None:
         job.report = report.as_dict()
         job.lines_done = job.lines_total or job.lines_done  # every line is accounted for
-    ImportJob.objects.filter(
+    unfinished = ImportJob.objects.filter(
         id=job.pk, status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING), attempts=job.attempts
-    ).update(**{name: getattr(job, name) for name in FINISH_FIELDS})
+    )
+    # A lost database is waited for up to the stale threshold: past it the reaper takes the job anyway.
+    retrying(
+        lambda: unfinished.update(**{name: getattr(job, name) for name in FINISH_FIELDS}),
+        what=f"outcome of import job {job.pk}",
+        seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS,
+    )
     _remove_upload(job)
 
 

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from django.conf import settings as django_settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from annotator import heartbeats, imports
 from annotator.imports import import_job_run, import_jobs_reap_stale
 from annotator.models import ImportJob, Prompt
 from tests.celery_worker import pool_children, running_worker
+from tests.database_outage import outage
 
 LINES = "\n".join(json.dumps({"id": str(i), "prompt": f"p{i}", "completions": ["a", "b"]}) for i in range(30)).encode()
 
@@ -129,6 +131,29 @@ def test_a_job_reaped_meanwhile_keeps_the_reapers_reason(project, monkeypatch):
     job = import_job_run(job_id=job_in(project, "queued").pk)
     job.refresh_from_db()
     assert (job.status, job.errors) == ("failed", [{"reason": "reaped"}])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_loses_its_database_is_failed_with_the_databases_error_once_it_is_back(project, monkeypatch):
+    real = imports.import_stream
+    timers = []
+
+    def outage_during_import(**kwargs):
+        timers.append(outage(2))
+        return real(**kwargs)
+
+    monkeypatch.setattr(imports, "import_stream", outage_during_import)
+    job = job_in(project, "queued")
+    try:
+        with pytest.raises(OperationalError):
+            import_job_run(job_id=job.pk)
+    finally:
+        timers[0].join()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.errors[0]["reason"].startswith("the import stopped: ")
+    assert not Path(job.upload_path).exists() and Prompt.objects.count() == 0
 
 
 # --- a real worker whose pool child is killed mid-import (as the OOM killer does) ---------------

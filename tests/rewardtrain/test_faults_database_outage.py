@@ -1,40 +1,16 @@
 """PostgreSQL going away under a running training run: a short outage is ridden out (heartbeat and
 progress writes retried on a new connection), a long one fails the attempt with the database's
-error and the run is retried once, as after a killed worker.
-
-The outage is real: every backend of this process's test database is terminated and the
-connection settings point at a closed port until the outage ends. The shared server is never
-stopped (the test database is this test process's own).
+error and the run is retried once, as after a killed worker. The outage is real
+(tests/database_outage.py).
 """
 
-import threading
-
-import psycopg
 import pytest
-from django.db import connection
 
 from rewardtrain.services import training_run_execute, training_run_start
+from tests.database_outage import UNREACHABLE_PORT, outage
 from tests.rewardtrain.comparisons import SMALL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-UNREACHABLE_PORT = "9"  # discard: nothing listens there
-
-
-def outage(seconds):
-    """Cut every connection to the test database and refuse new ones for `seconds`."""
-    params = connection.get_connection_params()
-    settings_dict = connection.settings_dict  # shared by every thread's connection
-    port = settings_dict["PORT"]
-    settings_dict["PORT"] = UNREACHABLE_PORT
-    with psycopg.connect(**params, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [settings_dict["NAME"]],
-        )
-    restore = threading.Timer(seconds, settings_dict.__setitem__, ["PORT", port])
-    restore.start()
-    return restore
 
 
 def outage_at_first_step(seconds, *, attempts=(1,)):
