@@ -4,6 +4,7 @@ file says of itself (the Parquet footer) or while it is read, never after it was
 How much memory a bomb costs is measured by bench/import_bench.py --bombs, not asserted here.
 """
 
+import gzip
 import io
 
 import numpy as np
@@ -140,3 +141,11 @@ def test_a_csv_record_of_quoted_cells_spanning_lines_stops_at_the_line_limit(pro
     assert [str(e) for e in failed.value.errors] == [
         "file: not valid CSV: the record from line 3 is longer than 1,000 characters (as a line may be)"
     ]
+
+
+def test_a_gzip_compressed_upload_is_not_decompressed_but_refused_as_not_utf8(project):
+    data = gzip.compress(b'{"prompt": "p", "completions": ["a", "b"]}\n' * 1_000_000)
+    assert len(data) < 200_000
+    with pytest.raises(ImportFailed) as failed:
+        import_file(project=project, data=data, filename="prompts.jsonl.gz")
+    assert "not valid UTF-8" in str(failed.value.errors[0]) and Prompt.objects.count() == 0
