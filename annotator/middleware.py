@@ -6,6 +6,8 @@ the small middleware below.
 
 import json
 import logging
+import sys
+import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -85,6 +87,10 @@ UPLOAD_VIEWS = {"project_import"}
 # An upload's multipart envelope (boundary, part headers, the CSRF token) beside the file itself.
 MULTIPART_ENVELOPE_BYTES = 64 * 1024
 DRAIN_CHUNK = 64 * 1024
+# How long a refused body is read and dropped after the answer, as nginx's lingering_time (30 s):
+# long enough for a client on a LAN to finish sending hundreds of megabytes, short enough that a
+# client streaming for ever holds a thread only this long.
+DRAIN_SECONDS = 10
 
 
 def body_limit(path):
@@ -101,14 +107,16 @@ def body_limit(path):
 
 
 def _answer_then_drain(content, stream, remaining):
-    """The answer, then up to `remaining` bytes of the unread body read and dropped.
+    """The answer, then up to `remaining` bytes of the unread body read and dropped, for at most
+    DRAIN_SECONDS.
 
     A server that closes a socket with request bytes still unread makes the kernel send a reset,
     and the client, still sending, sees that instead of the answer (gunicorn lingers for only
     64 KB). Reading the rest after the answer is sent lets the client finish and read it, and
     leaves the connection fit for its next request; nothing is kept."""
     yield content
-    while remaining > 0:
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while remaining > 0 and time.monotonic() < deadline:
         chunk = stream.read(min(DRAIN_CHUNK, remaining))
         if not chunk:
             return
@@ -130,16 +138,16 @@ class RequestSizeLimitMiddleware:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads such a body as empty, as it does a missing length
+        if not chunked and not length:
+            return self.get_response(request)  # most requests: no body, no URL lookup
         limit, setting = body_limit(request.path_info)
-        # Up to twice the limit is drained so the client reads this answer; a body larger still is
-        # not worth the bandwidth: the connection closes, and such a client may see a reset.
         if chunked:
             status, detail = 411, "Send the body with a Content-Length (chunked bodies are not read)."
             # gunicorn ends a chunked stream itself (wsgi.input_terminated); another server's may not end.
-            remaining = 2 * limit if environ.get("wsgi.input_terminated") else 0
+            remaining = sys.maxsize if environ.get("wsgi.input_terminated") else 0
         elif length > limit:
             status, detail = 413, f"The body has {length:,} bytes; at most {limit:,} are allowed ({setting})."
-            remaining = length if length <= 2 * limit else 0
+            remaining = length
         else:
             return self.get_response(request)
         content = json.dumps({"detail": detail}).encode()

@@ -65,6 +65,16 @@ def test_a_body_over_its_paths_limit_is_a_413_naming_the_setting_before_it_is_re
     assert stream.bytes_read == len(body)  # read and dropped after the answer, for the client's sake
 
 
+def test_the_drain_stops_after_drain_seconds(settings, monkeypatch):
+    monkeypatch.setattr("annotator.middleware.DRAIN_SECONDS", 0)
+    settings.ARBITER_MAX_BODY_BYTES = 1000
+    stream = CountingStream(b"x" * 5000)
+    request = RequestFactory().post("/api/v1/judgments/", b"x" * 5000, content_type="application/json")
+    request.META["wsgi.input"] = stream
+    response = RequestSizeLimitMiddleware(the_view_must_not_run)(request)
+    assert b"".join(response.streaming_content) and stream.bytes_read == 0
+
+
 def test_a_body_within_its_limit_goes_through_unread(settings):
     settings.ARBITER_MAX_BODY_BYTES = 1000
     request = RequestFactory().post("/api/v1/judgments/", b"x" * 1000, content_type="application/json")
@@ -137,7 +147,7 @@ def gunicorn(tmp_path):
 
 def test_under_gunicorn_the_client_reads_the_413_and_keeps_its_connection(gunicorn):
     conn = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=30)
-    body = b'{"items": [' + b" " * 3_500_000 + b"]}"  # over 2.5 MB, over the 2 MB limit, under twice it
+    body = b'{"items": [' + b" " * 8_000_000 + b"]}"  # over Django's old 2.5 MB and four times the 2 MB limit
     conn.request("POST", "/api/v1/projects/p/score/", body, {"Content-Type": "application/json"})
     response = conn.getresponse()
     assert response.status == 413
