@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from get_reward_memory import PYTHON, ROOT, free_port, queries, setup  # noqa: E402
+from get_reward_memory import PYTHON, ROOT, free_port, queries, setup
 
 
 def add_prompts(slug, n):

@@ -5,7 +5,6 @@ digits (past PostgreSQL's bigint) were 500s. A bad `order` falls back to the def
 import pytest
 
 from annotator.models import Prompt
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
