@@ -84,12 +84,12 @@ def _cell_value(form, column, cell):
             return None
         try:
             return json.loads(cell)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
             return cell  # the parser says it must be a list
     if form == "pairs" and column in _CSV_MESSAGES and cell.startswith("[{"):
         try:
             messages = json.loads(cell)
-        except ValueError:
+        except (ValueError, RecursionError):
             return cell
         return messages if isinstance(messages, list) and all(isinstance(m, dict) for m in messages) else cell
     return cell

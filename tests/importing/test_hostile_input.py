@@ -114,3 +114,23 @@ def test_upload_page_shows_the_hostile_line_as_an_error(client, project, lead, f
     assert response.status_code == 400
     assert error in response.content.decode()
     assert Prompt.objects.count() == 0
+
+
+@pytest.mark.parametrize("header", ["prompt,completions,excluded", "prompt,chosen,rejected"])
+def test_a_csv_cell_of_json_nested_too_deep_is_a_line_error_not_a_crash(project, header):
+    # List cells and TRL message cells are decoded as JSON: 5,000 levels exhaust the recursion limit.
+    import csv
+    import io
+
+    deep = "[" * 5_000 + "]" * 5_000
+    row = ["p", deep, "[]"] if "completions" in header else ['[{"content": ' + deep + "}]", "a", "b"]
+    data = io.StringIO()
+    csv.writer(data).writerows([header.split(","), row])
+    if "completions" in header:  # a list it cannot read: the line's error
+        with pytest.raises(ImportFailed) as failed:
+            import_file(project=project, data=data.getvalue().encode(), filename="export.csv")
+        assert [str(e)[:7] for e in failed.value.errors] == ["line 2,"]
+        assert Prompt.objects.count() == 0
+    else:  # not messages it can read: the prompt is that text, as any other
+        import_file(project=project, data=data.getvalue().encode(), filename="export.csv")
+        assert Prompt.objects.get().text == row[0]
