@@ -341,6 +341,9 @@ ARBITER_SCORER_REFRESH_SECONDS = env_int("ARBITER_SCORER_REFRESH_SECONDS", 10)
 ARBITER_REWARD_MAX_ITEMS = env_int("ARBITER_REWARD_MAX_ITEMS", 4096)
 # ... and characters per request, all texts together (1,024 rollouts of ~8k tokens fit).
 ARBITER_REWARD_MAX_TOTAL_CHARS = env_int("ARBITER_REWARD_MAX_TOTAL_CHARS", 32_000_000)
+# A scoring request still unfinished after this long answers 503 with Retry-After instead of
+# holding a web thread: under OpenRLHF's 180 s client timeout, after which it gives up anyway.
+ARBITER_SCORE_TIME_BUDGET_SECONDS = env_float("ARBITER_SCORE_TIME_BUDGET_SECONDS", 170)
 # get_reward: trailing special tokens removed from a completion before scoring, beside the common
 # policies' own (rewardtrain/rl_queries.py SPECIAL_SUFFIXES); comma-separated.
 # Request bodies, in bytes, answered 413 from their Content-Length before they are read

@@ -235,11 +235,19 @@ class ModelRollbackApi(ApiView):
         return Response(VersionSerializer(restored).data)
 
 
+class OverBudgetError(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "over_budget"
+    wait = 1  # DRF's handler answers it as Retry-After: a smaller batch may go at once
+
+
 def _scored(call):
     try:
         return call()
     except serving.ModelUnavailable as error:
         raise ModelUnavailableError(str(error)) from None
+    except serving.OverBudget as error:
+        raise OverBudgetError(str(error)) from None
     except serving.VersionNotPublished as error:
         raise Conflict(str(error)) from None
 
@@ -418,6 +426,13 @@ REWARD_TOO_LARGE = OpenApiResponse(
 )
 
 
+REWARD_UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer,
+    description="No version yet, or none whose checkpoint verifies (or the database cannot be reached); or the "
+    "batch was still unfinished after ARBITER_SCORE_TIME_BUDGET_SECONDS (with Retry-After: send fewer at a time).",
+)
+
+
 class GetRewardApi(ApiView):
     """OpenRLHF's remote reward model shape (`--remote_rm_url`)."""
 
@@ -478,7 +493,7 @@ class GetRewardApi(ApiView):
                              "and fails on JSON numbers)."),  # fmt: skip
         ],
         responses={200: OutputSerializer, 400: ErrorSerializer, 401: BAD_TOKEN, 404: ErrorSerializer, 409: PIN_REFUSED,
-                   413: REWARD_TOO_LARGE, 503: UNAVAILABLE},  # fmt: skip
+                   413: REWARD_TOO_LARGE, 503: REWARD_UNAVAILABLE},  # fmt: skip
         description=f"Any member. OpenRLHF's remote reward shape; at most {REWARD_MAX_ITEMS} queries "
         "(ARBITER_REWARD_MAX_ITEMS), scored in chunks. Trailing special tokens of common policies (and "
         "ARBITER_STRIP_SUFFIXES) are removed before scoring. A query that cannot be split gets a null reward and a "

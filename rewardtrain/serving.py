@@ -175,13 +175,27 @@ def _scorer(*, project, version):
 SCORE_CHUNK = 64  # items encoded and scored at a time: memory is bounded by this, not by the request
 
 
+class OverBudget(Exception):
+    """A scoring request still unfinished after ARBITER_SCORE_TIME_BUDGET_SECONDS (the API's 503)."""
+
+
 def rewards_for(*, project, items, version=None, normalize=False):
     """(version number, [reward]) for (prompt, completion) items, in input order: scored by the
     pinned `version` or else the current one, SCORE_CHUNK items at a time; `normalize` gives
-    (r - mean) / std with the statistics that version measured on its held-out completions."""
+    (r - mean) / std with the statistics that version measured on its held-out completions.
+
+    OverBudget once ARBITER_SCORE_TIME_BUDGET_SECONDS have passed with items left: a batch too
+    large for this host stops holding a web thread (its client, OpenRLHF's, gives up at 180 s)."""
     answered, scorer = _scorer(project=project, version=version)
     items = list(items)
-    raw = [reward for start in range(0, len(items), SCORE_CHUNK) for reward in scorer.score(items[start : start + SCORE_CHUNK])]
+    budget = settings.ARBITER_SCORE_TIME_BUDGET_SECONDS
+    deadline = time.monotonic() + budget
+    raw = []
+    for start in range(0, len(items), SCORE_CHUNK):
+        if start and time.monotonic() > deadline:
+            raise OverBudget(f"scored {start} of {len(items)} items in {budget:g} s (ARBITER_SCORE_TIME_BUDGET_SECONDS): "
+                             "send fewer at a time, or score on a faster host")  # fmt: skip
+        raw += scorer.score(items[start : start + SCORE_CHUNK])
     keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
     return answered.version, [scorer.normalized(r) for r in raw] if normalize else raw
 

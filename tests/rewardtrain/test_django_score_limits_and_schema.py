@@ -114,3 +114,12 @@ def test_get_reward_takes_many_more_queries_and_names_its_own_limits(trained, la
     assert six.status_code == 413 and six.json()["detail"] == "6 items; at most 5 per request (ARBITER_REWARD_MAX_ITEMS)"
     heavy = post(labeler, trained, "get_reward", {"query": ["x" * 40, "y" * 40]})
     assert heavy.status_code == 413 and "(ARBITER_REWARD_MAX_TOTAL_CHARS)" in heavy.json()["detail"]
+
+
+def test_a_get_reward_batch_past_its_time_budget_is_503_with_retry_after(trained, labeler, settings):
+    settings.ARBITER_SCORE_TIME_BUDGET_SECONDS = 0  # over budget once the first chunk is scored
+    settings.ARBITER_REWARD_MAX_ITEMS = 200
+    response = post(labeler, trained, "get_reward", {"query": ["p a"] * 65})  # two chunks of at most 64
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json()["detail"].startswith("scored 64 of 65 items in 0 s (ARBITER_SCORE_TIME_BUDGET_SECONDS)")
+    assert post(labeler, trained, "get_reward", {"query": ["p a"] * 64}).status_code == 200  # one chunk always finishes
