@@ -16,6 +16,22 @@ from pathlib import Path
 BATCH_ROWS = 2000  # rows per INSERT: keeps memory flat for large projects
 
 
+def prompts_add(project, n):
+    """n prompts of benchmark text, two completions each, in batches (Django set up)."""
+    from annotator.models import Completion, Prompt
+
+    for start in range(0, n, BATCH_ROWS):
+        prompts = Prompt.objects.bulk_create(
+            Prompt(project=project, external_id=f"bench-{i}", text=f"Benchmark prompt {i}: " + "words " * 40)
+            for i in range(start, min(start + BATCH_ROWS, n))
+        )
+        Completion.objects.bulk_create(
+            Completion(prompt=prompt, text=f"Answer {k} to {prompt.external_id}. " + "text " * 80)
+            for prompt in prompts
+            for k in range(2)
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slug", default="bench")
@@ -33,7 +49,7 @@ def main():
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
-    from annotator.models import Completion, Project, Prompt
+    from annotator.models import Project
     from annotator.services import membership_add, project_create, user_get_or_create
 
     if Project.objects.filter(slug=args.slug).exists():
@@ -41,16 +57,7 @@ def main():
 
     with transaction.atomic():
         project = project_create(slug=args.slug, name=f"Load benchmark ({args.prompts} prompts)", overlap=args.overlap)
-        for start in range(0, args.prompts, BATCH_ROWS):
-            prompts = Prompt.objects.bulk_create(
-                Prompt(project=project, external_id=f"bench-{i}", text=f"Benchmark prompt {i}: " + "words " * 40)
-                for i in range(start, min(start + BATCH_ROWS, args.prompts))
-            )
-            Completion.objects.bulk_create(
-                Completion(prompt=prompt, text=f"Answer {k} to {prompt.external_id}. " + "text " * 80)
-                for prompt in prompts
-                for k in range(2)
-            )
+        prompts_add(project, args.prompts)
         tokens = []
         for n in range(args.labelers):
             user, _ = user_get_or_create(username=f"{args.slug}-labeler-{n}")

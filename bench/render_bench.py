@@ -28,8 +28,6 @@ import datetime
 import http.client
 import json
 import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,12 +40,11 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-sys.path.insert(0, str(ROOT / "bench"))
-from labeling_load import Recorder, labeler, percentile  # noqa: E402  (the labeling load's own loop)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stack  # the gunicorn stack and labelers every labeling benchmark uses
 
 LEAD, LEAD_PASSWORD = "bench-lead", "bench-lead-password-1"
+WARMUP_LABELERS = 2
 PATTERNS = {  # issue 19's table: how each text is made to a length
     "[ repeated": lambda n: "[" * n,
     "![ repeated": lambda n: ("![" * n)[:n],
@@ -106,49 +103,16 @@ def render_times(lengths, repeats, before_cap):
     return rows
 
 
-def commit_of(tree):
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True,
-                          check=False).stdout.strip()  # fmt: skip
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve(tree, env, data_dir, args):
-    """Migrate, make the project, its labelers' tokens and a lead; start gunicorn; (server, port, tokens)."""
-    subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=tree, env=env, check=True)
-    tokens_file = data_dir / "tokens.txt"
-    subprocess.run([PYTHON, "bench/make_bench_project.py", "--slug", "bench", "--prompts", str(args.prompts),
-                    "--labelers", str(args.labelers), "--overlap", "2", "--tokens-file", str(tokens_file)],
-                   cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-    subprocess.run([PYTHON, "manage.py", "createsuperuser", "--noinput", "--username", LEAD, "--email", "lead@example.com"],
-                   cwd=tree, env={**env, "DJANGO_SUPERUSER_PASSWORD": LEAD_PASSWORD}, check=True,
+    """The project, its labelers' tokens and a lead; gunicorn; (server, port, tokens)."""
+    phases = [(WARMUP_LABELERS, stack.WARMUP_THINK, args.warmup), *[(args.labelers, args.think, args.duration)] * 2]
+    tokens = stack.make_project(tree, env, prompts=max(args.prompts, stack.prompts_for(phases)),
+                                labelers=args.labelers, tokens_file=data_dir / "tokens.txt")  # fmt: skip
+    subprocess.run([stack.PYTHON, "manage.py", "createsuperuser", "--noinput", "--username", LEAD, "--email",
+                    "lead@example.com"], cwd=tree, env={**env, "DJANGO_SUPERUSER_PASSWORD": LEAD_PASSWORD}, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "annotator.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--preload", "--log-level", "warning"],
-        cwd=tree, env=env, stdout=open(data_dir / "gunicorn.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not answers(port):
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.terminate()
-            raise SystemExit(f"gunicorn did not answer; see {data_dir / 'gunicorn.log'}")
-        time.sleep(0.5)
-    return server, port, [t.strip() for t in tokens_file.read_text().splitlines() if t.strip()]
-
-
-def answers(port):
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/accounts/login/")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
+    server, port = stack.start_server(tree, env, data_dir / "gunicorn.log")
+    return server, port, tokens
 
 
 def logged_in(conn):
@@ -176,59 +140,33 @@ def previewer(*, port, deadline, chars, stats, lock):
     """Previews of `chars` `[` plus a fresh nonce, back to back, on one logged-in connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = logged_in(conn)
-    while time.monotonic() < deadline:
-        body = urlencode({"text": "[" * chars + uuid.uuid4().hex})
-        try:
-            conn.request("POST", "/console/preview/", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException) as error:
-            conn.close()
-            status = type(error).__name__
-        with lock:
-            stats[status] += 1
-    conn.close()
+    stack.post_until(conn, path="/console/preview/", headers=headers, deadline=deadline, stats=stats, lock=lock,
+                     body=lambda: urlencode({"text": "[" * chars + uuid.uuid4().hex}))  # fmt: skip
 
 
 def phase(*, port, tokens, think, duration, flood_connections=0, flood_chars=0):
     """Labelers for `duration` seconds, with `flood_connections` previewers beside them (0: quiet)."""
-    recorder, run_id, previews, lock = Recorder(), uuid.uuid4().hex[:12], Counter(), threading.Lock()
-    load_start, started = os.getloadavg(), time.monotonic()
-    deadline = started + duration
-    threads = [threading.Thread(target=labeler, daemon=True, kwargs={
-        "host": "127.0.0.1", "port": port, "timeout": 120.0, "project": "bench", "token": token, "think": think,
-        "deadline": deadline, "run_id": run_id, "recorder": recorder}) for token in tokens]  # fmt: skip
-    threads += [threading.Thread(target=previewer, daemon=True, kwargs={
+    deadline, previews, lock = time.monotonic() + duration, Counter(), threading.Lock()
+    previewers = [threading.Thread(target=previewer, daemon=True, kwargs={
         "port": port, "deadline": deadline, "chars": flood_chars, "stats": previews, "lock": lock})
         for _ in range(flood_connections)]  # fmt: skip
-    for thread in threads:
+    for thread in previewers:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=duration + 180)
-    elapsed = time.monotonic() - started
-    row = {"flood_connections": flood_connections, "seconds": round(elapsed, 1),
-           "load_start": [round(x, 2) for x in load_start], "load_end": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
-    for endpoint in ("next", "submit"):
-        values = sorted(recorder.latencies.get(endpoint, []))
-        row[endpoint] = {"count": len(values), "p50_ms": round(percentile(values, 0.5) * 1000, 1),
-                         "p95_ms": round(percentile(values, 0.95) * 1000, 1)}  # fmt: skip
-    row["labeling_statuses"] = {f"{e} {s}": n for (e, s), n in sorted(recorder.statuses.items(), key=str)}
+    row = stack.labeling_phase(port=port, tokens=tokens, think=think, deadline=deadline, timeout=120.0)
+    for thread in previewers:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()) + 180)
+    row = {"flood_connections": flood_connections, **row}
     row["preview_statuses"] = {str(s): n for s, n in sorted(previews.items(), key=str)}
     return row
 
 
 def flood(name, tree, args):
     data_dir = Path(tempfile.mkdtemp(prefix=f"arbiter-render-{name}-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"ARBITER_DATA_DIR": str(data_dir), "SECRET_KEY": secrets.token_urlsafe(32), "HF_HUB_OFFLINE": "1",
-                "DJANGO_SETTINGS_MODULE": "annotator.settings", "ALLOWED_HOSTS": "127.0.0.1,localhost"})  # fmt: skip
-    if args.smoke:  # the limit reached within the smoke's few seconds
-        env["ARBITER_PREVIEW_PER_MINUTE"] = "2"
+    # In the smoke, the limit reached within its few seconds.
+    env = stack.bench_env(data_dir, **({"ARBITER_PREVIEW_PER_MINUTE": "2"} if args.smoke else {}))
     server, port, tokens = serve(tree, env, data_dir, args)
     try:
-        # Warm-up: each worker's first requests load the URLconf and templates.
-        phase(port=port, tokens=tokens[:2], think=(0.0, 0.0), duration=args.warmup)
+        stack.warm_up(port=port, tokens=tokens[:WARMUP_LABELERS], seconds=args.warmup)
         rows = {}
         for label, connections in (("quiet", 0), ("flood", args.flood_connections)):
             rows[label] = row = phase(port=port, tokens=tokens, think=args.think, duration=args.duration,
@@ -238,9 +176,8 @@ def flood(name, tree, args):
             print(f"{name:<6} {label:<5} {'; '.join(cells)}; previews {row['preview_statuses']}; "
                   f"load {row['load_start'][0]} -> {row['load_end'][0]}", flush=True)  # fmt: skip
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(30)
-    return {"tree": name, "commit": commit_of(tree), **rows}
+        stack.stop_server(server)
+    return {"tree": name, "commit": stack.commit_of(tree), **rows}
 
 
 def main(argv=None):
@@ -254,7 +191,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--flood-connections", type=int, default=8, help="concurrent preview connections")
     parser.add_argument("--flood-chars", type=int, default=8000, help="`[` characters per preview")
-    parser.add_argument("--prompts", type=int, default=2000)
+    parser.add_argument("--prompts", type=int, default=2000, help="at least; more if the labelers could judge more")
     parser.add_argument("--before", metavar="REF", help="run the flood against a git worktree of this commit first")
     parser.add_argument("--no-flood", action="store_true", help="render times only")
     parser.add_argument("--smoke", action="store_true", help="2,000 and 4,000 characters, 2 labelers, 2 s phases")
@@ -265,31 +202,26 @@ def main(argv=None):
     if args.smoke:
         lengths, args.repeats, args.before_cap = [2000, 4000], 1, 2.0
         args.labelers, args.think, args.duration, args.warmup = 2, (0.1, 0.3), 2.0, 1.0
-        args.flood_connections, args.flood_chars, args.prompts = 1, 2000, 40
+        args.flood_connections, args.flood_chars, args.prompts = 1, 2000, 0  # 0: the prompts the phases need
 
     data_dir = Path(tempfile.mkdtemp(prefix="arbiter-render-times-"))
     os.environ.pop("REDIS_URL", None)  # the render cache in this process's memory, emptied per render
     os.environ.update({"ARBITER_DATA_DIR": str(data_dir), "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench",
                        "DJANGO_SETTINGS_MODULE": "annotator.settings"})  # fmt: skip
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(stack.ROOT))
     import django
 
     django.setup()
     load_start = os.getloadavg()
     rows = render_times(lengths, args.repeats, args.before_cap)
     summary = {"date": datetime.datetime.now().isoformat(timespec="minutes"),
-               "commit": commit_of(ROOT),
+               "commit": stack.commit_of(stack.ROOT),
                "render_load": [load_start[0], os.getloadavg()[0]], "render": rows, "flood": []}  # fmt: skip
     if not args.no_flood:
         if args.before:
-            tree = Path(tempfile.mkdtemp(prefix="arbiter-before-"))
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.before], cwd=ROOT, check=True,
-                           capture_output=True)  # fmt: skip
-            try:
+            with stack.worktree_at(args.before) as tree:
                 summary["flood"].append(flood("before", tree, args))
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
-        summary["flood"].append(flood("after" if args.before else "this", ROOT, args))
+        summary["flood"].append(flood("after" if args.before else "this", stack.ROOT, args))
     print(json.dumps(summary))
     return summary
 

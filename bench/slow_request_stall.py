@@ -17,18 +17,19 @@ import datetime
 import http.client
 import json
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from get_reward_memory import PYTHON, ROOT, free_port, queries, setup
+import stack  # the gunicorn stack and labelers every labeling benchmark uses
+from get_reward_memory import queries, setup
+from make_bench_project import prompts_add
+
+CLOSED_LOOP = (0.0, 0.0)  # the labeler sends its next request as soon as the last is answered
 
 
 def add_prompts(slug, n):
@@ -36,31 +37,9 @@ def add_prompts(slug, n):
     from django.db import connections
 
     from annotator.models import Project
-    from tests import factories
 
-    factories.prompts(Project.objects.get(slug=slug), n)
+    prompts_add(Project.objects.get(slug=slug), n)
     connections.close_all()
-
-
-def start_server(env, port, log_path):
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "annotator.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--preload", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/accounts/login/")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.terminate()
-            raise SystemExit(f"gunicorn did not answer; see {log_path}")
-        time.sleep(0.5)
 
 
 def call(conn, method, path, token, body=None):
@@ -72,21 +51,13 @@ def call(conn, method, path, token, body=None):
 
 
 def label_for(port, slug, token, seconds):
-    """next + submit in a loop; the next latencies in ms."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    latencies = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        status, item = call(conn, "GET", f"/api/v1/projects/{slug}/next/", token)
-        latencies.append((time.monotonic() - started) * 1000)
-        if status != 200:
-            raise SystemExit(f"next answered {status}: {item}")
-        body = {"assignment": item["assignment"], "client_id": uuid.uuid4().hex, "choice": "a"}
-        status, answer = call(conn, "POST", "/api/v1/judgments/", token, body)
-        if status != 201:
-            raise SystemExit(f"submit answered {status}: {answer}")
-    return latencies
+    """One labeler's next + submit in a closed loop; the next latencies in ms."""
+    recorder = stack.run_labelers(port=port, tokens=[token], think=CLOSED_LOOP, deadline=time.monotonic() + seconds,
+                                  timeout=120.0, project=slug)  # fmt: skip
+    unexpected = {f"{e} {s}": n for (e, s), n in recorder.statuses.items() if (e, s) not in (("next", 200), ("submit", 201))}
+    if unexpected:
+        raise SystemExit(f"labeling answered {unexpected}")
+    return [seconds * 1000 for seconds in recorder.latencies.get("next", [])]
 
 
 def score_until(port, slug, token, body, stop, durations):
@@ -116,21 +87,19 @@ def main(argv=None):
         args.queries, args.reply_chars, args.seconds = 16, 40, 3
 
     data_dir = Path(tempfile.mkdtemp(prefix="arbiter-stall-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"ARBITER_DATA_DIR": str(data_dir), "SECRET_KEY": secrets.token_urlsafe(32), "HF_HUB_OFFLINE": "1",
-                "ARBITER_SCORER_REFRESH_SECONDS": "3600", "DJANGO_SETTINGS_MODULE": "annotator.settings"})  # fmt: skip
-    env["ARBITER_MODEL_ROOTS"] = ""
+    env = stack.bench_env(data_dir, ARBITER_SCORER_REFRESH_SECONDS="3600", ARBITER_MODEL_ROOTS="")
     slug, token = setup(env, data_dir, smoke=args.smoke)
-    add_prompts(slug, 5000 if not args.smoke else 500)
-    port = free_port()
-    server = start_server(env, port, data_dir / "gunicorn.log")
+    warmup = min(5, args.seconds)
+    # One labeler in a closed loop through the warm-up and both phases.
+    add_prompts(slug, stack.prompts_for([(1, CLOSED_LOOP, warmup + 2 * args.seconds)]))
+    server, port = stack.start_server(stack.ROOT, env, data_dir / "gunicorn.log")
     try:
         body = queries(args.queries, args.reply_chars)
         # Both workers load the model before timing (the warmer loads it at start; one call each way).
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         for _ in range(4):
             call(conn, "POST", f"/api/v1/projects/{slug}/get_reward?extra_logs=0", token, queries(1, 40))
-        label_for(port, slug, token, min(5, args.seconds))  # warm-up: both workers' first requests are slower
+        label_for(port, slug, token, warmup)  # warm-up: both workers' first requests are slower
         quiet = label_for(port, slug, token, args.seconds)
         stop, durations = threading.Event(), []
         scorer = threading.Thread(target=score_until, args=(port, slug, token, body, stop, durations))
@@ -140,10 +109,8 @@ def main(argv=None):
         stop.set()
         scorer.join()
     finally:
-        server.terminate()
-        server.wait(30)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    summary = {"date": datetime.date.today().isoformat(), "commit": commit, "load_average": os.getloadavg(),
+        stack.stop_server(server)
+    summary = {"date": datetime.date.today().isoformat(), "commit": stack.commit_of(stack.ROOT), "load_average": os.getloadavg(),
                "cores": os.cpu_count(), "queries": args.queries, "reply_chars": args.reply_chars,
                "quiet": figures(quiet), "with_get_reward": figures(loaded),
                "get_reward_seconds": [round(d, 2) for d in durations]}  # fmt: skip
