@@ -2,8 +2,9 @@
 
 One service behind the `export_comparisons` command, the lead's export page and the API:
 `export_options_from(params)` checks the same names everywhere (command options, query
-parameters, the page's form), `export_count` previews how many rows an export has, and
-`export_stream` yields the file piece by piece. The file formats live in export_formats.py.
+parameters, the page's form), `export_count` previews how many rows an export has,
+`export_has_rows` is asked before a download, and `export_stream` yields the file piece by
+piece. The file formats live in export_formats.py.
 
 Kinds:
   pairs      one row per comparison (human and imported): what training reads, with `margin`
@@ -159,8 +160,9 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
     says: given means not empty, times are date-times, and the flags (hash_annotators,
     exclude_flagged, include_gold) are true or false.
     Given the project, the kind defaults to its default_kind. A kind the project's mode has no rows
-    of (labels of a pairwise project, pairs of a classify one) is an empty export, not an error:
-    the API's schema cannot say which kinds a project has. Raises ExportOptionsError."""
+    of (labels of a pairwise project, pairs of a classify one) is an export without rows (which
+    the API and the page answer as nothing to export), not a bad option: the API's schema cannot
+    say which kinds a project has. Raises ExportOptionsError."""
     errors = {}
     if strict:
         for name, value in params.items():
@@ -289,12 +291,24 @@ def export_count(*, project, options: ExportOptions) -> int:
     """How many rows `export_stream` would write now (the page's preview)."""
     kept = _kept(project, options)
     rows = _queryset(project, options, kept)
-    if not options.split:
-        return rows.count()
+    return sum(_in_split(rows, options, kept)) if options.split else rows.count()
+
+
+def export_has_rows(*, project, options: ExportOptions) -> bool:
+    """Whether `export_stream` would write a row now. `datasets` loads no file without rows, not
+    even a CSV header or a Parquet schema, so the API and the page say there is nothing to export
+    rather than send one. Stops at the first row, where export_count reads them all."""
+    kept = _kept(project, options)
+    rows = _queryset(project, options, kept)
+    return any(_in_split(rows, options, kept)) if options.split else rows.exists()
+
+
+def _in_split(rows, options, kept) -> Iterator[bool]:
+    """For each of `rows` in turn, whether its prompt falls in the options' split."""
     heldout = options.split == "heldout"
     is_out = kept.labels_heldout.__contains__ if options.kind == "labels" else is_heldout
     prompts = rows.values_list("prompt__text", flat=True).iterator(chunk_size=EXPORT_CHUNK_ROWS)
-    return sum(1 for prompt in prompts if is_out(prompt) == heldout)
+    return (is_out(prompt) == heldout for prompt in prompts)
 
 
 def _split_name(prompt: str) -> str:

@@ -160,7 +160,10 @@ def project_export(request, slug):
         except exports.ExportOptionsError as error:
             for name, reason in error.errors.items():
                 form.add_error(name, reason)
-    if ok and request.GET.get("download"):
+    # `datasets` loads no file without rows, not even a CSV header or a Parquet schema: say so instead.
+    download = ok and bool(request.GET.get("download"))
+    nothing = download and not exports.export_has_rows(project=project, options=options)
+    if download and not nothing:
         response = StreamingHttpResponse(
             exports.export_stream(project=project, options=options), content_type=options.content_type
         )
@@ -168,4 +171,6 @@ def project_export(request, slug):
         response["Content-Disposition"] = f'attachment; filename="{stem}-{timezone.now():%Y%m%d-%H%M}.{extension}"'
         return response
     count = exports.export_count(project=project, options=options) if ok else None
-    return render(request, "annotator/export.html", {"project": project, "form": form, "count": count})
+    return render(
+        request, "annotator/export.html", {"project": project, "form": form, "count": count, "nothing": nothing}
+    )

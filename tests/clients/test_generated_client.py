@@ -286,6 +286,7 @@ def _projects_export(w):
     table = pq.read_table(io.BytesIO(files["parquet"].payload.read()))
     assert table.num_rows == 3 and table.column_names[:3] == ["prompt", "chosen", "rejected"]
     w.call(export, 400, lead, slug="generated", min_agreement=2.0)
+    w.call(export, 409, lead, slug="generated", labelers="nobody")  # no rows: nothing to export
     w.call(export, 403, w.as_(w.labeler), slug="generated")
     w.call(export, 404, lead, slug="someone-elses")
     w.refuses_strangers(export, slug="generated")

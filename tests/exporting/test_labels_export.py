@@ -190,7 +190,7 @@ def test_the_command_and_the_api_default_to_labels_for_a_classify_project(import
     table = pq.read_table(io.BytesIO(b"".join(response.streaming_content)))
     assert core(table.to_pylist()) == core(IMPORTED)
     response = client.get(f"/api/v1/projects/{imported.slug}/export/", {"kind": "pairs"})
-    assert response.status_code == 200 and b"".join(response.streaming_content) == b""
+    assert response.status_code == 409 and response.json()["detail"].startswith("Nothing to export")
 
 
 def test_the_export_page_of_a_classify_project_defaults_to_labels(client, db):
