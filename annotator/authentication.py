@@ -8,6 +8,10 @@ deleted token, or a user made inactive, keeps working for at most that many
 seconds in each server process that used it just before. 0 turns it off.
 Only valid tokens are remembered, so unknown keys cost a query each, as before.
 
+Two kinds of key work: DRF's Token (40 hex digits, one per user, from the command line) and the
+named tokens users make on their tokens page (48 hex digits, stored hashed: annotator/tokens.py).
+Revoking either one takes effect within ARBITER_TOKEN_CACHE_SECONDS, for the same reason.
+
 The same token also rides as `Authorization: Bearer <key>` (BearerTokenAuthentication):
 OpenAI-style and Cohere SDKs send their api key that way and cannot be told to say "Token".
 
@@ -25,7 +29,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from . import throttling
+from . import throttling, tokens
+from .models import ApiToken
 
 _clock = time.monotonic  # a name tests can replace
 _remembered = {}  # token key -> (deadline on _clock, user, token); per process, shared by its threads
@@ -49,6 +54,8 @@ class CachedTokenAuthentication(TokenAuthentication):
             user, token = self._looked_up(key)
             if seconds > 0:
                 _remembered[key] = (now + seconds, user, token)
+        if isinstance(token, ApiToken):
+            tokens.token_used(token)
         # A copy per request, so nothing a request sets on its user reaches another request.
         return copy.copy(user), token
 
@@ -59,11 +66,16 @@ class CachedTokenAuthentication(TokenAuthentication):
         if throttled and (wait := throttling.locked_seconds((throttling.TOKEN_ADDRESS, self.address))):
             raise exceptions.Throttled(wait=wait)
         try:
-            # Keys are 40 hex digits. Anything else is refused before the database sees it: a NUL
+            # Keys are 40 hex digits (DRF's) or 48 (ours). Anything else is refused before the database sees it: a NUL
             # in a `?token=` made PostgreSQL raise (a 500), and an unknown key costs a query.
-            if not (key.isascii() and key.isalnum() and len(key) <= 40):
+            if not (key.isascii() and key.isalnum() and (len(key) <= 40 or tokens.is_api_token_key(key))):
                 raise exceptions.AuthenticationFailed("Invalid token.")
-            return super().authenticate_credentials(key)  # AuthenticationFailed: unknown or inactive
+            if not tokens.is_api_token_key(key):
+                return super().authenticate_credentials(key)  # AuthenticationFailed: unknown or inactive
+            token = tokens.token_for_key(key)
+            if token is None or not token.user.is_active:
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            return token.user, token
         except exceptions.AuthenticationFailed:
             if throttled:
                 throttling.failure_record(scope=throttling.TOKEN_ADDRESS, subject=self.address)

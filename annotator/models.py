@@ -385,3 +385,26 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action}"
+
+
+class ApiToken(models.Model):
+    """A named API token a user made on their tokens page (annotator/tokens.py); a user may hold many.
+
+    Only the key's SHA-256 is stored: the key is shown once, and a copy of the database gives no
+    working keys. A plain hash suffices because keys are 192 random bits, not passwords. DRF's own
+    Token rows (one per user, from `manage.py drf_create_token` or add_member) keep working beside these.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, so its owner can tell keys apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute per token (annotator/tokens.py), never on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

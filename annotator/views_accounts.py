@@ -1,4 +1,5 @@
-"""Logging in, throttled (annotator/throttling.py), and the staff page of locked logins."""
+"""Logging in, throttled (annotator/throttling.py), password change and reset, and the staff page of
+locked logins."""
 
 from django import forms
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import throttling
 from .models import AuditEntry
+from .services import audit_record
 
 LOCK_LOG_ENTRIES = 100
 
@@ -45,6 +47,24 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         throttling.failures_forget(scope=throttling.LOGIN_USERNAME, subject=self.username)
         return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, audited."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(actor=self.request.user, project=None, action="password.change")
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's "set a new password" from a reset e-mail's link, audited (the user is not logged in)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(actor=form.user, project=None, action="password.reset")
+        return response
 
 
 class LockLiftForm(forms.Form):
