@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Max, Q
 from django.forms.models import model_to_dict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -142,7 +143,13 @@ def members(request, slug):
     if request.method == "POST" and form.is_valid():
         if _member_added(request, project, role, form):
             return redirect("project_members", project.slug)
-    memberships = Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    # Last activity: the member's latest judgment in this project ("never" for none), beside last_login.
+    memberships = (
+        Membership.objects.filter(project=project)
+        .select_related("user")
+        .annotate(last_judged_at=Max("user__judgments__created_at", filter=Q(user__judgments__prompt__project=project)))
+        .order_by("user__username")
+    )
     return render(
         request,
         "annotator/console/members.html",
