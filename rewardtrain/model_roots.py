@@ -15,8 +15,9 @@ DEFAULT_CHOICE_LABEL = "Default (ARBITER_BASE_MODEL, else the packaged all-MiniL
 
 
 def base_model_check(base_model: str, *, source: str) -> None:
-    """Raise InvalidTrainingOptions unless `base_model` ("" = the packaged model) is a folder
-    under one of ARBITER_MODEL_ROOTS once symlinks are resolved.
+    """Raise InvalidTrainingOptions unless `base_model` ("" = the packaged model) is a loadable
+    model folder (model_folder_lacks nothing) under one of ARBITER_MODEL_ROOTS once symlinks are
+    resolved.
 
     Loading a model trusts its files, so they come only from folders the operator chose. The
     message names where the setting came from, not the path: leads read it in the API.
@@ -30,17 +31,38 @@ def base_model_check(base_model: str, *, source: str) -> None:
         raise InvalidTrainingOptions(f"{source} is not under ARBITER_MODEL_ROOTS, the only folders base models load from")
     if not folder.is_dir():
         raise InvalidTrainingOptions(f"{source} is not a folder")
+    lacks = model_folder_lacks(folder)
+    if lacks:
+        raise InvalidTrainingOptions(f"{source} is not a loadable model folder: it has no {' and no '.join(lacks)}")
+
+
+# What transformers' from_pretrained needs in a folder, one of each group. A packaged model's
+# sub-folders (sentence-transformers' 1_Pooling has a config.json) lack the weights and the
+# tokenizer, and training would fail on them with an unrelated tokenizer error.
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+# A vocabulary: tokenizer_config.json alone only configures one.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model")
+
+
+def model_folder_lacks(folder: Path) -> list[str]:
+    """What `folder` lacks to load as a base model: config.json, weights, a tokenizer; [] for none."""
+    lacks = [] if (folder / "config.json").is_file() else ["config.json"]
+    if not any((folder / name).is_file() for name in WEIGHT_FILES):
+        lacks.append("weights (model.safetensors, pytorch_model.bin or a sharded index)")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        lacks.append("tokenizer (tokenizer.json, vocab.txt, vocab.json or a SentencePiece model)")
+    return lacks
 
 
 def base_model_choices(*, current=""):
-    """[(value, label)] for a project's base model: the default, then every model folder (one
-    with a config.json) that is a root in ARBITER_MODEL_ROOTS or directly inside one. The
+    """[(value, label)] for a project's base model: the default, then every loadable model folder
+    (model_folder_lacks nothing) that is a root in ARBITER_MODEL_ROOTS or directly inside one. The
     project's current value stays listed, so opening the form never changes it silently."""
     choices = [("", DEFAULT_CHOICE_LABEL)]
     for root in settings.ARBITER_MODEL_ROOTS:
         root = Path(root)
         folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
-        choices += [(str(p), f"{p.name} ({root})") for p in folders if (p / "config.json").is_file()]
+        choices += [(str(p), f"{p.name} ({root})") for p in folders if not model_folder_lacks(p)]
     if current and current not in {value for value, _ in choices}:
         choices.append((current, f"{current} (current)"))
     return choices

@@ -159,7 +159,8 @@ def test_invalid_settings_are_shown_and_change_nothing(client, project, lead, ch
 
 def test_base_model_choices_are_model_folders_under_the_roots(client, project, lead, settings, tmp_path):
     (tmp_path / "tiny-bert").mkdir()
-    (tmp_path / "tiny-bert" / "config.json").write_text("{}")
+    for name in ("config.json", "model.safetensors", "vocab.txt"):  # what a loadable model folder has
+        (tmp_path / "tiny-bert" / name).write_text("{}")
     (tmp_path / "not-a-model").mkdir()
     settings.ARBITER_MODEL_ROOTS = [tmp_path]
     client.force_login(lead)
@@ -175,7 +176,8 @@ def test_a_listed_base_model_that_fails_the_training_check_is_refused(client, pr
     # The folder is a choice, but a symlink out of the roots: the same check training runs refuses it.
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "config.json").write_text("{}")
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
+        (outside / name).write_text("{}")
     root = tmp_path / "root"
     root.mkdir()
     (root / "sneaky").symlink_to(outside)

@@ -8,10 +8,13 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from rewardtrain import services
+from rewardtrain.config import InvalidTrainingOptions
+from rewardtrain.model_roots import base_model_check, base_model_choices
 from rewardtrain.models import TrainingRun
 from rewardtrain.training import default_base_model
 from tests import factories
 from tests.factories import QUALITY_DEFAULTS
+from tests.lead.test_console_pages import settings_post
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 from tests.rewardtrain.conftest import make_tiny_model
 
@@ -137,3 +140,74 @@ def test_beat_skips_a_project_with_a_base_model_outside_the_roots_and_schedules_
     make_comparisons(other, 2)
     started = services.schedule_retraining()
     assert [run.project for run in started] == [other]
+
+
+# --- only loadable model folders: config.json, weights and a tokenizer ---------------------
+
+PACKAGED = os.path.realpath(default_base_model())
+NOT_A_MODEL = "is not a loadable model folder: it has no"
+
+
+def folder_with(root, name, *files):
+    folder = root / name
+    folder.mkdir()
+    for file in files:
+        (folder / file).write_text("{}")
+    return folder
+
+
+def test_the_packaged_models_pooling_folder_is_not_offered_and_the_packaged_model_is(settings):
+    settings.ARBITER_MODEL_ROOTS = [PACKAGED]
+    values = [value for value, _ in base_model_choices()]
+    assert values == ["", PACKAGED] and os.path.isdir(os.path.join(PACKAGED, "1_Pooling"))
+
+
+def test_only_folders_with_config_weights_and_a_tokenizer_are_offered(settings, tmp_path):
+    folder_with(tmp_path, "bert", "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json")
+    folder_with(tmp_path, "sharded", "config.json", "pytorch_model.bin.index.json", "tokenizer.json")
+    folder_with(tmp_path, "no-weights", "config.json", "tokenizer.json")
+    folder_with(tmp_path, "no-tokenizer", "config.json", "model.safetensors", "tokenizer_config.json")
+    folder_with(tmp_path, "pooling", "config.json")
+    settings.ARBITER_MODEL_ROOTS = [tmp_path]
+    assert [value for value, _ in base_model_choices()] == ["", str(tmp_path / "bert"), str(tmp_path / "sharded")]
+
+
+@pytest.mark.parametrize(
+    "files, missing",
+    [
+        (("config.json",), "weights (model.safetensors, pytorch_model.bin or a sharded index) and no tokenizer"),
+        (("config.json", "model.safetensors", "tokenizer_config.json"), "tokenizer (tokenizer.json, vocab.txt,"),
+        (("model.safetensors", "tokenizer.json"), "config.json"),
+    ],
+    ids=["config-only", "no-tokenizer", "no-config"],
+)
+def test_the_check_names_what_a_folder_lacks(model_root, files, missing, tmp_path):
+    folder = folder_with(model_root, tmp_path.name, *files)
+    with pytest.raises(InvalidTrainingOptions) as refused:
+        base_model_check(str(folder), source="this base model")
+    assert str(refused.value).startswith(f"this base model {NOT_A_MODEL} ") and missing in str(refused.value)
+
+
+def test_a_project_set_to_the_pooling_folder_is_refused_on_save_with_the_reason(client, project, lead, settings):
+    settings.ARBITER_MODEL_ROOTS = [PACKAGED]
+    pooling = os.path.join(PACKAGED, "1_Pooling")
+    project.base_model = pooling  # saved before the check existed
+    project.save()
+    client.force_login(lead)
+    url = f"/projects/{project.slug}/settings/"
+    assert (pooling, f"{pooling} (current)") in client.get(url).context["form"].fields["base_model"].choices
+    response = client.post(url, settings_post(project, overlap=2))
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["base_model"]
+    assert error.startswith(f"this base model {NOT_A_MODEL} weights") and "no tokenizer" in error
+    assert client.post(url, settings_post(project, base_model="")).status_code == 302
+
+
+def test_training_a_project_set_to_the_pooling_folder_is_a_400_naming_what_is_missing(project, lead, settings):
+    settings.ARBITER_MODEL_ROOTS = [PACKAGED]
+    project.base_model = os.path.join(PACKAGED, "1_Pooling")
+    project.save()
+    response = train_api(lead, project)
+    assert response.status_code == 400
+    assert response.json()["errors"]["non_field_errors"][0].startswith(f"project {project.slug}'s base_model {NOT_A_MODEL}")
+    assert not TrainingRun.objects.exists()
