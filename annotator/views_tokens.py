@@ -11,6 +11,8 @@ from rest_framework.authtoken.models import Token
 from . import tokens
 from .models import ApiToken
 
+NEW_KEY = "new_token_key"
+
 
 class TokenForm(forms.Form):
     name = forms.CharField(
@@ -22,27 +24,23 @@ class TokenForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request):
-    form, key = TokenForm(), None
-    if request.method == "POST":
-        form = TokenForm(request.POST)
-        if form.is_valid():
-            _token, key = tokens.token_create(user=request.user, name=form.cleaned_data["name"])
-            form = TokenForm()
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _token, key = tokens.token_create(user=request.user, name=form.cleaned_data["name"])
+        # Redirect, so reloading the page makes no second token; the key waits in the server-side
+        # session for that one next page and is gone from it once shown.
+        request.session[NEW_KEY] = key
+        return redirect("token_list")
     own, command_line = tokens.tokens_of(request.user)
-    # The key travels in this response only (never a redirect's session or URL); no cache may keep it.
-    response = render(
-        request,
-        "registration/tokens.html",
-        {
-            "form": form,
-            "key": key,
-            "tokens": own,
-            "command_line": command_line,
-            "cache_seconds": settings.ARBITER_TOKEN_CACHE_SECONDS,
-        },
-        status=400 if form.errors else 200,
-    )
-    response["Cache-Control"] = "no-store"
+    context = {
+        "form": form,
+        "key": request.session.pop(NEW_KEY, None),
+        "tokens": own,
+        "command_line": command_line,
+        "cache_seconds": settings.ARBITER_TOKEN_CACHE_SECONDS,
+    }
+    response = render(request, "registration/tokens.html", context, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"  # the key is in it
     return response
 
 

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _make(client, name):
-    response = client.post(reverse("token_list"), {"name": name})
-    assert response.status_code == 200
-    return re.search(r'<code id="new-key">([0-9a-f]+)</code>', response.content.decode()).group(1)
+    response = client.post(reverse("token_list"), {"name": name}, follow=True)
+    assert response.redirect_chain == [(reverse("token_list"), 302)]
+    return re.search(r'<code id="new-key"[^>]*>([0-9a-f]+)</code>', response.content.decode()).group(1)
 
 
 def _api(key, keyword="Token"):
@@ -38,8 +38,9 @@ def test_a_new_key_is_shown_once_and_works_as_token_and_bearer(client, labeler, 
     key = _make(client, "labeling script")
     assert _api(key).get("/api/v1/projects/").json()[0]["slug"] == project.slug
     assert _api(key, "Bearer").get("/api/v1/projects/").status_code == 200
-    page = client.get(reverse("token_list")).content.decode()
+    page = client.get(reverse("token_list")).content.decode()  # as after a reload: no second token
     assert "labeling script" in page and key not in page and key[:8] in page
+    assert ApiToken.objects.count() == 1 and "new_token_key" not in client.session
     assert ApiToken.objects.get().key_hash != key  # only its hash is stored
 
 
@@ -88,7 +89,9 @@ def test_a_remembered_token_writes_its_last_use_only_once_a_minute(settings, lab
     api.get("/api/v1/projects/")
     first = ApiToken.objects.get().last_used_at
     ApiToken.objects.update(last_used_at=None)  # a write from now on would show
-    api.get("/api/v1/projects/")
+    with CaptureQueriesContext(connection) as captured:
+        api.get("/api/v1/projects/")
+    assert not [q for q in captured.captured_queries if "api_token" in q["sql"]]  # not even a read
     assert ApiToken.objects.get().last_used_at is None and first is not None
     authentication._remembered.clear()
 
