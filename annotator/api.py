@@ -244,10 +244,6 @@ class FileFormatNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-# `datasets` loads no file without rows (not even a CSV header or a Parquet schema): say so instead.
-NOTHING_TO_EXPORT = "Nothing to export: no rows match these options, and a file with no rows does not load in datasets."
-
-
 class ProjectExportApi(ApiView):
     content_negotiation_class = FileFormatNegotiation
 
@@ -305,7 +301,7 @@ class ProjectExportApi(ApiView):
             400: ErrorSerializer,
             403: ErrorSerializer,
             404: ErrorSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="No row matches the options: " + NOTHING_TO_EXPORT),
+            409: OpenApiResponse(ErrorSerializer, description="No row matches the options: " + exports.NOTHING_TO_EXPORT),
         },
         description="Leads and admins only. Streams in constant memory however large the project.",
     )
@@ -316,7 +312,7 @@ class ProjectExportApi(ApiView):
         except exports.ExportOptionsError as error:
             raise ValidationError({name: [reason] for name, reason in error.errors.items()}) from None
         if not exports.export_has_rows(project=project, options=options):
-            raise Conflict(NOTHING_TO_EXPORT)
+            raise Conflict(exports.NOTHING_TO_EXPORT)
         response = StreamingHttpResponse(
             exports.export_stream(project=project, options=options), content_type=options.content_type
         )

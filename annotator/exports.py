@@ -51,6 +51,9 @@ from .fileformats.hh import hh_prompt_messages
 from .models import Classification, Comparison, Completion, Judgment
 from .selectors import quality_facts
 
+# What the API, the page and the command say of an export without rows: `datasets` loads no such
+# file, not even a CSV header or a Parquet schema.
+NOTHING_TO_EXPORT = "Nothing to export: no rows match these options, and a file with no rows does not load in datasets."
 EXPORT_CHUNK_ROWS = 2000  # rows per database fetch: bounds memory whatever the project's size
 KINDS = ("pairs", "rankings", "judgments", "labels")
 FORMS = ("explicit", "conversational", "hh")

@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pytest
 from datasets import load_dataset
+from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -81,3 +82,16 @@ def test_export_page_still_downloads_a_file_that_has_rows(client, data, lead):
     response = client.get(reverse("project_export", args=[data.project.slug]), {"format": "csv", "download": "1"})
     assert response["Content-Disposition"].startswith(f'attachment; filename="{data.project.slug}-pairs-')
     assert len(list(io.StringIO(b"".join(response.streaming_content).decode()))) == 4
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_the_command_still_writes_the_empty_file_and_warns_that_it_has_no_rows(project, tmp_path, capsys, file_format):
+    out = tmp_path / f"empty.{file_format}"
+    call_command("export_comparisons", project.slug, "--format", file_format, "-o", str(out))
+    assert out.exists()
+    assert "Nothing to export: no rows match these options" in capsys.readouterr().err
+
+
+def test_the_command_says_nothing_when_there_are_rows(data, tmp_path, capsys):
+    call_command("export_comparisons", data.project.slug, "-o", str(tmp_path / "pairs.jsonl"))
+    assert "Nothing to export" not in capsys.readouterr().err

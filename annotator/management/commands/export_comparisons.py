@@ -54,6 +54,9 @@ class Command(BaseCommand):
                 project=project_row)
         except exports.ExportOptionsError as error:
             raise CommandError(str(error)) from None
+        if not exports.export_has_rows(project=project_row, options=export_options):
+            # Still written, for scripts that expect a file; but datasets will not load it.
+            self.stderr.write(f"{exports.NOTHING_TO_EXPORT} The file is written all the same, without rows.")
         pieces = exports.export_stream(project=project_row, options=export_options)
         binary = export_options.format == "parquet"
         if output is None:
