@@ -162,6 +162,11 @@ class ProjectSettingsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # Browsers send a textarea's line breaks as \r\n; stored as \n, so text saved unchanged
+        # stays byte for byte what it was.
+        for name, value in data.items():
+            if isinstance(value, str):
+                data[name] = value.replace("\r\n", "\n").replace("\r", "\n")
         if data.get("mode") == Project.Mode.PAIRWISE and data.get("completions_shown") not in (None, 2):
             self.add_error("completions_shown", "Pairwise mode shows 2 completions.")
         return data

@@ -843,13 +843,21 @@ def project_set_up(*, actor, fields):
     return project
 
 
+def _newlines_normalised(value):
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
 def project_update(*, project, actor, fields):
     """Change a project's settings; audited as project.update with {field: [old, new]} for each change.
 
     Returns the changes ({} when nothing changed, and then nothing is written or logged).
+    Text is compared with Windows and old Mac line endings read as newlines: a browser sends a
+    textarea back with CRLF, and text stored with them before is the same text.
     """
     changes = {
-        name: [getattr(project, name), value] for name, value in fields.items() if getattr(project, name) != value
+        name: [getattr(project, name), value]
+        for name, value in fields.items()
+        if _newlines_normalised(getattr(project, name)) != _newlines_normalised(value)
     }
     if not changes:
         return {}
