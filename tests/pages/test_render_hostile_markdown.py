@@ -158,7 +158,14 @@ def test_markdown_nested_deeper_than_the_budget_is_shown_as_plain_text():
     assert nested.count("<blockquote>") == 5 and "plain text" not in nested
 
 
-def test_a_text_is_rendered_once_and_then_served_from_the_cache(monkeypatch):
+@pytest.fixture
+def own_cache(settings, tmp_path):
+    """A cache of this test alone: the default one is shared by the whole run (and, on Redis, by earlier runs)."""
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                      "LOCATION": f"preview-{tmp_path}"}}  # fmt: skip
+
+
+def test_a_text_is_rendered_once_and_then_served_from_the_cache(monkeypatch, own_cache):
     calls = []
     real = rendering.comrak.render_markdown
     monkeypatch.setattr(rendering.comrak, "render_markdown", lambda *a, **kw: calls.append(1) or real(*a, **kw))
@@ -170,13 +177,6 @@ def test_a_text_is_rendered_once_and_then_served_from_the_cache(monkeypatch):
 
 def test_a_lone_surrogate_renders_instead_of_failing():
     assert rendering.render_markdown("a\ud800b") == "<p>a?b</p>\n"  # as JSON's "\ud800" can arrive
-
-
-@pytest.fixture
-def own_cache(settings, tmp_path):
-    """The preview counts of this test alone (the default cache is shared by the whole run)."""
-    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                                      "LOCATION": f"preview-{tmp_path}"}}  # fmt: skip
 
 
 def test_previews_beyond_the_per_minute_limit_get_429_with_retry_after(client, project, lead, settings, own_cache,
