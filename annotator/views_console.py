@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rewardtrain.config import InvalidTrainingOptions
 from rewardtrain.model_roots import base_model_check, base_model_choices
 
+from .audit_sentences import audit_sentence
 from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
 from .models import AuditEntry, Comparison, Judgment, Membership
 from .permissions import project_for_lead
@@ -218,7 +219,8 @@ def audit_log(request, slug):
     if role != Membership.Role.ADMIN:
         raise PermissionDenied("Only the project's admins read its audit log.")
     page = Paginator(AuditEntry.objects.filter(project=project), AUDIT_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "annotator/console/audit_log.html", {"project": project, "page": page})
+    rows = [(entry, audit_sentence(entry)) for entry in page]
+    return render(request, "annotator/console/audit_log.html", {"project": project, "page": page, "rows": rows})
 
 
 @login_required

@@ -1,6 +1,10 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
+from annotator.audit_sentences import SENTENCES, audit_sentence
 from annotator.models import AuditEntry
 from annotator.services import audit_record, project_update
 from tests.lead.test_console_pages import settings_post
@@ -49,3 +53,90 @@ def test_instructions_stored_with_crlf_earlier_are_not_logged_when_saved_unchang
         "overlap": [1, 2]
     }
     assert AuditEntry.objects.get().detail["changes"] == {"overlap": [1, 2]}
+
+
+# --- sentences -------------------------------------------------------------------------
+
+
+def sentence_of(action, detail, actor="lead"):
+    return audit_sentence(AuditEntry(action=action, detail=detail, actor_username=actor))
+
+
+@pytest.mark.parametrize(
+    "action, detail, actor, expected",
+    [
+        ("project.create", {"settings": {"slug": "p"}}, "admin", "admin created the project"),
+        ("project.update", {"changes": {"overlap": [2, 3]}}, "lead", "lead changed overlap 2 → 3"),
+        (
+            "project.update", {"changes": {"name": ["Old", "New"], "allow_tie": [True, False]}}, "lead",
+            'lead changed name "Old" → "New", allow_tie yes → no',
+        ),
+        ("member.add", {"username": "ann", "role": "labeler", "created_user": False}, "admin", "admin added ann as labeler"),
+        (
+            "member.add", {"username": "ann", "role": "labeler", "created_user": True}, "admin",
+            "admin created the account ann and added it as labeler",
+        ),
+        ("member.role", {"username": "ann", "role": ["labeler", "lead"]}, "admin", "admin changed ann's role labeler → lead"),
+        ("member.remove", {"username": "ann", "role": "lead"}, "admin", "admin removed ann (lead)"),
+        ("judgment.undo", {"judgment": 12, "prompt": "p-7"}, "ann", 'ann undid their judgment #12 of prompt "p-7"'),
+        ("prompt.gold", {"prompt": "p-7", "old": None, "new": [3, 4]}, "lead", 'lead made prompt "p-7" a gold item with the answer [3, 4]'),
+        ("prompt.gold", {"prompt": "p-7", "old": [3, 4], "new": [4, 3]}, "lead", 'lead changed the gold answer of prompt "p-7" [3, 4] → [4, 3]'),
+        (
+            "prompt.gold", {"prompt": "p-7", "old": [3, 4], "new": None}, "lead",
+            'lead made prompt "p-7" an ordinary prompt again (gold answer was [3, 4])',
+        ),
+        (
+            "model_version.pin", {"version": 2, "manifest_sha256": "ab" * 32, "manifest_size": 10}, "",
+            "Arbiter pinned the manifest of version 2 (sha256 abababababab…)",
+        ),
+        (
+            "model_version.refused", {"version": 2, "reason": "model.safetensors changed", "detected_by": "serving"}, "",
+            'Arbiter refused version 2: "model.safetensors changed" (found by serving)',
+        ),
+        ("model_version.verified", {"version": 2, "detected_by": "verify_checkpoints"}, "", "Arbiter verified version 2 again (found by verify_checkpoints)"),
+        (
+            "login.lockout", {"scope": "login-username", "subject": "ann", "failures": 5, "seconds": 900}, "",
+            'Arbiter locked out the username "ann" after 5 failed logins, for 900 s',
+        ),
+        ("login.unlock", {"scope": "login-address", "subject": "10.0.0.1"}, "admin", 'admin lifted the lock on the address "10.0.0.1"'),
+        ("token.create", {"token": 1, "name": "laptop", "prefix": "abcd"}, "ann", 'ann created the API token "laptop" (abcd…)'),
+        ("token.revoke", {"token": 1, "name": "laptop", "prefix": "abcd"}, "ann", 'ann revoked the API token "laptop" (abcd…)'),
+        ("password.change", {}, "ann", "ann changed their password"),
+        ("password.reset", {}, "ann", "ann set a new password from a reset e-mail"),
+        (
+            "rl_audit.items", {"samples": [1, 2, 3], "prompts_created": 2, "completions_created": 3}, "lead",
+            "lead sent 3 RL samples to labeling (2 new prompts, 3 new completions)",
+        ),
+    ],
+)  # fmt: skip
+def test_each_action_reads_as_a_sentence(action, detail, actor, expected):
+    assert sentence_of(action, detail, actor) == expected
+
+
+def test_every_action_the_code_audits_has_a_sentence_of_its_own():
+    root = Path(__file__).resolve().parents[2]
+    written = set()
+    for package in ("annotator", "rewardtrain"):
+        for source in (root / package).rglob("*.py"):
+            written |= set(re.findall(r'action="([a-z_]+\.[a-z_.]+)"', source.read_text()))
+    assert written and written <= set(SENTENCES), written - set(SENTENCES)
+
+
+def test_an_unknown_action_or_an_old_detail_reads_as_a_generic_sentence_never_a_dict():
+    assert sentence_of("export.jsonl", {"rows": 3, "filters": {"gold": True}}) == 'lead did export.jsonl: rows 3; filters {"gold": true}'
+    assert sentence_of("member.role", {"username": "ann"}, "admin") == 'admin did member.role: username "ann"'
+    assert sentence_of("something.else", {}, "") == "Arbiter did something.else"
+
+
+def test_long_values_are_cut_and_line_breaks_folded():
+    sentence = sentence_of("project.update", {"changes": {"instructions": ["", "word\n" * 100]}})
+    assert len(sentence) < 140 and sentence.endswith('…"') and "\n" not in sentence
+
+
+def test_the_audit_page_shows_sentences_escaped(client, project, admin_user):
+    client.force_login(admin_user)
+    client.post(reverse("project_settings", args=[project.slug]), settings_post(project, overlap=3, name="<b>x</b>"))
+    html = client.get(reverse("project_audit", args=[project.slug])).content.decode()
+    assert "projectadmin changed name" in html and "overlap 1 → 3" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert "{&#x27;" not in html and "{'" not in html  # no dict repr

@@ -1,0 +1,160 @@
+"""Audit entries as sentences a lead reads: "lead changed overlap 2 → 3".
+
+One small function per action, each given the entry's detail; `audit_sentence(entry)` picks
+it. They return plain text (the templates escape it) with long values cut. An action without
+a function here, or a detail that lacks what its function expects (written by older code),
+still reads as a sentence naming the action and its values, never as a dict.
+"""
+
+import json
+
+MAX_VALUE_CHARS = 80  # a changed instructions text or a refusal reason can run to pages
+SYSTEM = "Arbiter"  # entries with no actor: lockouts, checkpoint checks, scripts
+
+
+def value_text(value, limit=MAX_VALUE_CHARS):
+    """One value in a sentence: text quoted, lists and objects as JSON, cut to `limit` characters."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        text = " ".join(value.split())  # line breaks would run the table's row together
+        return f'"{_cut(text, limit - 2)}"' if text else "(empty)"
+    if isinstance(value, (list, dict)):
+        return _cut(json.dumps(value, ensure_ascii=False), limit)
+    return _cut(str(value), limit)
+
+
+def _cut(text, limit):
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _project_create(who, detail):
+    return f"{who} created the project"
+
+
+def _project_update(who, detail):
+    changes = ", ".join(f"{name} {value_text(old)} → {value_text(new)}" for name, (old, new) in detail["changes"].items())
+    return f"{who} changed {changes}"
+
+
+def _member_add(who, detail):
+    if detail.get("created_user"):
+        return f"{who} created the account {detail['username']} and added it as {detail['role']}"
+    return f"{who} added {detail['username']} as {detail['role']}"
+
+
+def _member_role(who, detail):
+    old, new = detail["role"]
+    return f"{who} changed {detail['username']}'s role {old} → {new}"
+
+
+def _member_remove(who, detail):
+    return f"{who} removed {detail['username']} ({detail['role']})"
+
+
+def _judgment_undo(who, detail):
+    return f"{who} undid their judgment #{detail['judgment']} of prompt {value_text(detail['prompt'])}"
+
+
+def _prompt_gold(who, detail):
+    prompt, old, new = value_text(detail["prompt"]), detail["old"], detail["new"]
+    if new is None:
+        return f"{who} made prompt {prompt} an ordinary prompt again (gold answer was {value_text(old)})"
+    if old is None:
+        return f"{who} made prompt {prompt} a gold item with the answer {value_text(new)}"
+    return f"{who} changed the gold answer of prompt {prompt} {value_text(old)} → {value_text(new)}"
+
+
+def _model_version_pin(who, detail):
+    return f"{who} pinned the manifest of version {detail['version']} (sha256 {detail['manifest_sha256'][:12]}…)"
+
+
+def _model_version_refused(who, detail):
+    return f"{who} refused version {detail['version']}: {value_text(detail['reason'])} (found by {detail['detected_by']})"
+
+
+def _model_version_verified(who, detail):
+    return f"{who} verified version {detail['version']} again (found by {detail['detected_by']})"
+
+
+# throttling's scopes, as the subject they lock
+SCOPE_WORDS = {"login-username": "the username", "login-address": "the address", "token-address": "API tokens from the address"}
+
+
+def _scope(detail):
+    return f"{SCOPE_WORDS.get(detail['scope'], detail['scope'])} {value_text(detail['subject'])}"
+
+
+def _login_lockout(who, detail):
+    return (
+        f"{who} locked out {_scope(detail)} "
+        f"after {detail['failures']} failed logins, for {detail['seconds']} s"
+    )
+
+
+def _login_unlock(who, detail):
+    return f"{who} lifted the lock on {_scope(detail)}"
+
+
+def _token_create(who, detail):
+    return f"{who} created the API token {value_text(detail['name'])} ({detail['prefix']}…)"
+
+
+def _token_revoke(who, detail):
+    return f"{who} revoked the API token {value_text(detail['name'])} ({detail['prefix']}…)"
+
+
+def _password_change(who, detail):
+    return f"{who} changed their password"
+
+
+def _password_reset(who, detail):
+    return f"{who} set a new password from a reset e-mail"
+
+
+def _rl_audit_items(who, detail):
+    return (
+        f"{who} sent {len(detail['samples'])} RL samples to labeling "
+        f"({detail['prompts_created']} new prompts, {detail['completions_created']} new completions)"
+    )
+
+
+SENTENCES = {
+    "project.create": _project_create,
+    "project.update": _project_update,
+    "member.add": _member_add,
+    "member.role": _member_role,
+    "member.remove": _member_remove,
+    "judgment.undo": _judgment_undo,
+    "prompt.gold": _prompt_gold,
+    "model_version.pin": _model_version_pin,
+    "model_version.refused": _model_version_refused,
+    "model_version.verified": _model_version_verified,
+    "login.lockout": _login_lockout,
+    "login.unlock": _login_unlock,
+    "token.create": _token_create,
+    "token.revoke": _token_revoke,
+    "password.change": _password_change,
+    "password.reset": _password_reset,
+    "rl_audit.items": _rl_audit_items,
+}
+
+
+def generic_sentence(who, action, detail):
+    """`who` did `action`, then each detail value by name: for actions without a sentence of their own."""
+    values = detail if isinstance(detail, dict) else {"detail": detail}
+    parts = "; ".join(f"{name.replace('_', ' ')} {value_text(value)}" for name, value in values.items())
+    return f"{who} did {action}" + (f": {parts}" if parts else "")
+
+
+def audit_sentence(entry) -> str:
+    who = entry.actor_username or SYSTEM
+    sentence = SENTENCES.get(entry.action)
+    if sentence is not None:
+        try:
+            return sentence(who, entry.detail)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            pass  # a detail in an older shape: still readable below
+    return generic_sentence(who, entry.action, entry.detail)
