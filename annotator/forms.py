@@ -188,6 +188,26 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
+class AuditFilterForm(forms.Form):
+    actor = forms.ChoiceField(required=False, label="Who")
+    action = forms.ChoiceField(required=False, label="Action")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+
+    def __init__(self, *args, actors, actions, no_actor, **kwargs):
+        """`actors` and `actions`: those in the log; `no_actor`: the value for entries no one made."""
+        super().__init__(*args, **kwargs)
+        names = {no_actor: "Arbiter (no one logged in)"}
+        self.fields["actor"].choices = [("", "anyone"), *((name, names.get(name, name)) for name in actors)]
+        self.fields["action"].choices = [("", "any"), *((name, name) for name in actions)]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
 YES_NO = [("", "any"), ("yes", "yes"), ("no", "no")]
 RANKING_CHOICE = "ranking"  # judgments with a ranking, which have no choice
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<slug:slug>/members/", views_console.members, name="project_members"),
     path("projects/<slug:slug>/members/<int:membership_id>/", views_console.member_change, name="member_change"),
     path("projects/<slug:slug>/audit/", views_console.audit_log, name="project_audit"),
+    path("projects/<slug:slug>/audit.csv", views_console.audit_log_csv, name="project_audit_csv"),
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/gold/", views_console.judgment_gold, name="judgment_gold"),

@@ -14,16 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.forms.models import model_to_dict
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rewardtrain.config import InvalidTrainingOptions
 from rewardtrain.model_roots import base_model_check, base_model_choices
 
+from .audit_log import CSV_COLUMNS, NO_ACTOR, audit_actors_and_actions, audit_csv_records, audit_entries_filtered
 from .audit_sentences import audit_sentence
-from .forms import PROJECT_SETTINGS, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
-from .models import AuditEntry, Comparison, Judgment, Membership
+from .export_formats import csv_lines
+from .forms import PROJECT_SETTINGS, AuditFilterForm, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
+from .models import Comparison, Judgment, Membership
 from .permissions import project_for_lead
 from .rate_limit import rate_limited_for
 from .rendering import render_markdown
@@ -51,7 +53,7 @@ from .services import (
 )
 
 JUDGMENTS_PER_PAGE = 50
-AUDIT_PER_PAGE = 100
+AUDIT_PER_PAGE = 50
 
 
 def _settings_saved(form, save):
@@ -212,15 +214,46 @@ def member_change(request, slug, membership_id):
     return redirect("project_members", project.slug)
 
 
-@login_required
-@require_GET
-def audit_log(request, slug):
+def _audit_filtered(request, slug):
+    """The admin's project, the filter form, and the entries it selects (all of them when the form is invalid)."""
     project, role = project_for_lead(user=request.user, slug=slug)
     if role != Membership.Role.ADMIN:
         raise PermissionDenied("Only the project's admins read its audit log.")
-    page = Paginator(AuditEntry.objects.filter(project=project), AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    actors, actions = audit_actors_and_actions(project=project)
+    form = AuditFilterForm(request.GET or None, actors=actors, actions=actions, no_actor=NO_ACTOR)
+    filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+    return project, form, audit_entries_filtered(project=project, **filters)
+
+
+@login_required
+@require_GET
+def audit_log(request, slug):
+    project, form, entries = _audit_filtered(request, slug)
+    page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(entry, audit_sentence(entry)) for entry in page]
-    return render(request, "annotator/console/audit_log.html", {"project": project, "page": page, "rows": rows})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "annotator/console/audit_log.html",
+        {"project": project, "form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def audit_log_csv(request, slug):
+    """The filtered entries as CSV, streamed, cells guarded against spreadsheet formulas."""
+    project, form, entries = _audit_filtered(request, slug)
+    if form.errors:
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(audit_csv_records(entries), CSV_COLUMNS), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-audit.csv"'
+    return response
 
 
 @login_required

@@ -1,10 +1,16 @@
+import csv
+import io
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
 
 from annotator.audit_sentences import SENTENCES, audit_sentence
+from annotator.export_formats import FORMULA_STARTS
 from annotator.models import AuditEntry
 from annotator.services import audit_record, project_update
 from tests.lead.test_console_pages import settings_post
@@ -140,3 +146,98 @@ def test_the_audit_page_shows_sentences_escaped(client, project, admin_user):
     assert "projectadmin changed name" in html and "overlap 1 → 3" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "{&#x27;" not in html and "{'" not in html  # no dict repr
+
+
+# --- filters and CSV ---------------------------------------------------------------------
+
+
+def audit_url(project, **query):
+    return reverse("project_audit", args=[project.slug]) + ("?" + urlencode(query) if query else "")
+
+
+def csv_url(project, **query):
+    return reverse("project_audit_csv", args=[project.slug]) + ("?" + urlencode(query) if query else "")
+
+
+def dated(entry, when):
+    AuditEntry.objects.filter(pk=entry.pk).update(created_at=when)
+
+
+@pytest.fixture
+def log(project, lead, admin_user):
+    """Three entries: lead's on 1 March, admin's on 5 March, a lockout check by no one on 9 March."""
+    entries = [
+        audit_record(actor=lead, project=project, action="project.update", detail={"changes": {"overlap": [1, 2]}}),
+        audit_record(actor=admin_user, project=project, action="member.add", detail={"username": "ann", "role": "labeler"}),
+        audit_record(actor=None, project=project, action="model_version.verified", detail={"version": 1, "detected_by": "serving"}),
+    ]
+    for entry, day in zip(entries, (1, 5, 9)):
+        dated(entry, datetime(2026, 3, day, 12, tzinfo=UTC))
+    return entries
+
+
+def test_the_audit_log_filters_by_actor_action_and_dates(client, project, admin_user, log):
+    client.force_login(admin_user)
+    assert "lead changed overlap 1 → 2" in client.get(audit_url(project, actor="lead")).content.decode()
+    assert "projectadmin added ann" not in client.get(audit_url(project, actor="lead")).content.decode()
+    by_no_one = client.get(audit_url(project, actor="-")).content.decode()
+    assert "Arbiter verified version 1" in by_no_one and "lead changed" not in by_no_one
+    by_action = client.get(audit_url(project, action="member.add")).content.decode()
+    assert "projectadmin added ann as labeler" in by_action and "lead changed" not in by_action
+    between = client.get(audit_url(project, since="2026-03-05", until="2026-03-05")).content.decode()
+    assert "projectadmin added ann" in between and "lead changed" not in between and "Arbiter verified" not in between
+
+
+@pytest.mark.parametrize(
+    "query, field, message",
+    [({"actor": "nobody"}, "actor", "Select a valid choice"), ({"action": "drop.tables"}, "action", "Select a valid choice"),
+     ({"since": "March"}, "since", "Enter a valid date"),
+     ({"since": "2026-03-09", "until": "2026-03-01"}, "until", "The end date is before the start date.")],
+)  # fmt: skip
+def test_a_bad_filter_is_a_400_naming_the_field_on_the_page_and_the_csv(client, project, admin_user, log, query, field, message):
+    client.force_login(admin_user)
+    page = client.get(audit_url(project, **query))
+    assert page.status_code == 400 and message in page.content.decode()
+    download = client.get(csv_url(project, **query))
+    assert download.status_code == 400
+    assert download.content.decode().startswith(f"{field}: ") and message in download.content.decode()
+
+
+def test_the_audit_log_shows_50_entries_a_page_keeping_the_filter(client, project, lead, admin_user):
+    for overlap in range(60):
+        audit_record(actor=lead, project=project, action="project.update", detail={"changes": {"overlap": [overlap, overlap + 1]}})
+    audit_record(actor=admin_user, project=project, action="member.add", detail={"username": "ann", "role": "labeler"})
+    client.force_login(admin_user)
+    first = client.get(audit_url(project, actor="lead")).content.decode()
+    assert first.count("lead changed overlap") == 50 and "Page 1 of 2 (60 in all)" in first
+    assert "actor=lead&amp;page=2" in first
+    second = client.get(audit_url(project, actor="lead", page=2)).content.decode()
+    assert second.count("lead changed overlap") == 10
+
+
+def test_the_csv_download_has_the_filtered_entries_as_sentences(client, project, admin_user, log):
+    client.force_login(admin_user)
+    response = client.get(csv_url(project, action="member.add"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["when", "actor", "action", "sentence", "detail"]
+    assert [row[1:4] for row in rows[1:]] == [["projectadmin", "member.add", "projectadmin added ann as labeler"]]
+    assert json.loads(rows[1][4]) == {"username": "ann", "role": "labeler"}
+    assert rows[1][0].startswith("2026-03-05T12:00:00")
+
+
+def test_the_csv_download_neutralises_spreadsheet_formulas(client, project, admin_user):
+    audit_record(actor=admin_user, project=project, action="project.update", detail={"changes": {"name": ["a", "=HYPERLINK(1)"]}})
+    audit_record(actor=admin_user, project=project, action="=cmd|' /C calc'!A0", detail={})
+    client.force_login(admin_user)
+    rows = list(csv.reader(io.StringIO(b"".join(client.get(csv_url(project)).streaming_content).decode())))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
+
+
+def test_the_csv_download_is_for_admins_only(client, project, lead, labeler, outsider):
+    url = csv_url(project)
+    for user, status in ((lead, 403), (labeler, 403), (outsider, 404)):
+        client.force_login(user)
+        assert client.get(url).status_code == status
