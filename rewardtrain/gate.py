@@ -9,6 +9,7 @@ only the pairs where they disagree carry evidence (McNemar).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from statistics import NormalDist
 from typing import Hashable, Mapping, Sequence
 
@@ -86,3 +87,17 @@ def rate(successes: float, n: int, confidence: float, unit: str = "pairs") -> di
     else:
         shown = f"– (no held-out {unit})"
     return {"accuracy": accuracy, "low": low, "high": high, "n": n, "shown": shown}
+
+
+def majority_share(labels: Sequence[Hashable]) -> float:
+    """The share of the most common label: the accuracy of always answering it, the chance level a
+    classifier must beat. nan when there are no labels."""
+    if not labels:
+        return math.nan
+    return max(Counter(labels).values()) / len(labels)
+
+
+def beats_chance(accuracy: Mapping, chance: float) -> bool:
+    """Whether an accuracy (as `rate` gives it) is above `chance` at its confidence: the Wilson
+    interval's lower bound above it. False without items (the bound is nan)."""
+    return accuracy["low"] > chance

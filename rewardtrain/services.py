@@ -507,10 +507,11 @@ def _promotion_gate(*, current, current_invalid, result, evidence, config) -> di
     labelled completions). Below ARBITER_GATE_MIN_PAIRS of them accuracies are not compared: a
     few decide nothing, so a later version waits as "pending evidence" for an admin. Above it,
     the new version is rejected only when it is worse with ARBITER_GATE_CONFIDENCE (exact
-    McNemar test on the held-out examples the two disagree on). The first version always goes
-    live, and so does one whose current version cannot be evaluated (`current_invalid`: it
-    failed verification; or it classifies into other labels): that version serves nothing
-    comparable, so it is replaced. The reason is shown to leads: it names versions, never
+    McNemar test on the held-out examples the two disagree on). The first version has nothing to
+    be compared with, so it goes live only when it beats chance (see _first_version_gate). One
+    whose current version cannot be evaluated (`current_invalid`: it failed verification; or it
+    classifies into other labels) goes live: that version serves nothing comparable, so it is
+    replaced. The reason is shown to leads: it names versions, never
     paths, and quotes the figures exactly as the pages show them (gate.shown).
     """
     confidence, min_pairs = settings.ARBITER_GATE_CONFIDENCE, settings.ARBITER_GATE_MIN_PAIRS
@@ -525,7 +526,7 @@ def _promotion_gate(*, current, current_invalid, result, evidence, config) -> di
         return {**gate, **extra, "outcome": outcome, "passed": outcome == Status.PUBLISHED, "reason": reason}
 
     if current is None:
-        return decided(Status.PUBLISHED, "first version")
+        return _first_version_gate(evidence, new, confidence, decided)
     gate["current_version"] = current.version
     if current_invalid:
         return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}")
@@ -553,6 +554,26 @@ def _promotion_gate(*, current, current_invalid, result, evidence, config) -> di
     return decided(Status.PUBLISHED, f"not worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
 
 
+def _first_version_gate(evidence, new, confidence, decided) -> dict:
+    """A first version goes live only when its held-out accuracy beats chance at `confidence`
+    (its Wilson lower bound above 0.5 for pairs, above the majority label's share for labels):
+    a tiny or unlucky split once published a ranking v1 with no held-out pairs and a classifier
+    with 0.000 accuracy on 1 item. Otherwise it waits, pending evidence, for an admin."""
+    Status = RewardModelVersion.Status
+    chance = evidence.chance()
+    if not evidence.n:
+        reason = f"first version, no held-out {evidence.unit} to show that it beats chance"
+        return decided(Status.PENDING, f"pending evidence: {reason}; an admin may promote it", chance=None)
+    level = f"{evidence.chance_name} ({chance:.3f})"
+    if gate_stats.beats_chance(new, chance):
+        return decided(Status.PUBLISHED, f"first version: {new['shown']} beats {level} with {confidence:.0%} confidence", chance=chance)
+    reason = (
+        f"pending evidence: first version, {new['shown']}: its lower bound {new['low']:.3f} is not above "
+        f"{level} at {confidence:.0%} confidence; an admin may promote it"
+    )
+    return decided(Status.PENDING, reason, chance=chance)
+
+
 class OtherLabels(ValueError):
     """The current version classifies into another label set than the project's now."""
 
@@ -561,6 +582,7 @@ class _PairEvidence:
     """The gate's held-out pairs (and rankings, for best-of-K), each distinct item scored once."""
 
     unit = "pairs"
+    chance_name = "chance"
 
     def __init__(self, pairs, rankings):
         self.pairs, self.rankings = pairs, rankings
@@ -573,6 +595,9 @@ class _PairEvidence:
     def current(self, version, config, confidence) -> dict:
         return self._summary(_score_current(version, self.items, config), confidence)
 
+    def chance(self) -> float:
+        return 0.5  # a coin toss orders a pair rightly half the time
+
     def _summary(self, rewards, confidence) -> dict:
         return _gate_summary(rewards, self.items, self.pairs, self.rankings, confidence)
 
@@ -582,6 +607,7 @@ class _LabelEvidence:
     probable label is the labeler's."""
 
     unit = "items"
+    chance_name = "the majority label's share"
 
     def __init__(self, examples, labels):
         self.examples, self.labels = examples, list(labels)
@@ -596,6 +622,9 @@ class _LabelEvidence:
         if labels != self.labels:
             raise OtherLabels(f"it classifies into {labels or 'a single reward'}, the project into {self.labels}")
         return self._summary(logits, confidence)
+
+    def chance(self) -> float:
+        return gate_stats.majority_share([e.label for e in self.examples])
 
     def _summary(self, logits, confidence) -> dict:
         correct = [float(max(range(len(row)), key=row.__getitem__) == e.label) for row, e in zip(logits, self.examples)]

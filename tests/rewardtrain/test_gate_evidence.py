@@ -56,7 +56,8 @@ def test_the_gate_scores_the_new_version_as_training_measured_it(trainable):
 def test_below_the_threshold_the_first_version_goes_live_and_a_later_one_waits(trainable, settings, monkeypatch):
     settings.ARBITER_GATE_MIN_PAIRS = 50
     first = train_small(trainable).version
-    assert (first.status, first.is_current, first.metrics["gate"]["reason"]) == ("published", True, "first version")
+    assert (first.status, first.is_current) == ("published", True)
+    assert first.metrics["gate"]["reason"].startswith("first version: ")  # it beat chance
     calls = fake_gate_scores(monkeypatch, new_right=always, current_right=always)
     run = train_small(trainable)
     version = run.version
@@ -175,7 +176,7 @@ def test_the_versions_table_the_run_page_and_the_message_quote_the_same_figures(
     # ... and v2's row in the versions table shows exactly those strings: v1's accuracy on the
     # pairs the gate compared on, not v1's own figure from its own (smaller) held-out set.
     html = page(client, lead, f"/projects/{trainable.slug}/models/")
-    row = html[html.index("<td>v2</td>") :].split("</tr>")[0]
+    row = html[html.index(f'/models/{version.version}/">v2</a>') :].split("</tr>")[0]
     assert gate["new"]["shown"] in row and f"v1 on the same pairs: {gate['current']['shown']}" in row
     assert escape(gate["reason"]) in row  # the status column's message
     run_page = page(client, lead, f"/projects/{trainable.slug}/runs/{run.id}/")
