@@ -374,7 +374,8 @@ ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CH
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
 # The promotion gate compares a new version with the current one only on at least this many
 # held-out pairs (fewer: the new version waits as "pending evidence" for an admin), and rejects
-# it only when it is worse at this confidence (exact McNemar test on the same pairs).
+# it only when it is worse at this confidence (exact McNemar test on the same pairs). A first
+# version goes live only when it beats chance at this confidence (Wilson lower bound).
 ARBITER_GATE_MIN_PAIRS = env_int("ARBITER_GATE_MIN_PAIRS", 50)
 ARBITER_GATE_CONFIDENCE = env_float("ARBITER_GATE_CONFIDENCE", 0.95)
 # A running run's or import job's worker writes its heartbeat every 5 s; silent this long, the

@@ -155,3 +155,15 @@ def test_a_classifier_right_on_every_held_out_item_goes_live(classify_project, m
     version = train_small(classify_project).version
     assert version.metrics["gate"]["new"]["accuracy"] == 1.0
     assert (version.status, version.is_current) == ("published", True)
+
+
+# --- the statistics, Django-free -------------------------------------------------------------
+
+
+def test_chance_for_labels_is_the_most_common_labels_share_and_nothing_beats_it_without_items():
+    from rewardtrain import gate
+
+    assert gate.majority_share([0, 1, 1, 1]) == 0.75
+    assert not gate.beats_chance(gate.rate(0, 0, 0.95), 0.5)  # no items: no evidence
+    assert not gate.beats_chance(gate.rate(3, 4, 0.95), 0.75)  # the majority's own accuracy
+    assert gate.beats_chance(gate.rate(10, 10, 0.95), 0.5)
