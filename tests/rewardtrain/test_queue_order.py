@@ -46,7 +46,7 @@ def test_fewest_labels_ignores_the_scores():
 
 def test_refresh_queue_scores_stores_the_current_versions_rewards(tiny_model):
     project = factories.project(base_model=tiny_model, queue_order=Project.QueueOrder.UNCERTAIN_FIRST)
-    make_comparisons(project, 30)
+    make_comparisons(project, 40)  # 11 held-out pairs: enough for v1 to beat chance and go live
     assert train_small(project).status == "succeeded"
     prompts = factories.prompts(project, 3, completions=3)
     assert services.refresh_queue_scores() == {project.slug: 3}
@@ -77,7 +77,7 @@ def test_disagreement_sends_a_confidently_contradicted_label_to_a_second_labeler
     from rewardtrain.selectors import current_version
 
     project = factories.project(base_model=tiny_model, queue_order=Project.QueueOrder.DISAGREEMENT, overlap=1)
-    make_comparisons(project, 30)
+    make_comparisons(project, 40)  # 11 held-out pairs: enough for v1 to beat chance and go live
     assert train_small(project).status == "succeeded"
     scorer = Scorer.load(current_version(project=project).path, device="cpu")
     prompts = factories.prompts(project, 3)

@@ -19,7 +19,7 @@ PROMPT = "human: tell me about the cat. assistant:"
 @pytest.fixture
 def trained(tiny_model):
     project = factories.project(base_model=tiny_model, rl_audit_share=1.0)
-    make_comparisons(project, 30)
+    make_comparisons(project, 40)  # 11 held-out pairs: enough for v1 to beat chance and go live
     assert train_small(project).status == "succeeded"
     return project
 
