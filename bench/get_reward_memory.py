@@ -43,6 +43,7 @@ def setup(env, data_dir, *, smoke):
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
+    from rewardtrain.config import TrainConfig
     from tests import factories
     from tests.rewardtrain.comparisons import make_comparisons, train_small
     from tests.rewardtrain.conftest import make_tiny_model
@@ -50,7 +51,12 @@ def setup(env, data_dir, *, smoke):
     base_model = str(make_tiny_model(data_dir / "models" / "tiny-bert")) if smoke else ""
     project = factories.project("memory", base_model=base_model)
     make_comparisons(project, 40)
-    run = train_small(project, max_length=32 if smoke else 256)
+    # SMALL's fast rate and unfrozen layers are for the tiny random model; the packaged one
+    # trains with its own defaults, as it does in production.
+    defaults = TrainConfig()
+    packaged = {"max_length": 256, "learning_rate": defaults.learning_rate,
+                "freeze_embeddings": defaults.freeze_embeddings, "freeze_layers": defaults.freeze_layers}  # fmt: skip
+    run = train_small(project, **({"max_length": 32} if smoke else packaged))
     if run.status != "succeeded":
         raise SystemExit(f"training failed: {run.error}")
     token = Token.objects.create(user=factories.member(project, "labeler", username="memory-labeler")).key

@@ -12,10 +12,14 @@ from tests.rewardtrain.comparisons import fake_gate_scores, make_comparisons
 
 
 @pytest.fixture
-def trainable(project, tiny_model):
+def trainable(project, tiny_model, monkeypatch):
     project.base_model = tiny_model
     project.save()
     make_comparisons(project, 40)
+    # The command trains with the production defaults, under which the tiny random model learns
+    # nothing in an epoch; the gate sees v1 rank every held-out pair right, so that it goes live
+    # and what is tested is the command's report.
+    fake_gate_scores(monkeypatch, new_right=lambda prompt: True)
     return project
 
 
