@@ -108,7 +108,9 @@ def test_lead_and_admin_stream_the_export_as_jsonl(api_as, project, labeler, rol
     assert lines and all(isinstance(json.loads(line), dict) for line in lines)
 
 
-def test_export_without_format_defaults_to_jsonl(api_as, project, lead):
+def test_export_without_format_defaults_to_jsonl(api_as, project, labeler, lead):
+    factories.prompts(project, 1)  # an export without rows is a 409 "nothing to export"
+    judgment_record(assignment=assignment_next_for(annotator=labeler, project=project), result=JudgmentResult(choice="a"), client_id="c1")
     response = api_as(lead).get(f"/api/v1/projects/{project.slug}/export/")
     assert response.status_code == 200 and response["Content-Type"] == "application/x-ndjson"
 
