@@ -84,6 +84,16 @@ def trainable(project, tiny_model):
     return project
 
 
+@pytest.fixture
+def trained(trainable):
+    """`trainable` with v1 trained and current (test files with a fixture of this name of their own use theirs)."""
+    from tests.rewardtrain.comparisons import train_small
+
+    run = train_small(trainable)
+    assert run.status == "succeeded" and run.version and run.version.is_current, run.error
+    return trainable
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_model):
     from transformers import AutoTokenizer

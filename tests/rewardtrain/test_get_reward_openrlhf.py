@@ -16,20 +16,14 @@ import torch
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.rewardtrain.comparisons import make_comparisons, train_small
-from tests.rewardtrain.openrlhf_wheels import InProcessRay, function_from, openrlhf_modules
+from tests.rewardtrain.openrlhf_wheels import (
+    InProcessRay,
+    function_from,
+    openrlhf_modules,
+)
 
 PROMPT = "Human: Tell me about the Cat, please! Assistant:"
 REPLY = " The cat is Good and kind."
-
-
-@pytest.fixture
-def trained(project, tiny_model):
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    assert train_small(project).status == "succeeded"
-    return project
 
 
 @pytest.fixture

@@ -10,18 +10,8 @@ from rest_framework.authtoken.models import Token
 
 from arbiter_reward import LocalReward, RemoteReward, RewardServerError
 from rewardtrain.models import RewardModelVersion
-from tests.rewardtrain.comparisons import make_comparisons, train_small
 
 PROMPT = "human: tell me about the cat. assistant:"
-
-
-@pytest.fixture
-def trained(project, tiny_model):
-    project.base_model = tiny_model
-    project.save()
-    make_comparisons(project, 40)
-    assert train_small(project).status == "succeeded"
-    return project
 
 
 @pytest.fixture
