@@ -18,6 +18,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from .answers_to_change import (
+    NOTHING_TO_CHANGE,
+    answer_to_change_drop,
+    answer_to_change_for,
+    answer_to_change_keep,
+)
 from .forms import JudgmentForm
 from .models import Assignment, Judgment
 from .permissions import project_for_member
@@ -70,6 +76,10 @@ def _item_context(request, project):
         "assignment": assignment,
         "completions": completions,
         "rank_choices": range(1, len(completions) + 1),
+        # After "Change": the answer being changed, filled in.
+        "answer": (
+            answer_to_change_for(session=request.session, assignment=assignment) if assignment else NOTHING_TO_CHANGE
+        ),
         "max_text_chars": settings.ARBITER_MAX_TEXT_CHARS,  # a comment's limit, as the form's and the API's
         # A fresh id per rendered item: a retry or a double submit of this form
         # carries the same id, so judgment_record stores it once.
@@ -113,6 +123,7 @@ def _label_submit(request, project):
         return _rejected(request, project, {"item": f"{exc} Here is the next one."}, status=409)
     except JudgmentMismatch:
         return _rejected(request, project, {"item": f"{MISMATCH_MESSAGE} Here is the next one."}, status=422)
+    answer_to_change_drop(session=request.session, prompt_id=assignment.prompt_id)
     if _wants_partial(request):
         return render(request, "annotator/_item.html", _item_context(request, project))
     return redirect("label", slug=project.slug)
@@ -150,6 +161,7 @@ def judgment_undo_page(request, slug, judgment_id):
         messages.error(request, str(refused))
         return redirect("my_judgments", slug=project.slug)
     if request.POST.get("then") == "change":
+        answer_to_change_keep(session=request.session, judgment=judgment)
         messages.info(request, "Your judgment was removed: judge this item again.")
         return redirect("label", slug=project.slug)
     messages.success(request, "Your judgment was undone. The item is back at the top of your queue.")

@@ -22,3 +22,9 @@ def word_diff(old, new):
 def letter(index):
     """0 -> "A", 1 -> "B": how completions are named on the page."""
     return chr(ord("A") + int(index))
+
+
+@register.filter
+def of(mapping, key):
+    """mapping[key], or "" without one: {{ answer.ranks|of:completion.pk }}."""
+    return mapping.get(key, "")

@@ -40,7 +40,6 @@
     itemBox.replaceChildren(...doc.body.childNodes);
     shownAt = performance.now();
     selectedCard = null;
-    chosen = "";
     afterDiscard = null;
     setUpItem();
     window.scrollTo({ top: 0 });
@@ -212,8 +211,12 @@
   // --- ranking ---------------------------------------------------------------
   //
   // Each card's rank lives in data-rank (the select shows it and is what the
-  // form posts). Cards start unranked; a rank is only ever given by the
-  // labeler: a digit, a drag, the select, or "use the shown order".
+  // form posts; the badge shows it on the card). Cards start unranked, or with
+  // the answer being changed ("Change" fills the selects in); a rank is only
+  // ever given by the labeler: a digit, Alt+arrow, a drag, the select, or "use
+  // the shown order". Cards stay where they are while they get ranks, so the
+  // card the labeler looked at (and the focus) never jumps away; only a drag
+  // moves one, to the place it is dropped on.
 
   const isExcluded = (card) => card.querySelector("[data-exclude]").checked;
   const rankOf = (card) => Number(card.dataset.rank || 0);
@@ -228,48 +231,24 @@
   }
 
   function setRank(card, rank) {
-    // Like moving a card in a list: the one holding that rank moves one place
-    // toward the rank this card left (or down, if it had none), and so on.
+    // The card that held this rank takes the one this card had (or none): a
+    // swap, so no two cards share a rank and no other card changes.
     const list = card.parentElement;
-    const last = list.children.length;
-    const old = rankOf(card);
+    const holder = Array.from(list.children).find((other) => other !== card && rankOf(other) === rank);
+    if (holder) setRankValue(holder, rankOf(card));
     card.querySelector("[data-exclude]").checked = false; // giving it a rank takes it back in
-    setRankValue(card, 0);
-    const step = old && old < rank ? -1 : 1;
-    let moving = card;
-    for (let r = rank; moving; r += step) {
-      if (r < 1 || r > last) {
-        setRankValue(moving, 0); // pushed off the end: unranked again, the labeler sees it
-        break;
-      }
-      const holder = Array.from(list.children).find((c) => c !== moving && rankOf(c) === r);
-      setRankValue(moving, r);
-      moving = holder;
-    }
-    arrange(list);
+    setRankValue(card, rank);
+    markRanks(list);
   }
 
-  function arrange(list) {
-    // Screen order follows the ranks: a card ranked r sits in place r, unranked
-    // cards fill the free places in their current order, excluded ones last.
-    const cardsIn = active(list);
-    const places = new Array(cardsIn.length).fill(null);
-    const ranked = cardsIn.filter(rankOf).sort((x, y) => rankOf(x) - rankOf(y));
-    for (const card of ranked) {
-      let place = Math.min(rankOf(card), places.length) - 1;
-      while (places[place]) place = (place + 1) % places.length;
-      places[place] = card;
-    }
-    const waiting = cardsIn.filter((card) => !rankOf(card));
-    for (let i = 0; i < places.length; i++) if (!places[i]) places[i] = waiting.shift();
-    const excluded = Array.from(list.children).filter(isExcluded);
-    list.append(...places, ...excluded);
+  function markRanks(list) {
     for (const card of list.children) {
       const out = isExcluded(card);
       if (out) setRankValue(card, 0);
       card.classList.toggle("excluded", out);
       card.classList.toggle("unranked", !out && !rankOf(card));
       card.querySelector("[data-rank]").disabled = out;
+      card.querySelector("[data-rank-badge]").textContent = out ? "x" : card.dataset.rank || "–";
     }
     update(list.closest("form"));
   }
@@ -277,22 +256,24 @@
   function rankInShownOrder(form) {
     const list = form.querySelector("ol.ranking");
     active(list).forEach((card, i) => setRankValue(card, i + 1));
-    arrange(list);
-  }
-
-  function toggleExcluded(card) {
-    const box = card.querySelector("[data-exclude]");
-    box.checked = !box.checked;
-    afterExcludeChange(card);
+    markRanks(list);
   }
 
   function afterExcludeChange(card) {
     setRankValue(card, 0); // excluded has no rank; taken back in, it waits for one
-    arrange(card.parentElement);
-    card.focus();
+    markRanks(card.parentElement);
+  }
+
+  // After a rank or an x, on to the next card still waiting (wrapping round); none left: stay.
+  function focusNextUnranked(card) {
+    const all = Array.from(card.parentElement.children);
+    const at = all.indexOf(card);
+    const next = [...all.slice(at + 1), ...all.slice(0, at)].find((other) => !isExcluded(other) && !rankOf(other));
+    (next || card).focus();
   }
 
   function setUpRanking(list) {
+    for (const card of list.children) card.dataset.rank = card.querySelector("[data-rank]").value;
     let dragged = null;
     list.addEventListener("dragstart", (event) => {
       const handle = event.target.closest && event.target.closest(".handle");
@@ -317,24 +298,27 @@
       const card = dragged;
       dragged = null;
       card.classList.remove("dragging");
-      // Dropped in place p of the list: that is its rank.
+      // Dropped in place p of the cards taking part: that is its rank.
       setRank(card, Array.from(list.children).filter((c) => c === card || !isExcluded(c)).indexOf(card) + 1);
       card.focus();
     });
     list.addEventListener("change", (event) => {
       const card = event.target.closest(".completion");
-      if (event.target.matches("[data-exclude]")) afterExcludeChange(card);
+      if (event.target.matches("[data-exclude]")) {
+        afterExcludeChange(card);
+        card.focus();
+      }
       if (event.target.matches("[data-rank]")) {
         const wanted = Number(event.target.value);
-        event.target.value = card.dataset.rank || ""; // setRank needs the rank it had
+        event.target.value = card.dataset.rank || ""; // setRank swaps with the rank it had
         if (wanted) setRank(card, wanted);
         else {
           setRankValue(card, 0);
-          arrange(list);
+          markRanks(list);
         }
       }
     });
-    arrange(list);
+    markRanks(list);
   }
 
   // --- classify ----------------------------------------------------------------
@@ -459,19 +443,24 @@
       } else parts.push("no ranking pair (fewer than two ranked)");
       form.querySelector('.actions [data-key="Enter"]').disabled = Boolean(left);
     } else {
+      const strength = form.querySelector("select[name=strength]");
+      const how = strength.value ? strength.selectedOptions[0].textContent : ""; // "much better"
       if (PAIRWISE_CHOICES[chosen]) {
-        parts.push(PAIRWISE_CHOICES[chosen].join(" > "));
+        parts.push(PAIRWISE_CHOICES[chosen].join(" > ") + (how ? `, ${how}` : ""));
         pairs += 1;
       } else if (NO_PAIR[chosen]) parts.push(NO_PAIR[chosen]);
       form.querySelectorAll(".actions button[name=choice]").forEach((button) => {
-        button.setAttribute("aria-pressed", String(Boolean(draft) && button.value === chosen));
+        button.setAttribute("aria-pressed", String(button.value === chosen));
       });
-      if (!draft) missing = "1 stores A > B, 2 stores B > A; a tie or both bad stores no pair.";
+      if (!draft && chosen) missing = "Your previous answer: Enter stores it again; 1, 2, t or b store another.";
+      else if (!draft) missing = `1 stores A > B, 2 stores B > A${how ? `, each as ${how}` : ""}; a tie or both bad stores no pair.`;
       else if (!chosen) missing = "Press 1, 2, t or b to also say which original is better, or save the edit alone.";
       else missing = "Ctrl+Enter (or Save) sends it; press the choice again to take it back.";
     }
     const stored = parts.length ? `${parts.join(", ")} (${pairs} pair${pairs === 1 ? "" : "s"})` : "nothing yet";
-    line.textContent = `Will store: ${stored}.${missing ? " " + missing : ""}`;
+    const out = isRanking(form) ? shown.filter(isExcluded).map(nameOf) : [];
+    const excluded = out.length ? ` Excluded: ${out.join(", ")}.` : "";
+    line.textContent = `Will store: ${stored}.${excluded}${missing ? " " + missing : ""}`;
     line.hidden = false;
   }
 
@@ -479,6 +468,7 @@
 
   function setUpItem() {
     const form = currentForm();
+    chosen = (form && form.dataset.previousChoice) || ""; // after "Change": the choice being changed
     if (!form) return;
     form.addEventListener("focusin", (event) => {
       const card = event.target.closest(".completion");
@@ -523,22 +513,36 @@
     return Boolean(button);
   }
 
-  function rankingKey(event) {
-    const card = document.activeElement && document.activeElement.closest(".ranking > .completion");
+  function rankingKey(event, form) {
+    // The focused card, else the one last focused, else the first still waiting.
+    const list = form.querySelector("ol.ranking");
+    const focused = document.activeElement && document.activeElement.closest(".ranking > .completion");
+    const card =
+      focused || (selectedCard && list.contains(selectedCard) && selectedCard) || unranked(form)[0] || list.firstElementChild;
     if (!card) return false;
-    const rank = rankOf(card);
-    if (/^[1-9]$/.test(event.key) && Number(event.key) <= card.parentElement.children.length) {
+    const all = Array.from(list.children);
+    const at = all.indexOf(card);
+    const step = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1 }[event.key];
+    if (event.altKey) {
+      // Alt+↑/↓: the card's rank one better or worse, swapping with the card that had it.
+      const to = rankOf(card) + step;
+      if (!(event.key === "ArrowUp" || event.key === "ArrowDown")) return false;
+      if (rankOf(card) && to >= 1 && to <= all.length) setRank(card, to);
+      card.focus();
+    } else if (/^[1-9]$/.test(event.key) && Number(event.key) <= all.length) {
       setRank(card, Number(event.key));
-    } else if (event.key === "ArrowUp" && rank > 1) {
-      setRank(card, rank - 1);
-    } else if (event.key === "ArrowDown" && rank && rank < active(card.parentElement).length) {
-      setRank(card, rank + 1);
+      focusNextUnranked(card);
+    } else if (step) {
+      (focused ? all[at + step] || card : card).focus();
     } else if (event.key === "x") {
-      toggleExcluded(card);
+      const box = card.querySelector("[data-exclude]");
+      box.checked = !box.checked;
+      afterExcludeChange(card);
+      if (box.checked) focusNextUnranked(card);
+      else card.focus();
     } else {
       return false;
     }
-    card.focus();
     return true;
   }
 
@@ -571,7 +575,9 @@
       }
       return;
     }
-    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    // Alt+↑/↓ moves a rank; any other Alt key is the browser's.
+    const rankMove = event.altKey && form && isRanking(form) && (event.key === "ArrowUp" || event.key === "ArrowDown");
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || (event.altKey && !rankMove)) return;
     if (isTyping(target)) {
       if (event.key === "Escape") target.blur();
       return; // never a shortcut while the labeler types
@@ -587,12 +593,14 @@
     const classify = isClassify(form);
     const pairwise = !ranking && !classify;
     let handled = true;
-    if (ranking && rankingKey(event)) {
+    if (ranking && rankingKey(event, form)) {
       // ranked, moved or excluded the focused card
     } else if (classify && classifyKey(event, form)) {
       // labelled, excluded or left the focused card
     } else if (event.key === "Enter" && (ranking || classify) && !target.closest("button, summary, a")) {
       pressButton(form, "Enter");
+    } else if (event.key === "Enter" && pairwise && chosen && !draftOf(form) && !target.closest("button, summary, a")) {
+      send(form, { choice: chosen }); // the answer being changed, as it stands
     } else if (event.key === "o" && ranking) {
       rankInShownOrder(form);
     } else if (pairwise && ["1", "2", "t", "b"].includes(event.key)) {
@@ -606,6 +614,7 @@
     } else if (event.key === "m" && pairwise) {
       const strength = form.querySelector("select[name=strength]");
       strength.selectedIndex = (strength.selectedIndex + 1) % strength.options.length;
+      update(form);
     } else if (event.key === "d" && pairwise) {
       const diff = form.querySelector("details.diff");
       if (diff) diff.open = !diff.open;

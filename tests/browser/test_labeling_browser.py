@@ -83,16 +83,17 @@ def test_labeler_ranks_by_keyboard_and_excludes_one(page, live_server, labeler):
     a, b, c = cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))")
     expect(cards.first).to_be_focused()  # the first card is focused, ready for keys
 
-    page.keyboard.press("3")  # A to rank 3: B, C unranked above it
-    page.keyboard.press("ArrowUp")  # A up one: B, A, C
-    assert cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))") == [b, a, c]
+    page.keyboard.press("3")  # A to rank 3, and on to B, the next unranked
+    expect(cards.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")  # back to A
+    page.keyboard.press("Alt+ArrowUp")  # A's rank one better: 2; the cards keep their places
+    assert cards.evaluate_all("els => els.map(e => Number(e.dataset.completion))") == [a, b, c]
     expect(page.locator(f"select[name=rank_{a}]")).to_have_value("2")
-    page.keyboard.press("x")  # A too hard: excluded, last
+    page.keyboard.press("x")  # A too hard: excluded, its rank gone, and on to B
     expect(page.locator(f"select[name=rank_{b}]")).to_have_value("")  # nothing ranked B or C yet
-    page.locator(f"li[data-completion='{c}']").focus()
+    expect(cards.nth(1)).to_be_focused()
+    page.keyboard.press("1")  # B first, and on to C
     page.keyboard.press("2")  # C second
-    page.locator(f"li[data-completion='{b}']").focus()
-    page.keyboard.press("1")  # B first
     expect(page.locator(f"select[name=rank_{c}]")).to_have_value("2")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="All done here")).to_be_visible()

@@ -205,7 +205,7 @@ def test_ranks_typed_in_any_order_are_the_ranks_stored(page, live_server, rankin
     for completion, rank in ((a, "3"), (b, "1"), (c, "2")):  # the worst one first
         page.locator(f"li[data-completion='{completion}']").focus()
         page.keyboard.press(rank)
-    assert _ids(page) == [b, c, a]
+    assert _ids(page) == [a, b, c]  # the cards keep their places; the ranks are what is stored
     expect(page.locator("[data-will-store]")).to_have_text("Will store: B > C > A (3 pairs).")
     page.keyboard.press("Enter")
     expect(page.locator("#status")).to_be_empty()
