@@ -52,3 +52,17 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# Issue 20: each part is walked at a desktop and at a phone width.
+BOTH_WIDTHS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
+
+
+@pytest.fixture(params=BOTH_WIDTHS, ids=lambda viewport: f"{viewport['width']}px")
+def page_at(request, browser):
+    """(page, width): the test runs once at 1280 px and once at 390 px; downloads are kept."""
+    context = browser.new_context(viewport=request.param, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page, request.param["width"]
+    context.close()
