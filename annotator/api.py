@@ -18,9 +18,11 @@ from rest_framework.views import APIView, exception_handler
 
 from . import export_formats, exports
 from .api_docs import ApiSchema, ErrorSerializer
+from .export_audit import export_audit
 from .fields import CompletionLabelsField, StrictCharField
 from .models import Assignment, Judgment, Membership, Project
 from .permissions import project_for_lead, project_for_member
+from .project_lifecycle import project_refuse_if_archived
 from .selectors import projects_for, quality_report_for
 from .services import (
     InvalidJudgment,
@@ -67,6 +69,7 @@ def _own_assignment(*, user, assignment_id):
     assignment = Assignment.objects.select_related("project").filter(pk=assignment_id).first()
     if assignment is None or assignment.annotator_id != user.pk:
         raise Http404("No such assignment.")
+    project_refuse_if_archived(assignment.project)  # skipping or judging it would change the project
     assignment.annotator = user
     return assignment
 
@@ -125,6 +128,7 @@ class NextItemApi(ApiView):
     )
     def get(self, request, slug):
         project, _role = project_for_member(user=request.user, slug=slug)
+        project_refuse_if_archived(project)  # a lead's call too: it leases an item
         assignment = assignment_next_for(annotator=request.user, project=project)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -313,6 +317,7 @@ class ProjectExportApi(ApiView):
             raise ValidationError({name: [reason] for name, reason in error.errors.items()}) from None
         if not exports.export_has_rows(project=project, options=options):
             raise Conflict(exports.NOTHING_TO_EXPORT)
+        export_audit(project=project, actor=request.user, options=options, via="api")
         response = StreamingHttpResponse(
             exports.export_stream(project=project, options=options), content_type=options.content_type
         )

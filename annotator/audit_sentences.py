@@ -39,6 +39,49 @@ def _project_update(who, detail):
     return f"{who} changed {changes}"
 
 
+def _project_archive(who, detail):
+    return f"{who} archived the project"
+
+
+def _project_restore(who, detail):
+    return f"{who} restored the project"
+
+
+def _project_delete(who, detail):
+    return (
+        f"{who} deleted the project {value_text(detail['name'])} with {detail['prompts']} prompts, "
+        f"{detail['judgments']} judgments and {detail['model_versions']} model versions"
+    )
+
+
+# In this order: PostgreSQL's jsonb does not keep a detail's keys in the order they were written.
+CREATED_ORDER = ("prompts", "completions", "comparisons", "labels")
+SKIPPED_ORDER = ("already_there", "identical", "unranked", "invalid")
+
+
+def _counts(counts, order):
+    names = [*(name for name in order if name in counts), *sorted(set(counts) - set(order))]
+    return ", ".join(f"{counts[name]} {name.replace('_', ' ')}" for name in names)
+
+
+def _data_import(who, detail):
+    created = _counts(detail["created"], CREATED_ORDER) or "nothing new"
+    skipped = f"; skipped {_counts(detail['skipped'], SKIPPED_ORDER)}" if detail["skipped"] else ""
+    return f"{who} imported {value_text(detail['filename'])} ({detail['format']}): {created}{skipped}"
+
+
+VIA_WORDS = {"page": "the export page", "api": "the API", "command": "the command line"}
+
+
+def _data_export(who, detail):
+    what = f"{detail['kind']} ({detail['form']})" if "form" in detail else detail["kind"]
+    filters = ", ".join(f"{name.replace('_', ' ')} {value_text(value)}" for name, value in sorted(detail["filters"].items()))
+    via = VIA_WORDS.get(detail["via"], detail["via"])
+    return f"{who} exported {what} as {detail['format']} from {via}, " + (
+        f"filtered by {filters}" if filters else "unfiltered"
+    )
+
+
 def _member_add(who, detail):
     if detail.get("created_user"):
         return f"{who} created the account {detail['username']} and added it as {detail['role']}"
@@ -124,6 +167,11 @@ def _rl_audit_items(who, detail):
 SENTENCES = {
     "project.create": _project_create,
     "project.update": _project_update,
+    "project.archive": _project_archive,
+    "project.restore": _project_restore,
+    "project.delete": _project_delete,
+    "data.import": _data_import,
+    "data.export": _data_export,
     "member.add": _member_add,
     "member.role": _member_role,
     "member.remove": _member_remove,

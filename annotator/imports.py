@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from .audit_log import audit_record
 from .celery import broker_send_connection
 from .fileformats import (
     FORMATS,
@@ -47,6 +48,7 @@ from .fileformats import (
 )
 from .heartbeats import heartbeat, retrying
 from .models import Classification, Comparison, Completion, ImportJob, Prompt
+from .project_lifecycle import ProjectArchived, project_refuse_if_archived
 
 __all__ = ["FORMATS", "ImportFailed", "ImportReport", "LineError", "import_file", "import_stream", "text_id"]
 
@@ -158,14 +160,17 @@ def import_file(*, project, data: bytes, **options) -> ImportReport:
 
 
 def import_stream(
-    *, project, stream, filename: str = "", format: str | None = None, skip_invalid: bool = False, progress=None
+    *, project, stream, filename: str = "", format: str | None = None, skip_invalid: bool = False, progress=None,
+    actor=None,
 ) -> ImportReport:
     """Check every line of a seekable binary file, then write it all in one transaction.
 
     Raises ImportFailed, and writes nothing, if any line is invalid; with skip_invalid the
     valid lines are written and the report lists the others. `progress(done, total)` is
-    called as lines are checked (total None) and then written.
+    called as lines are checked (total None) and then written. An import that writes is
+    audited as data.import by `actor` (None: a script). ProjectArchived for an archived project.
     """
+    project_refuse_if_archived(project)
     stream.seek(0, io.SEEK_END)
     validate_import_size(stream.tell())
     format = format or _detect_format(stream, filename)
@@ -213,6 +218,7 @@ def import_stream(
                 progress(chunk[-1].line, lines_total)
             if errors.total:  # lines only the database could refuse: roll back
                 raise ImportFailed(errors.errors, errors.total)
+            audit_record(actor=actor, project=project, action="data.import", detail=_audit_detail(filename, report))
     except IntegrityError:
         reason = "another import added some of these rows at the same time; try again"
         raise ImportFailed([LineError(None, "", reason)]) from None
@@ -220,6 +226,25 @@ def import_stream(
     if report.completions_created >= ANALYZE_AFTER_ROWS:
         _refresh_planner_statistics()
     return report
+
+
+def _audit_detail(filename, report):
+    """What an import's audit entry keeps: the file, and the rows created and skipped by kind (zeros left out)."""
+    created = {
+        "prompts": report.prompts_created,
+        "completions": report.completions_created,
+        "comparisons": report.comparisons_created,
+        "labels": report.classifications_created,
+    }
+    skipped = {
+        "already_there": report.skipped, "identical": report.identical, "unranked": report.unranked, "invalid": report.invalid,
+    }  # fmt: skip
+    return {
+        "filename": filename,
+        "format": report.format,
+        "created": {name: n for name, n in created.items() if n},
+        "skipped": {name: n for name, n in skipped.items() if n},
+    }
 
 
 # Right after a bulk load PostgreSQL still plans with the empty tables'
@@ -483,7 +508,8 @@ def _write_labels(project, chunk, report, invalid):
 
 def import_job_create(*, project, requested_by, upload, format="", skip_invalid=False) -> ImportJob:
     """Save an uploaded file under the data dir (which the workers share) and queue its import
-    after the transaction commits."""
+    after the transaction commits. ProjectArchived for an archived project."""
+    project_refuse_if_archived(project)
     folder = settings.DATA_DIR / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.upload"
@@ -530,7 +556,7 @@ def import_job_run(*, job_id) -> ImportJob | None:
     claimed = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
     )
-    job = ImportJob.objects.select_related("project").filter(id=job_id).first()
+    job = ImportJob.objects.select_related("project", "requested_by").filter(id=job_id).first()
     if job is None:
         return None
     if not claimed and not (job.status == ImportJob.Status.RUNNING and _job_reclaim(job, now=now)):
@@ -541,10 +567,12 @@ def import_job_run(*, job_id) -> ImportJob | None:
             with open(job.upload_path, "rb") as stream:
                 report = import_stream(
                     project=job.project, stream=stream, filename=job.filename, format=job.format or None,
-                    skip_invalid=job.skip_invalid, progress=progress,
+                    skip_invalid=job.skip_invalid, progress=progress, actor=job.requested_by,
                 )  # fmt: skip
     except ImportFailed as failed:
         _job_finish(job, ImportJob.Status.FAILED, errors=failed.errors, errors_total=failed.total)
+    except ProjectArchived as archived:  # archived after the upload was queued
+        _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", str(archived))])
     except OSError as exc:
         reason = f"cannot read the upload: {exc.strerror}"
         _job_finish(job, ImportJob.Status.FAILED, errors=[LineError(None, "", reason)])

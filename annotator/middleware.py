@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
 from .errors import is_api
+from .project_lifecycle import ProjectArchived, ProjectHidden
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,32 @@ def _answer_then_drain(content, stream, remaining):
         if not chunk:
             return
         remaining -= len(chunk)
+
+
+class ProjectArchivedMiddleware:
+    """A change to an archived project is a 409 saying so, from any page or API view.
+
+    Views call project_lifecycle.project_refuse_if_archived before writing; this one answer
+    keeps each of them from formatting the refusal itself. A labeler reaching an archived
+    project gets the same page with 403 (ProjectHidden, a PermissionDenied: DRF answers it).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ProjectArchived):
+            status = 409
+        elif isinstance(exception, ProjectHidden) and not is_api(request):
+            status = 403
+        else:
+            return None
+        if is_api(request):
+            return JsonResponse({"detail": str(exception)}, status=status)
+        return HttpResponse(render_to_string("archived.html", {"message": str(exception)}, request=request), status=status)
 
 
 class RequestSizeLimitMiddleware:

@@ -3,20 +3,25 @@
 Outsiders get 404, not 403, so a project's existence is not leaked to people
 outside it. A member whose role is too low gets 403: they know the project.
 The Django exceptions are used so plain views and DRF views share these.
+An archived project is hidden from its labelers: they know it, so they get 403 saying it is
+archived; its leads and admins still reach it (read-only: project_lifecycle).
 """
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from .models import Membership, Project
+from .project_lifecycle import ProjectHidden
 from .selectors import LEAD_ROLES, role_for
 
 
-def project_for_member(*, user, slug):
+def project_for_member(*, user, slug, archived_hidden=True):
     """(project, role) for a member of the project; 404 for everyone else.
 
     One query for a member (the membership with its project): this runs on
     every labeling request. Superusers are admins everywhere, as in role_for.
+    `archived_hidden=False` lets labelers reach an archived project: the scoring
+    endpoints, whose RL callers may hold a labeler's token, keep serving its model.
     """
     if user.is_superuser:
         project = Project.objects.filter(slug=slug).first()
@@ -26,6 +31,8 @@ def project_for_member(*, user, slug):
         project, role = (membership.project, membership.role) if membership else (None, None)
     if role is None:
         raise Http404("No such project.")
+    if archived_hidden and project.archived_at is not None and role not in LEAD_ROLES:
+        raise ProjectHidden()
     return project, role
 
 

@@ -28,10 +28,21 @@ def is_lead(*, user, project):
 
 
 def projects_for(*, user):
-    """The projects a user may see: every project for a superuser, else their memberships."""
+    """The projects open for labeling a user may see: every one for a superuser, else their memberships.
+
+    Archived projects are left out (projects_archived_for lists them for leads and admins).
+    """
     if user.is_superuser:
-        return Project.objects.order_by("name")
-    return Project.objects.filter(memberships__user=user).order_by("name")
+        return Project.objects.filter(archived_at=None).order_by("name")
+    return Project.objects.filter(memberships__user=user, archived_at=None).order_by("name")
+
+
+def projects_archived_for(*, user):
+    """The archived projects a user leads or administers (every one for a superuser), last archived first."""
+    archived = Project.objects.exclude(archived_at=None).order_by("-archived_at")
+    if user.is_superuser:
+        return archived
+    return archived.filter(memberships__user=user, memberships__role__in=LEAD_ROLES)
 
 
 def project_progress(*, project, annotator=None):

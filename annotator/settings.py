@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "annotator.middleware.DatabaseUnavailableMiddleware",
+    "annotator.middleware.ProjectArchivedMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"

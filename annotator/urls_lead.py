@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_console, views_lead, views_prompts, views_quality
+from . import views_console, views_lead, views_lifecycle, views_prompts, views_quality
 
 urlpatterns = [
     path("projects/<slug:slug>/", views_lead.project_detail, name="project_detail"),
@@ -15,6 +15,10 @@ urlpatterns = [
     path("projects/<slug:slug>/settings/", views_console.project_settings, name="project_settings"),
     path("projects/<slug:slug>/members/", views_console.members, name="project_members"),
     path("projects/<slug:slug>/members/<int:membership_id>/", views_console.member_change, name="member_change"),
+    path("projects/<slug:slug>/archive/", views_lifecycle.project_archive_page, name="project_archive"),
+    path("projects/<slug:slug>/restore/", views_lifecycle.project_restore_page, name="project_restore"),
+    path("projects/<slug:slug>/delete/", views_lifecycle.project_delete_page, name="project_delete"),
+    path("console/deleted-projects/audit/", views_lifecycle.deleted_projects_audit, name="deleted_projects_audit"),
     path("projects/<slug:slug>/audit/", views_console.audit_log, name="project_audit"),
     path("projects/<slug:slug>/audit.csv", views_console.audit_log_csv, name="project_audit_csv"),
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),

@@ -27,7 +27,8 @@ from .answers_to_change import (
 from .forms import JudgmentForm
 from .models import Assignment, Judgment
 from .permissions import project_for_member
-from .selectors import is_lead, judgments_recent_for, project_progress, projects_for
+from .project_lifecycle import project_refuse_if_archived
+from .selectors import is_lead, judgments_recent_for, project_progress, projects_archived_for, projects_for
 from .services import (
     InvalidJudgment,
     JudgmentConflict,
@@ -61,7 +62,8 @@ def project_list(request):
         }
         for project in projects_for(user=request.user)
     ]
-    return render(request, "annotator/project_list.html", {"rows": rows})
+    archived = projects_archived_for(user=request.user)
+    return render(request, "annotator/project_list.html", {"rows": rows, "archived": archived})
 
 
 def _wants_partial(request):
@@ -93,6 +95,7 @@ def _item_context(request, project):
 @vary_on_headers("X-Requested-With")
 def label(request, slug):
     project, _role = project_for_member(user=request.user, slug=slug)
+    project_refuse_if_archived(project)  # a lead's GET too: it leases an item
     if request.method == "POST":
         return _label_submit(request, project)
     template = "annotator/_item.html" if _wants_partial(request) else "annotator/label.html"
@@ -154,6 +157,7 @@ def my_judgments(request, slug):
 def judgment_undo_page(request, slug, judgment_id):
     """Undo one of the labeler's own judgments (anyone else's is a 404); "change" then opens it again."""
     project, _role = project_for_member(user=request.user, slug=slug)
+    project_refuse_if_archived(project)
     judgment = get_object_or_404(Judgment, pk=judgment_id, annotator=request.user, prompt__project=project)
     try:
         judgment_undo(judgment=judgment, actor=request.user)

@@ -27,6 +27,7 @@ from .export_formats import csv_lines
 from .forms import PROJECT_SETTINGS, AuditFilterForm, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
 from .models import Comparison, Judgment, Membership
 from .permissions import project_for_lead
+from .project_lifecycle import project_refuse_if_archived
 from .rate_limit import rate_limited_for
 from .rendering import render_markdown
 from .selectors import (
@@ -94,6 +95,8 @@ def project_new(request):
 @require_http_methods(["GET", "POST"])
 def project_settings(request, slug):
     project, role = project_for_lead(user=request.user, slug=slug)
+    if request.method == "POST":
+        project_refuse_if_archived(project)
     form = ProjectSettingsForm(
         request.POST or None,
         initial=model_to_dict(project, fields=PROJECT_SETTINGS),
@@ -142,6 +145,8 @@ def instructions_preview(request):
 @require_http_methods(["GET", "POST"])
 def members(request, slug):
     project, role = project_for_lead(user=request.user, slug=slug)
+    if request.method == "POST":
+        project_refuse_if_archived(project)
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if _member_added(request, project, role, form):
@@ -198,6 +203,7 @@ def _member_added(request, project, role, form):
 @require_POST
 def member_change(request, slug, membership_id):
     project, role = project_for_lead(user=request.user, slug=slug)
+    project_refuse_if_archived(project)
     membership = get_object_or_404(Membership.objects.select_related("user", "project"), project=project, pk=membership_id)
     try:
         if "remove" in request.POST:
@@ -305,6 +311,7 @@ def judgment_detail(request, slug, judgment_id):
 def judgment_gold(request, slug, judgment_id):
     """Make the judgment's prompt a gold item with this judgment's answer, or clear its gold."""
     project, _ = project_for_lead(user=request.user, slug=slug)
+    project_refuse_if_archived(project)
     judgment = Judgment.objects.filter(prompt__project=project, pk=judgment_id).select_related("prompt__project").first()
     if judgment is None:
         raise Http404("No such judgment in this project.")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import exports
+from .export_audit import export_audit
 from .export_formats import FORMATS as EXPORT_FORMATS
 from .imports import (
     FORMATS,
@@ -24,6 +25,7 @@ from .imports import (
 )
 from .models import ImportJob
 from .permissions import project_for_lead
+from .project_lifecycle import project_refuse_if_archived
 from .selectors import comparisons_by_source, labeler_activity, project_progress
 
 ERRORS_SHOWN = 50  # a broken file can have 100k bad lines; the page shows the first ones and a count
@@ -85,6 +87,8 @@ def project_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 def project_import(request, slug):
     project, _ = project_for_lead(user=request.user, slug=slug)
+    if request.method == "POST":
+        project_refuse_if_archived(project)
     context = {
         "project": project,
         "max_bytes": settings.ARBITER_MAX_IMPORT_BYTES,
@@ -103,7 +107,8 @@ def project_import(request, slug):
                 )
                 return redirect("import_job_detail", project.slug, job.pk)
             report = import_stream(
-                project=project, stream=upload, filename=upload.name, format=format or None, skip_invalid=skip_invalid
+                project=project, stream=upload, filename=upload.name, format=format or None, skip_invalid=skip_invalid,
+                actor=request.user,
             )
             context.update(_report_context(report))
             form = ImportForm()
@@ -164,6 +169,7 @@ def project_export(request, slug):
     download = ok and bool(request.GET.get("download"))
     nothing = download and not exports.export_has_rows(project=project, options=options)
     if download and not nothing:
+        export_audit(project=project, actor=request.user, options=options, via="page")
         response = StreamingHttpResponse(
             exports.export_stream(project=project, options=options), content_type=options.content_type
         )

@@ -340,7 +340,7 @@ class ScoreApi(ApiView):
         description=f"Any member. Rewards r(prompt, completion) from the current version; at most {MAX_ITEMS} items.",
     )
     def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_member(user=request.user, slug=slug, archived_hidden=False)
         raw = request.data.get("items") if isinstance(request.data, dict) else None
         if isinstance(raw, list):
             named = [
@@ -398,7 +398,7 @@ class RankApi(ApiView):
         description=f"Any member. Best-of-n: the completions sorted by reward, best first; at most {MAX_ITEMS}.",
     )
     def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_member(user=request.user, slug=slug, archived_hidden=False)
         data = request.data if isinstance(request.data, dict) else {}
         raw = data.get("completions")
         if isinstance(raw, list):
@@ -500,7 +500,7 @@ class GetRewardApi(ApiView):
         "line in `failures`; the others are scored. Also without the trailing slash.",
     )
     def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_member(user=request.user, slug=slug, archived_hidden=False)
         extra_logs = request.query_params.get("extra_logs")
         if extra_logs not in (None, "0", "1"):
             raise serializers.ValidationError({"extra_logs": ["0 leaves extra_logs out of the answer, 1 keeps it"]})

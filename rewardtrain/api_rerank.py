@@ -253,7 +253,7 @@ class RerankApi(ApiView):
         f"and of TEI (`texts`: a bare array back); at most {MAX_ITEMS} documents. Also without the trailing slash.",
     )
     def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_member(user=request.user, slug=slug, archived_hidden=False)
         if _asks_tei(request.data):
             data = _validated(TeiInputSerializer, request.data, key="texts")
             _version, ranked, _tokens = _reranked(project=project, query=data["query"], documents=data["texts"], data=data)
@@ -273,7 +273,7 @@ class CohereRerankApi(ApiView):
     api_version = None
 
     def post(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_member(user=request.user, slug=slug, archived_hidden=False)
         data = _validated(DocumentsInputSerializer, request.data, key="documents")
         version, ranked, tokens = _reranked(project=project, query=data["query"], documents=data["documents"], data=data)
         body = cohere_answer(project=project, version=version, ranked=ranked, tokens=tokens, top_n=data.get("top_n"),

@@ -249,7 +249,7 @@ def keep_audit_sample(*, project, version, items, rewards):
     audit, with its raw reward, length and the gap to the closest other completion of the same
     prompt in this request (how sure the model is between them)."""
     share = project.rl_audit_share
-    if not share:
+    if not share or project.archived_at is not None:  # an archived project is still scored but stores nothing new
         return []
     from rewardtrain.models import ScoredSample
 

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from annotator.imports import import_file
 from annotator.models import Classification, Comparison, ImportJob, Judgment
+from annotator.project_lifecycle import project_archive, project_delete
 from annotator.services import (
     JudgmentResult,
     assignment_next_for,
@@ -45,6 +46,9 @@ EXCLUDED = {
     "project_train": "POST only: the models page's train button",
     "project_model_promote": "POST only: the models page's promote button",
     "project_model_rollback": "POST only: the models page's roll-back button",
+    "project_archive": "POST only: the settings page's archive button",
+    "project_restore": "POST only: the settings page's restore button",
+    "project_delete": "POST only: the settings page's delete form",
 }
 NOT_PAGES = ("admin/", "api/")  # Django's admin; the JSON API and its schema and docs
 
@@ -80,11 +84,14 @@ PAGES = {
     "project_rl_audit": ("admin", P + "/rl-audit/"),
     "project_new": ("staff", "/console/projects/new/"),
     "login_locks": ("staff", "/accounts/locks/"),
+    "deleted_projects_audit": ("staff", "/console/deleted-projects/audit/"),
 }
 # The other modes draw these pages differently: visit them too.
 MORE_PAGES = [
     ("labeler", "/projects/classify/label/"),
     ("lead", "/projects/classify/settings/"),
+    ("lead", "/"),
+    ("lead", "/projects/archived/settings/"),
 ]
 
 
@@ -197,6 +204,12 @@ def app(settings, tmp_path):
         project=classify, data="\n".join(json.dumps(r) for r in labels).encode()
     )
     factories.prompts(classify, 2, completions=1, text=f"Classify {LONG_WORD}")
+    # An archived project the lead sees in the list's Archived part, and a deleted one's audit entries.
+    archived = project_create(slug="archived", name=name)
+    archived.memberships.create(user=users["lead"], role="lead")
+    project_archive(project=archived, actor=users["lead"])
+    gone = project_create(slug="deleted-with-a-long-slug-for-a-phone-screen", name=LONG_WORD[:200])
+    project_delete(project=gone, actor=users["admin"], typed_slug=gone.slug)
     staff = users["staff"]
     ids = {
         "job": job.pk,

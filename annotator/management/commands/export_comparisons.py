@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator import exports
+from annotator.export_audit import export_audit
 from annotator.export_formats import FORMATS
 from annotator.models import Project
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         if not exports.export_has_rows(project=project_row, options=export_options):
             # Still written, for scripts that expect a file; but datasets will not load it.
             self.stderr.write(f"{exports.NOTHING_TO_EXPORT} The file is written all the same, without rows.")
+        export_audit(project=project_row, actor=None, options=export_options, via="command")
         pieces = exports.export_stream(project=project_row, options=export_options)
         binary = export_options.format == "parquet"
         if output is None:

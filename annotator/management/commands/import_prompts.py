@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotator.imports import FORMATS, ImportFailed, import_stream
 from annotator.models import Project
+from annotator.project_lifecycle import ProjectArchived
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        except ProjectArchived as archived:
+            raise CommandError(str(archived)) from None
         except ImportFailed as failed:
             for error in failed.errors:
                 self.stderr.write(str(error))

@@ -17,6 +17,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
+from annotator.project_lifecycle import ProjectArchived
 from arbiter_reward.reward import POOLINGS
 from rewardtrain import services
 from rewardtrain.models import TrainingRun
@@ -61,6 +62,8 @@ class Command(BaseCommand):
             )
         except services.InvalidTrainingOptions as error:
             raise CommandError(f"No run started: {error}.") from None
+        except ProjectArchived as archived:
+            raise CommandError(f"No run started: {archived}") from None
         if not created:
             raise CommandError(f"Run {run.id} of {project} is already {run.status}; wait for it to finish.")
         if not sync:
