@@ -12,7 +12,7 @@ from django.http import Http404
 
 from .models import Membership, Project
 from .project_lifecycle import ProjectHidden
-from .selectors import LEAD_ROLES, role_for
+from .selectors import LEAD_ROLES, REVIEW_ROLES, role_for
 
 
 def project_for_member(*, user, slug, archived_hidden=True):
@@ -41,4 +41,12 @@ def project_for_lead(*, user, slug):
     project, role = project_for_member(user=user, slug=slug)
     if role not in LEAD_ROLES:
         raise PermissionDenied("Only the project's leads and admins may do this.")
+    return project, role
+
+
+def project_for_reviewer(*, user, slug):
+    """(project, role) for a reviewer, lead or admin; 403 for a labeler, 404 for an outsider."""
+    project, role = project_for_member(user=user, slug=slug)
+    if role not in REVIEW_ROLES:
+        raise PermissionDenied("Only the project's reviewers, leads and admins may do this.")
     return project, role

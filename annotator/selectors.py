@@ -12,6 +12,8 @@ from . import quality
 from .models import Assignment, Classification, Comparison, Completion, Judgment, Membership, Project, Prompt
 
 LEAD_ROLES = (Membership.Role.LEAD, Membership.Role.ADMIN)
+# Who may review judgments and read the quality page; reviewers change nothing else.
+REVIEW_ROLES = (Membership.Role.REVIEWER, *LEAD_ROLES)
 
 
 def role_for(*, user, project):
@@ -25,6 +27,10 @@ def role_for(*, user, project):
 
 def is_lead(*, user, project):
     return role_for(user=user, project=project) in LEAD_ROLES
+
+
+def may_review(*, user, project):
+    return role_for(user=user, project=project) in REVIEW_ROLES
 
 
 def projects_for(*, user):
@@ -191,13 +197,16 @@ def judgments_recent_for(*, annotator, project, now=None, limit=RECENT_JUDGMENTS
 
 
 def judgments_filtered(
-    *, project, labeler="", choice="", label="", has_comment="", has_edit="", since=None, until=None
+    *, project, labeler="", choice="", label="", has_comment="", has_edit="", review=None, since=None, until=None
 ):
     """The project's judgments, newest first, narrowed by the judgments browser's filters.
 
-    `label` (classify mode) keeps the judgments that gave that label to any completion.
+    `label` (classify mode) keeps the judgments that gave that label to any completion; `review`
+    is a Judgment.Review value, or "" for the judgments not reviewed yet (None: any).
     """
-    judgments = Judgment.objects.filter(prompt__project=project).select_related("annotator", "prompt")
+    judgments = Judgment.objects.filter(prompt__project=project).select_related("annotator", "prompt", "reviewed_by")
+    if review is not None:
+        judgments = judgments.filter(review=review)
     if labeler:
         judgments = judgments.filter(annotator__username=labeler)
     if label:
