@@ -287,6 +287,11 @@ class ProjectExportApi(ApiView):
                 description="Keep gold prompts' human rows in pairs, rankings and labels (left out by default: they test "
                 "labelers). The judgments kind always has them, marked gold.",
             ),
+            OpenApiParameter(
+                "review", OpenApiTypes.STR, enum=list(exports.REVIEW_FILTERS), default=exports.REVIEW_DEFAULT,
+                description="Whose rows, by review: all but rejected judgments' (the default), only accepted "
+                "judgments' (imported rows have no judgment and are left out), or any.",
+            ),
         ],
         # A generated client parses a status one way only, by the first media type it knows:
         # octet-stream comes first so that it hands over every format's bytes (openapi-python-client

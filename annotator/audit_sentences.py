@@ -101,6 +101,18 @@ def _judgment_undo(who, detail):
     return f"{who} undid their judgment #{detail['judgment']} of prompt {value_text(detail['prompt'])}"
 
 
+def _judgment_accept(who, detail):
+    was = " (it was rejected)" if detail.get("was") == "rejected" else ""
+    return f"{who} accepted {detail['labeler']}'s judgment #{detail['judgment']} of prompt {value_text(detail['prompt'])}{was}"
+
+
+def _judgment_reject(who, detail):
+    return (
+        f"{who} rejected {detail['labeler']}'s judgment #{detail['judgment']} of prompt "
+        f"{value_text(detail['prompt'])}: {value_text(detail['reason'])}"
+    )
+
+
 def _prompt_gold(who, detail):
     prompt, old, new = value_text(detail["prompt"]), detail["old"], detail["new"]
     if new is None:
@@ -206,3 +218,5 @@ def audit_sentence(entry) -> str:
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             pass  # a detail in an older shape: still readable below
     return generic_sentence(who, entry.action, entry.detail)
+    "judgment.accept": _judgment_accept,
+    "judgment.reject": _judgment_reject,

@@ -26,6 +26,10 @@ Quality filters (annotator.quality, computed once per export from the project's 
   two labelers answered has no figure and is left out, and so is every prompt of a classify
   project (annotator.quality reads pairwise and ranking answers only). Imported rows have no
   judgment: exclude_flagged keeps them, min_agreement goes by their prompt.
+
+Review (annotator.review): `review` is not-rejected by default, leaving out the rows of rejected
+judgments; accepted keeps only accepted judgments' rows, so imported rows (no judgment, nobody
+reviewed them) are left out; any keeps everything.
 """
 
 import hashlib
@@ -43,12 +47,14 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, is_naive, make_aware
 
+from rewardtrain.config import REVIEW_DEFAULT, REVIEW_FILTERS
 from rewardtrain.data import LabelledText, is_heldout, split_labelled
 from rewardtrain.selectors import flagged_and_fast, gold_prompt_ids, left_out_of_training, margin_for_strength
 
 from . import export_formats, quality
 from .fileformats.hh import hh_prompt_messages
 from .models import Classification, Comparison, Completion, Judgment
+from .review import review_kept
 from .selectors import quality_facts
 
 # What the API, the page and the command say of an export without rows: `datasets` loads no such
@@ -83,6 +89,7 @@ class ExportOptions:
     min_agreement: float | None = None  # 0..1: only prompts labelers agreed on this much
     exclude_flagged: bool = False  # leave out flagged labelers' rows and too-fast judgments
     include_gold: bool = False  # gold prompts' human rows in pairs, rankings and labels
+    review: str = REVIEW_DEFAULT  # "accepted", "not-rejected" or "any" (annotator.review)
 
     def filename(self, slug: str) -> str:
         extension = export_formats.FORMATS[self.format][1]
@@ -187,6 +194,7 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
         min_agreement=_share(params, errors, "min_agreement"),
         exclude_flagged=_flag(params, "exclude_flagged"),
         include_gold=_flag(params, "include_gold"),
+        review=_choice(params, errors, "review", REVIEW_FILTERS, REVIEW_DEFAULT),
     )
     if errors:
         raise ExportOptionsError(errors)
@@ -233,7 +241,7 @@ def _kept(project, options) -> _Kept:
         flagged=frozenset(flagged),
         fast=frozenset(fast),
         agreed=agreed,
-        labels_heldout=frozenset(_labels_heldout(project)) if options.kind == "labels" else frozenset(),
+        labels_heldout=frozenset(_labels_heldout(project, options.review)) if options.kind == "labels" else frozenset(),
     )
 
 
@@ -264,7 +272,7 @@ def _filtered(rows, options, kept, *, source_field):
         rows = rows.exclude(**{f"{judgment}id__in": kept.fast})
     if kept.agreed is not None:
         rows = rows.filter(prompt_id__in=kept.agreed)
-    return rows
+    return rows.filter(review_kept(options.review, of_judgments=not source_field))
 
 
 def _comparisons(project, options, kept):
@@ -357,15 +365,17 @@ def _pair_records(project, options, kept) -> Iterator[dict]:
         yield record
 
 
-def _labels_heldout(project) -> set[str]:
+def _labels_heldout(project, review) -> set[str]:
     """The prompts training holds out of a classify project: rewardtrain's stratified
     split_labelled at its default fraction over what selectors.training_items reads (each
-    labeler's label of a completion once, labels in the label set, less left_out_of_training) of
-    the whole project, whatever the export's filters. Unlike a pair's, a prompt's side depends on
+    labeler's label of a completion once, labels in the label set, less left_out_of_training and
+    what the export's `review` leaves out, as a run with that review option) of the whole project,
+    whatever the export's other filters. Unlike a pair's, a prompt's side depends on
     the other prompts too."""
     index = {label: i for i, label in enumerate(project.labels)}
     rows = (
         Classification.objects.filter(project=project, label__in=list(index))
+        .filter(review_kept(review))
         .exclude(left_out_of_training(project=project))
         .values_list("annotator_id", "completion_id", "label", "prompt__text")
         .distinct()

@@ -212,6 +212,9 @@ YES_NO = [("", "any"), ("yes", "yes"), ("no", "no")]
 RANKING_CHOICE = "ranking"  # judgments with a ranking, which have no choice
 
 
+UNREVIEWED = "none"  # the judgments browser's review filter for judgments no one reviewed yet
+
+
 class JudgmentFilterForm(forms.Form):
     source = forms.ChoiceField(
         required=False,
@@ -224,6 +227,9 @@ class JudgmentFilterForm(forms.Form):
     )
     has_comment = forms.ChoiceField(required=False, choices=YES_NO)
     has_edit = forms.ChoiceField(required=False, choices=YES_NO)
+    review = forms.ChoiceField(
+        required=False, choices=[("", "any"), (UNREVIEWED, "not reviewed"), *Judgment.Review.choices]
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
 
@@ -259,4 +265,6 @@ class JudgmentFilterForm(forms.Form):
             for name in ("choice", "has_comment", "has_edit"):
                 if data.get(name):
                     self.add_error(name, "Imported pairs have no choice, comment or edit: this filter is for human judgments.")
+        if data.get("source") == Comparison.Source.IMPORTED and data.get("review"):
+            self.add_error("review", "Imported rows have no judgment to review: this filter is for human judgments.")
         return data

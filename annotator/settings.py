@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TrainingRunStatusEnum": "rewardtrain.models.TrainingRun.Status",
         "RewardModelVersionStatusEnum": "rewardtrain.models.RewardModelVersion.Status",
+        "JudgmentReviewEnum": "annotator.models.Judgment.Review",
+        "ReviewFilterEnum": "rewardtrain.config.REVIEW_FILTERS",
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_review
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api_projects"),
@@ -9,4 +9,6 @@ urlpatterns = [
     path("projects/<slug:slug>/quality/", api.ProjectQualityApi.as_view(), name="api_quality"),
     path("assignments/<int:assignment_id>/skip/", api.AssignmentSkipApi.as_view(), name="api_skip"),
     path("judgments/", api.JudgmentCreateApi.as_view(), name="api_judgment_create"),
+    path("projects/<slug:slug>/judgments/", api_review.ProjectJudgmentsApi.as_view(), name="api_judgments"),
+    path("judgments/<int:judgment_id>/review/", api_review.JudgmentReviewApi.as_view(), name="api_judgment_review"),
 ]

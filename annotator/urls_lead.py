@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_console, views_lead, views_lifecycle, views_prompts, views_quality
+from . import views_console, views_lead, views_lifecycle, views_prompts, views_quality, views_review
 
 urlpatterns = [
     path("projects/<slug:slug>/", views_lead.project_detail, name="project_detail"),
@@ -24,6 +24,8 @@ urlpatterns = [
     path("projects/<slug:slug>/judgments/", views_console.judgments, name="project_judgments"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/", views_console.judgment_detail, name="judgment_detail"),
     path("projects/<slug:slug>/judgments/<int:judgment_id>/gold/", views_console.judgment_gold, name="judgment_gold"),
+    path("projects/<slug:slug>/judgments/<int:judgment_id>/review/", views_review.judgment_review, name="judgment_review"),
+    path("projects/<slug:slug>/review/", views_review.review_queue, name="project_review"),
     path("projects/<slug:slug>/prompts/", views_prompts.prompts, name="project_prompts"),
     path("projects/<slug:slug>/imported-pairs/<int:pair_id>/", views_console.imported_pair_detail, name="imported_pair_detail"),
     path("projects/<slug:slug>/imported-labels/<int:label_id>/", views_console.imported_label_detail, name="imported_label_detail"),

@@ -28,7 +28,7 @@ from .forms import JudgmentForm
 from .models import Assignment, Judgment
 from .permissions import project_for_member
 from .project_lifecycle import project_refuse_if_archived
-from .selectors import is_lead, judgments_recent_for, project_progress, projects_archived_for, projects_for
+from .selectors import is_lead, judgments_recent_for, may_review, project_progress, projects_archived_for, projects_for
 from .services import (
     InvalidJudgment,
     JudgmentConflict,
@@ -59,6 +59,7 @@ def project_list(request):
             "project": project,
             "progress": project_progress(project=project, annotator=request.user),
             "is_lead": is_lead(user=request.user, project=project),
+            "reviews": may_review(user=request.user, project=project),
         }
         for project in projects_for(user=request.user)
     ]

@@ -24,12 +24,13 @@ from rewardtrain.model_roots import base_model_check, base_model_choices
 from .audit_log import CSV_COLUMNS, NO_ACTOR, audit_actors_and_actions, audit_csv_records, audit_entries_filtered
 from .audit_sentences import audit_sentence
 from .export_formats import csv_lines
-from .forms import PROJECT_SETTINGS, AuditFilterForm, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
+from .forms import PROJECT_SETTINGS, UNREVIEWED, AuditFilterForm, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
 from .models import Comparison, Judgment, Membership
-from .permissions import project_for_lead
+from .permissions import project_for_lead, project_for_reviewer
 from .project_lifecycle import project_refuse_if_archived
 from .rate_limit import rate_limited_for
 from .rendering import render_markdown
+from .review import REASON_MAX_CHARS
 from .selectors import (
     imported_label,
     imported_labels_filtered,
@@ -265,7 +266,7 @@ def audit_log_csv(request, slug):
 @login_required
 @require_GET
 def judgments(request, slug):
-    project, role = project_for_lead(user=request.user, slug=slug)
+    project, role = project_for_reviewer(user=request.user, slug=slug)
     form = JudgmentFilterForm(
         request.GET or None,
         labelers=judging_usernames(project=project),
@@ -273,6 +274,8 @@ def judgments(request, slug):
     )
     filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
     imported = filters.pop("source", "") == Comparison.Source.IMPORTED
+    if filters.get("review") == UNREVIEWED:
+        filters["review"] = ""
     if imported:
         listing = imported_labels_filtered if project.classifies else imported_pairs_filtered
         rows = listing(project=project, **filters)
@@ -286,7 +289,10 @@ def judgments(request, slug):
     return render(
         request,
         "annotator/console/judgments.html",
-        {"project": project, "role": role, "form": form, "page": page, "imported": imported, "query": query.urlencode()},
+        {
+            "project": project, "role": role, "form": form, "page": page, "imported": imported,
+            "query": query.urlencode(), "reason_max_chars": REASON_MAX_CHARS,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -294,7 +300,7 @@ def judgments(request, slug):
 @login_required
 @require_GET
 def judgment_detail(request, slug, judgment_id):
-    project, _ = project_for_lead(user=request.user, slug=slug)
+    project, role = project_for_reviewer(user=request.user, slug=slug)
     judgment = judgment_as_seen(project=project, pk=judgment_id)
     if judgment is None:
         raise Http404("No such judgment in this project.")
@@ -303,7 +309,11 @@ def judgment_detail(request, slug, judgment_id):
             judgment.gold_matches = gold_answer_of(judgment) == judgment.prompt.gold
         except GoldRefused:
             judgment.gold_matches = None
-    return render(request, "annotator/console/judgment_detail.html", {"project": project, "judgment": judgment})
+    return render(
+        request,
+        "annotator/console/judgment_detail.html",
+        {"project": project, "role": role, "judgment": judgment, "reason_max_chars": REASON_MAX_CHARS},
+    )
 
 
 @login_required
@@ -331,7 +341,7 @@ def judgment_gold(request, slug, judgment_id):
 @login_required
 @require_GET
 def imported_pair_detail(request, slug, pair_id):
-    project, _ = project_for_lead(user=request.user, slug=slug)
+    project, _ = project_for_reviewer(user=request.user, slug=slug)
     pair = imported_pair(project=project, pk=pair_id)
     if pair is None:
         raise Http404("No such imported pair in this project.")
@@ -341,7 +351,7 @@ def imported_pair_detail(request, slug, pair_id):
 @login_required
 @require_GET
 def imported_label_detail(request, slug, label_id):
-    project, _ = project_for_lead(user=request.user, slug=slug)
+    project, _ = project_for_reviewer(user=request.user, slug=slug)
     row = imported_label(project=project, pk=label_id)
     if row is None:
         raise Http404("No such imported label in this project.")

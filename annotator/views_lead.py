@@ -65,6 +65,15 @@ class ExportForm(forms.Form):
     include_gold = forms.BooleanField(
         required=False, label="Include gold prompts' judgments in pairs, rankings and labels"
     )
+    review = forms.ChoiceField(
+        choices=[
+            ("not-rejected", "all but rejected judgments"),
+            ("accepted", "accepted judgments only (no imported rows)"),
+            ("any", "any, rejected included"),
+        ],
+        required=False,
+        help_text="Reviewed judgments: a rejected one's rows are left out unless asked for.",
+    )
 
 
 @login_required

@@ -1,5 +1,6 @@
-"""The lead's quality page: agreement, per-labeler figures as SVG charts and a table, and the
-CSV behind each chart. Leads and admins only: a labeler gets 403, an outsider 404."""
+"""The lead's quality page: agreement, per-labeler figures as SVG charts and a table, review
+acceptance, and the CSV behind each chart. Reviewers, leads and admins: a labeler gets 403, an
+outsider 404."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -10,20 +11,23 @@ from rewardtrain.selectors import fresh_label_agreement
 from rewardtrain.views import line_chart
 
 from . import quality_charts
-from .permissions import project_for_lead
+from .permissions import project_for_reviewer
+from .review import acceptance_by_labeler
 from .selectors import quality_report_for
 
 
 @login_required
 @require_GET
 def quality(request, slug):
-    project, _role = project_for_lead(user=request.user, slug=slug)
+    project, role = project_for_reviewer(user=request.user, slug=slug)
     report = quality_report_for(project=project)
     return render(
         request,
         "annotator/quality.html",
         {
             "project": project,
+            "role": role,
+            "acceptance": acceptance_by_labeler(project=project),
             "agreement_rows": quality_charts.agreement_rows(report),
             "columns": [
                 {"heading": heading, "num": kind != quality_charts.TEXT}
@@ -50,7 +54,7 @@ def _fresh_labels(project) -> dict:
 @login_required
 @require_GET
 def quality_chart_csv(request, slug, chart):
-    project, _role = project_for_lead(user=request.user, slug=slug)
+    project, _role = project_for_reviewer(user=request.user, slug=slug)
     if chart not in quality_charts.CHART_NAMES:
         raise Http404("No such chart.")
     body = quality_charts.chart_csv(quality_report_for(project=project), chart)

@@ -20,7 +20,7 @@ from annotator.permissions import project_for_lead, project_for_member
 
 from arbiter_reward.reward import POOLINGS
 
-from . import rl_queries, selectors, services, serving
+from . import config, rl_queries, selectors, services, serving
 from .models import RewardModelVersion, TrainingRun
 
 
@@ -124,6 +124,11 @@ class TrainStartApi(ApiView):
     class InputSerializer(serializers.Serializer):
         epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
         pooling = serializers.ChoiceField(choices=POOLINGS, required=False)
+        review = serializers.ChoiceField(
+            choices=config.REVIEW_FILTERS, required=False,
+            help_text="Whose rows it trains on, by review: all but rejected judgments' (the default), only "
+            "accepted judgments' (no imported rows), or any.",
+        )
         from_scratch = StrictBooleanField(required=False)
 
     @extend_schema(

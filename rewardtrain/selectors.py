@@ -6,7 +6,9 @@ from django.db.models import Q
 
 from annotator import quality
 from annotator.models import Classification, Comparison, Completion, Judgment, Prompt
+from annotator.review import review_kept
 from annotator.selectors import flagged_labelers, quality_facts, quality_settings_for
+from rewardtrain.config import REVIEW_DEFAULT
 from rewardtrain.data import LabelledText, Pair, is_heldout
 
 from .models import RewardModelVersion, TrainingRun
@@ -51,9 +53,10 @@ def left_out_of_training(*, project, of_judgments=False) -> Q:
     return left_out
 
 
-def training_pairs(*, project) -> list[Pair]:
+def training_pairs(*, project, review=REVIEW_DEFAULT) -> list[Pair]:
     """Every comparison of the project (human and imported) as a Pair, oldest first, less
-    those left_out_of_training.
+    those left_out_of_training and those `review` leaves out (annotator.review.review_kept: by
+    default a rejected judgment's).
 
     The same completion pair labelled both ways by two labelers stays two pairs (the
     disagreement is signal); an exact duplicate (same labeler, same chosen and rejected)
@@ -62,6 +65,7 @@ def training_pairs(*, project) -> list[Pair]:
     rows = (
         Comparison.objects.filter(project=project)
         .exclude(left_out_of_training(project=project))
+        .filter(review_kept(review))
         .order_by("id")
         .values_list(
             "id", "annotator_id", "chosen_id", "rejected_id", "strength", "prompt__text", "chosen__text", "rejected__text"
@@ -77,16 +81,17 @@ def training_pairs(*, project) -> list[Pair]:
     return pairs
 
 
-def training_items(*, project) -> list[LabelledText]:
+def training_items(*, project, review=REVIEW_DEFAULT) -> list[LabelledText]:
     """Every classification of a classify project (human and imported) as a LabelledText, oldest
-    first, less those left_out_of_training. The same completion labelled differently by two
-    labelers stays two items (the disagreement is signal); an exact duplicate (same labeler,
-    completion and label) counts once. A label no longer in the project's label set is left
-    out: it has no output to train."""
+    first, less those left_out_of_training and those `review` leaves out (as training_pairs). The
+    same completion labelled differently by two labelers stays two items (the disagreement is
+    signal); an exact duplicate (same labeler, completion and label) counts once. A label no
+    longer in the project's label set is left out: it has no output to train."""
     index = {label: i for i, label in enumerate(project.labels)}
     rows = (
         Classification.objects.filter(project=project)
         .exclude(left_out_of_training(project=project))
+        .filter(review_kept(review))
         .order_by("id")
         .values_list("id", "annotator_id", "completion_id", "label", "prompt__text", "completion__text")
     )
@@ -100,14 +105,15 @@ def training_items(*, project) -> list[LabelledText]:
     return items
 
 
-def heldout_rankings(*, project, fraction) -> list[tuple[str, list[str]]]:
+def heldout_rankings(*, project, fraction, review=REVIEW_DEFAULT) -> list[tuple[str, list[str]]]:
     """(prompt, completion texts best first) of every ranking judgment of 3 or more completions
     on a held-out prompt (data.is_heldout): the best-of-K metric asks whether the labeler's top
     completion scores highest. Completions marked invalid were not ranked and are left out, and so
-    are the judgments whose comparisons are left_out_of_training."""
+    are the judgments whose comparisons are left_out_of_training or that `review` leaves out."""
     rows = (
         Judgment.objects.filter(prompt__project=project)
         .exclude(left_out_of_training(project=project, of_judgments=True))
+        .filter(review_kept(review, of_judgments=True))
         .order_by("id")
         .values_list("prompt__text", "ranking")
     )
@@ -179,7 +185,8 @@ def new_comparison_count(*, project) -> int:
     """Rows training would read that arrived after the last run's data."""
     since = last_trained_comparison_id(project=project)
     labelled = Classification if project.classifies else Comparison
-    return labelled.objects.filter(project=project, id__gt=since).exclude(left_out_of_training(project=project)).count()
+    rows = labelled.objects.filter(project=project, id__gt=since).filter(review_kept(REVIEW_DEFAULT))
+    return rows.exclude(left_out_of_training(project=project)).count()
 
 
 ROLLING_WINDOW = 50  # fresh labels per point of a version's rolling accuracy

@@ -271,6 +271,81 @@ def _projects_quality(w):
 
 
 @scenario("projects_export")
+@scenario("projects_judgments")
+def _projects_judgments(w):
+    m = w.models
+    item = w.call("projects_next", 200, w.as_(w.labeler), m.Item, slug="generated")
+    body = m.JudgmentInputRequest(assignment=item.assignment, client_id="l-1", choice=m.ChoiceEnum("a"))
+    stored = w.call("judgments_create", 201, w.as_(w.labeler), m.Judgment, body=body)
+    listing = "projects_judgments"
+    page = w.call(listing, 200, w.as_(w.lead), m.JudgmentPage, slug="generated", review=m.ProjectsJudgmentsReview("none"))
+    assert [j.id for j in page.results] == [stored.id] and page.results[0].labeler == "gen-labeler"
+    assert page.next_after is None
+    w.call(listing, 400, w.as_(w.lead), slug="generated", after=-1)
+    w.call(listing, 403, w.as_(w.labeler), slug="generated")
+    w.call(listing, 404, w.as_(w.lead), slug="someone-elses")
+    w.refuses_strangers(listing, slug="generated")
+
+
+@scenario("judgments_review")
+def _judgments_review(w):
+    m = w.models
+    item = w.call("projects_next", 200, w.as_(w.labeler), m.Item, slug="generated")
+    body = m.JudgmentInputRequest(assignment=item.assignment, client_id="r-1", choice=m.ChoiceEnum("a"))
+    stored = w.call("judgments_create", 201, w.as_(w.labeler), m.Judgment, body=body)
+    review, reject = "judgments_review", m.JudgmentReviewEnum("rejected")
+    w.call(review, 400, w.as_(w.lead), judgment_id=stored.id, body=m.ReviewInputRequest(review=reject))  # no reason
+    done = w.call(
+        review, 200, w.as_(w.lead), m.ReviewedJudgment, judgment_id=stored.id,
+        body=m.ReviewInputRequest(review=reject, reason="Wrong one."),
+    )
+    assert done.review == reject and done.review_reason == "Wrong one." and done.reviewed_by == "gen-lead"
+    accept = m.ReviewInputRequest(review=m.JudgmentReviewEnum("accepted"))
+    w.call(review, 403, w.as_(w.labeler), judgment_id=stored.id, body=accept)
+    w.call(review, 403, w.by_session(w.lead), judgment_id=stored.id, body=accept)
+    own_item = w.call("projects_next", 200, w.as_(w.lead), m.Item, slug="generated")
+    own_body = m.JudgmentInputRequest(assignment=own_item.assignment, client_id="r-2", choice=m.ChoiceEnum("b"))
+    own = w.call("judgments_create", 201, w.as_(w.lead), m.Judgment, body=own_body)
+    w.call(review, 422, w.as_(w.lead), judgment_id=own.id, body=accept)
+    w.call(review, 404, w.as_(w.lead), judgment_id=stored.id + 1000, body=accept)
+    w.refuses_strangers(review, judgment_id=stored.id, body=accept)
+
+
+@scenario("projects_prompts")
+def _projects_prompts(w):
+    m, listing = w.models, "projects_prompts"
+    page = w.call(listing, 200, w.as_(w.lead), m.PromptPage, slug="generated", show=m.ProjectsPromptsShow("unfinished"))
+    assert page.count == 3 and page.pages == 1 and all(isinstance(p, m.BrowsedPrompt) for p in page.results)
+    assert page.results[0].agreement is None and page.results[0].reserved_for is None
+    w.call(listing, 400, w.as_(w.lead), slug="generated", page=2)  # there is one page
+    w.call(listing, 403, w.as_(w.labeler), slug="generated")
+    w.call(listing, 404, w.as_(w.lead), slug="someone-elses")
+    w.refuses_strangers(listing, slug="generated")
+
+
+@scenario("projects_prompts_actions")
+def _projects_prompts_actions(w):
+    m, act = w.models, "projects_prompts_actions"
+    ids = [p.pk for p in w.project.prompts.order_by("pk")[:2]]
+    take_out = m.PromptActionInputRequest(action=m.ActionEnum("take_out"), prompt_ids=ids)
+    done = w.call(act, 200, w.as_(w.lead), m.PromptActionResult, slug="generated", body=take_out)
+    assert done.detail == "2 prompts taken out of the queue"
+    reassign = m.PromptActionInputRequest(action=m.ActionEnum("reassign"), prompt_ids=ids)
+    w.call(act, 400, w.as_(w.lead), slug="generated", body=reassign)  # to whom?
+    reassign.labeler = "nobody"
+    w.call(act, 404, w.as_(w.lead), slug="generated", body=reassign)
+    reassign.labeler = "gen-labeler"
+    w.call(act, 422, w.as_(w.lead), slug="generated", body=reassign)  # taken out: put them back first
+    w.call(act, 403, w.as_(w.labeler), slug="generated", body=take_out)
+    w.call(act, 403, w.by_session(w.lead), slug="generated", body=take_out)
+    w.call(act, 404, w.as_(w.lead), slug="someone-elses", body=take_out)
+    archived = factories.project(slug="archived")
+    membership_add(project=archived, user=w.lead, role="lead")
+    project_archive(project=archived, actor=w.lead)
+    w.call(act, 409, w.as_(w.lead), slug="archived", body=take_out)
+    w.refuses_strangers(act, slug="generated", body=take_out)
+
+
 def _projects_export(w):
     m = w.models
     make_comparisons(w.project, 3)

@@ -42,6 +42,11 @@ class Command(BaseCommand):
             "--include-gold", action="store_true",
             help="keep gold prompts' human rows in pairs, rankings and labels (the judgments kind always has them)",
         )
+        parser.add_argument(
+            "--review", choices=exports.REVIEW_FILTERS, default=exports.REVIEW_DEFAULT,
+            help="whose rows: accepted judgments only (no imported rows), all but rejected judgments' (the default) "
+                 "or any",
+        )
         parser.add_argument("-o", "--output", type=Path, help="file to write; standard output when left out")
 
     def handle(self, *, project, output, **options):
@@ -51,7 +56,7 @@ class Command(BaseCommand):
         try:
             export_options = exports.export_options_from({name: options.get(name) for name in (
                 "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators",
-                "min_agreement", "exclude_flagged", "include_gold")},
+                "min_agreement", "exclude_flagged", "include_gold", "review")},
                 project=project_row)
         except exports.ExportOptionsError as error:
             raise CommandError(str(error)) from None

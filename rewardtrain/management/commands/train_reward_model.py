@@ -1,5 +1,6 @@
 """python manage.py train_reward_model <project> [--sync] [--epochs N] [--from-scratch] [--max-length N] [--batch-size N]
                                                [--base-model PATH] [--pooling mean|cls]
+                                               [--review accepted|not-rejected|any]
 
 The same code path as the page and the API: a TrainingRun with trigger "cli". Without --sync the
 run is queued for a Celery worker and its id printed (or, when the broker could not be reached,
@@ -20,6 +21,7 @@ from annotator.models import Project
 from annotator.project_lifecycle import ProjectArchived
 from arbiter_reward.reward import POOLINGS
 from rewardtrain import services
+from rewardtrain.config import REVIEW_FILTERS
 from rewardtrain.models import TrainingRun
 
 
@@ -37,8 +39,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pooling", choices=POOLINGS, help="What the head reads: the mean of the token states (default) or BERT's [CLS] pooler."
         )
+        parser.add_argument(
+            "--review", choices=REVIEW_FILTERS,
+            help="Whose rows it trains on: accepted judgments only (no imported rows), all but rejected ones "
+            "(the default) or any.",
+        )
 
-    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, pooling, **_):
+    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, pooling, review, **_):
         project_row = Project.objects.filter(slug=project).first()
         if project_row is None:
             raise CommandError(f"No project {project!r}.")
@@ -50,6 +57,7 @@ class Command(BaseCommand):
                 "batch_size": batch_size,
                 "base_model": base_model,
                 "pooling": pooling,
+                "review": review,
             }.items()
             if value is not None
         }
