@@ -188,6 +188,8 @@ SENTENCES = {
     "member.role": _member_role,
     "member.remove": _member_remove,
     "judgment.undo": _judgment_undo,
+    "judgment.accept": _judgment_accept,
+    "judgment.reject": _judgment_reject,
     "prompt.gold": _prompt_gold,
     "model_version.pin": _model_version_pin,
     "model_version.refused": _model_version_refused,
@@ -218,5 +220,3 @@ def audit_sentence(entry) -> str:
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             pass  # a detail in an older shape: still readable below
     return generic_sentence(who, entry.action, entry.detail)
-    "judgment.accept": _judgment_accept,
-    "judgment.reject": _judgment_reject,

@@ -64,8 +64,8 @@ def training_pairs(*, project, review=REVIEW_DEFAULT) -> list[Pair]:
     """
     rows = (
         Comparison.objects.filter(project=project)
-        .exclude(left_out_of_training(project=project))
         .filter(review_kept(review))
+        .exclude(left_out_of_training(project=project))
         .order_by("id")
         .values_list(
             "id", "annotator_id", "chosen_id", "rejected_id", "strength", "prompt__text", "chosen__text", "rejected__text"
@@ -90,8 +90,8 @@ def training_items(*, project, review=REVIEW_DEFAULT) -> list[LabelledText]:
     index = {label: i for i, label in enumerate(project.labels)}
     rows = (
         Classification.objects.filter(project=project)
-        .exclude(left_out_of_training(project=project))
         .filter(review_kept(review))
+        .exclude(left_out_of_training(project=project))
         .order_by("id")
         .values_list("id", "annotator_id", "completion_id", "label", "prompt__text", "completion__text")
     )
@@ -112,8 +112,8 @@ def heldout_rankings(*, project, fraction, review=REVIEW_DEFAULT) -> list[tuple[
     are the judgments whose comparisons are left_out_of_training or that `review` leaves out."""
     rows = (
         Judgment.objects.filter(prompt__project=project)
-        .exclude(left_out_of_training(project=project, of_judgments=True))
         .filter(review_kept(review, of_judgments=True))
+        .exclude(left_out_of_training(project=project, of_judgments=True))
         .order_by("id")
         .values_list("prompt__text", "ranking")
     )
@@ -182,7 +182,7 @@ def last_trained_comparison_id(*, project) -> int:
 
 
 def new_comparison_count(*, project) -> int:
-    """Rows training would read that arrived after the last run's data."""
+    """Rows training would read (by default) that arrived after the last run's data."""
     since = last_trained_comparison_id(project=project)
     labelled = Classification if project.classifies else Comparison
     rows = labelled.objects.filter(project=project, id__gt=since).filter(review_kept(REVIEW_DEFAULT))

@@ -270,7 +270,6 @@ def _projects_quality(w):
     w.refuses_strangers("projects_quality", slug="generated")
 
 
-@scenario("projects_export")
 @scenario("projects_judgments")
 def _projects_judgments(w):
     m = w.models
@@ -346,6 +345,7 @@ def _projects_prompts_actions(w):
     w.refuses_strangers(act, slug="generated", body=take_out)
 
 
+@scenario("projects_export")
 def _projects_export(w):
     m = w.models
     make_comparisons(w.project, 3)
