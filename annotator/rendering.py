@@ -52,6 +52,19 @@ def _options():
 _RENDER_OPTIONS = _options()
 
 
+def _card_extensions():
+    # Only for model cards: a table's columns cost the parser time quadratic in their number
+    # (one row of 20,000 columns, 120,000 characters, took 1.4 s), which labeling text, up to
+    # ARBITER_MAX_TEXT_CHARS of anyone's, must not be able to buy. A card is Arbiter's own.
+    extensions = comrak.ExtensionOptions()
+    extensions.table = True
+    extensions.front_matter_delimiter = "---"  # the Hub's YAML metadata is not card text: left out
+    return extensions
+
+
+_CARD_EXTENSIONS = _card_extensions()
+
+
 def _deeper_than(html, limit):
     depth = 0
     for match in _BLOCK_TAGS.finditer(html):
@@ -65,11 +78,11 @@ def _plain(text, reason) -> str:
     return format_html('<p class="render-note">Shown as plain text: {}.</p><pre class="plain-text">{}</pre>', reason, text)
 
 
-def _rendered(text) -> str:
+def _rendered(text, extensions) -> str:
     limit = settings.ARBITER_RENDER_MAX_CHARS
     if len(text) > limit:
         return _plain(text, f"longer than {limit:,} characters (ARBITER_RENDER_MAX_CHARS)")
-    html = comrak.render_markdown(text, render_options=_RENDER_OPTIONS)
+    html = comrak.render_markdown(text, render_options=_RENDER_OPTIONS, extension_options=extensions)
     if _deeper_than(html, RENDER_MAX_DEPTH):
         return _plain(text, f"its markdown nests deeper than {RENDER_MAX_DEPTH} levels")
     return nh3.clean(
@@ -82,13 +95,22 @@ def _rendered(text) -> str:
 
 
 def render_markdown(text) -> SafeString:
+    return _cached_render(text, kind="markdown", extensions=None)
+
+
+def render_model_card(text) -> SafeString:
+    """A checkpoint's README.md as the Hub shows it: with its tables, without its front matter."""
+    return _cached_render(text, kind="card", extensions=_CARD_EXTENSIONS)
+
+
+def _cached_render(text, *, kind, extensions) -> SafeString:
     data = (text or "").encode("utf-8", "replace")  # a lone surrogate (JSON's "\ud800") would stop comrak
     text = data.decode()
     digest = hashlib.sha256(data).hexdigest()
-    key = f"arbiter-markdown:{RENDERER_VERSION}:{settings.ARBITER_RENDER_MAX_CHARS}:{digest}"
+    key = f"arbiter-{kind}:{RENDERER_VERSION}:{settings.ARBITER_RENDER_MAX_CHARS}:{digest}"
     html = cache.get(key)
     if html is None:
-        html = _rendered(text)
+        html = _rendered(text, extensions)
         cache.set(key, html, RENDER_CACHE_SECONDS)
     return mark_safe(html)  # nh3 has sanitised it, or it is escaped plain text
 

@@ -42,7 +42,7 @@ def project_model_version(request, slug, version):
     try:
         listed = checkpoint_files.listed_files(target.path, pin=target.manifest_pin)
         context["files"] = [listed[name] for name in sorted(listed)]
-        # Shown through the `markdown` filter, the sanitising renderer every other text goes through.
+        # Shown through the `model_card` filter: the sanitising renderer every other text goes through, with tables.
         context["card"] = checkpoint_files.read_listed(target.path, CARD_FILE, listed).decode("utf-8", "replace")
         context["arbiter_json"] = _pretty_json(checkpoint_files.read_listed(target.path, METADATA_FILE, listed))
     except checkpoint_files.NotListed as error:  # a checkpoint published without one of them

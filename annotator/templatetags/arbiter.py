@@ -13,6 +13,12 @@ def markdown(text):
     return rendering.render_markdown(text)
 
 
+@register.filter
+def model_card(text):
+    """A checkpoint's README.md, sanitised like any text, with its tables: {{ card|model_card }}."""
+    return rendering.render_model_card(text)
+
+
 @register.simple_tag
 def word_diff(old, new):
     return rendering.word_diff(old, new)

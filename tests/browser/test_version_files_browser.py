@@ -9,16 +9,17 @@ import tarfile
 import pytest
 from playwright.sync_api import expect
 
+from rewardtrain.model_card import model_card
 from tests import factories
 from tests.browser.checkpoint_folders import folder_files, published_version
 from tests.browser.test_phone_width_browser import _log_in, _page_width
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CARD = "# files-v1\n\nA reward model trained on **12 pairs**.\n\n- held-out accuracy: `0.75`\n"
+META = {"version": 1, "project": "files", "base_model": "bert-tiny", "metrics": {"heldout_accuracy": 0.75}, "data": {"n_pairs": 12}}
 FILES = {
-    "README.md": CARD,
-    "arbiter.json": json.dumps({"version": 1, "metrics": {"heldout_accuracy": 0.75}}),
+    "README.md": model_card(META, "v1"),  # the card Arbiter writes: YAML front matter, tables, code
+    "arbiter.json": json.dumps(META),
     "config.json": json.dumps({"model_type": "bert"}),
     "1_Pooling/config.json": json.dumps({"pooling_mode_mean_tokens": True}),  # a sub-folder's file keeps its path
 }
@@ -43,9 +44,11 @@ def test_a_lead_reads_a_version_and_downloads_its_checkpoint_and_a_file(page_at,
     _log_in(page, live_server, "lead")
     page.goto(f"{live_server.url}/projects/files/models/")
     page.get_by_role("link", name="v1", exact=True).click()
-    expect(page.locator(".model-card h1")).to_have_text("files-v1")
-    expect(page.locator(".model-card strong")).to_have_text("12 pairs")  # the card is rendered, not shown as text
-    expect(page.locator(".model-card li code")).to_have_text("0.75")
+    card = page.locator(".model-card")
+    expect(card.locator("h1")).to_have_text("Arbiter reward model v1 of project files")
+    expect(card.locator("tr", has_text="held-out pairwise accuracy").locator("td").last).to_have_text("0.75")
+    expect(card.locator("tr", has_text="preference pairs").locator("td").last).to_have_text("12")
+    expect(card).not_to_contain_text("library_name")  # the Hub's front matter is not card text
     expect(page.locator("[data-field=arbiter-json]")).to_contain_text('"heldout_accuracy": 0.75')
     assert _page_width(page) <= width
 
