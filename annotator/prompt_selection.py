@@ -6,7 +6,6 @@ The page and the API both call `prompt_selection_apply`; the work is annotator.p
 from django.contrib.auth import get_user_model
 
 from . import prompt_actions
-from .models import Prompt
 from .prompt_actions import PromptActionRefused
 from .prompt_browser import labeling_members
 
@@ -23,22 +22,24 @@ ACTIONS = {
 ACTION_CHOICES = [(name, label) for name, (label, _, _) in ACTIONS.items()]
 
 
+class UnknownLabeler(PromptActionRefused):
+    """Reassigning to someone who is not a member of the project who may label."""
+
+
 def _prompts(n: int) -> str:
     return f"{n} prompt" if n == 1 else f"{n} prompts"
 
 
 def prompt_selection_apply(*, project, action, prompt_ids, actor, labeler="") -> str:
-    """Run `action` on the project's prompts `prompt_ids`; the sentence saying what it did, such as
-    "3 prompts taken out of the queue". PromptActionRefused (a plain message) when refused."""
+    """Run `action` on the project's prompts among `prompt_ids` (others are ignored); the sentence
+    saying what it did, such as "3 prompts taken out of the queue". PromptActionRefused (a plain
+    message) when refused; UnknownLabeler, one of them, when `labeler` may not be given prompts."""
     if action not in ACTIONS:
         raise PromptActionRefused(f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
     _label, function, said = ACTIONS[action]
-    prompt_ids = list(Prompt.objects.filter(project=project, id__in=prompt_ids).values_list("id", flat=True))
-    if not prompt_ids:
-        raise PromptActionRefused("None of the selected prompts is in this project.")
     if action == REASSIGN:
         if labeler not in labeling_members(project=project):
-            raise PromptActionRefused("Reassign to a member of the project who may label.")
+            raise UnknownLabeler(f"No member {labeler!r} who may label in this project.")
         person = get_user_model().objects.get(username=labeler)
         n = function(project=project, prompt_ids=prompt_ids, actor=actor, labeler=person)
     else:

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from tests import factories
 from tests.brokers import broker_down, broker_hung  # noqa: F401 (fixtures for every test)
+from tests.prompt_states import prompt_states  # noqa: F401 (a fixture for the prompts browser's tests)
 
 
 def _service_missing(marker):

@@ -29,6 +29,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
 from annotator.services import membership_add
+from annotator.project_lifecycle import project_archive
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.services import model_version_promote
 from tests import factories
@@ -316,7 +317,8 @@ def _projects_prompts(w):
     page = w.call(listing, 200, w.as_(w.lead), m.PromptPage, slug="generated", show=m.ProjectsPromptsShow("unfinished"))
     assert page.count == 3 and page.pages == 1 and all(isinstance(p, m.BrowsedPrompt) for p in page.results)
     assert page.results[0].agreement is None and page.results[0].reserved_for is None
-    w.call(listing, 400, w.as_(w.lead), slug="generated", page=2)  # there is one page
+    w.call(listing, 400, w.as_(w.lead), slug="generated", page=0)
+    w.call(listing, 404, w.as_(w.lead), slug="generated", page=2)  # there is one page
     w.call(listing, 403, w.as_(w.labeler), slug="generated")
     w.call(listing, 404, w.as_(w.lead), slug="someone-elses")
     w.refuses_strangers(listing, slug="generated")
