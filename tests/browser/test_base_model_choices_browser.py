@@ -17,9 +17,7 @@ PACKAGED = os.path.realpath(default_base_model())
 
 
 def save(page):
-    # By keyboard: at 390 px the instructions box still covers the button for a pointer (the
-    # settings page's phone layout is another part of issue 20).
-    page.get_by_role("button", name="Save settings").press("Enter")
+    page.get_by_role("button", name="Save settings").click()
 
 
 def test_the_settings_dropdown_offers_the_packaged_model_and_not_its_pooling_folder(page_at, live_server):
