@@ -24,11 +24,11 @@ UNFINISHED, HELD, SKIPPED, STUCK, DISAGREEMENT, GOLD, TAKEN_OUT = (
     "unfinished", "held", "skipped", "stuck", "disagreement", "gold", "taken_out",
 )  # fmt: skip
 FILTERS = {
-    UNFINISHED: "Unfinished (in the queue, fewer judgments than wanted)",
+    UNFINISHED: "Unfinished (queued, short of judgments)",
     HELD: "Held (a live lease)",
     SKIPPED: "Skipped (by anyone)",
-    STUCK: "Stuck (skipped by every labeler who may get it)",
-    DISAGREEMENT: "Disagreement (labelers gave different answers)",
+    STUCK: "Stuck (no one left to label)",
+    DISAGREEMENT: "Labelers disagree",
     GOLD: "Gold",
     TAKEN_OUT: "Taken out of the queue",
 }

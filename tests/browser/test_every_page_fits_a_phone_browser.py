@@ -78,6 +78,7 @@ PAGES = {
     "project_judgments": ("lead", P + "/judgments/"),
     "judgment_detail": ("lead", P + "/judgments/{judgment}/"),
     "project_review": ("lead", P + "/review/"),
+    "project_prompts": ("lead", P + "/prompts/"),
     "imported_pair_detail": ("lead", P + "/imported-pairs/{pair}/"),
     "imported_label_detail": ("lead", "/projects/classify/imported-labels/{label}/"),
     "project_models": ("admin", P + "/models/"),
