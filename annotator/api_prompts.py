@@ -79,7 +79,7 @@ class ProjectPromptsApi(ApiView):
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="Search: words of the text (PostgreSQL's full-text "
                              "search), or an external id; a substring on SQLite."),
-            OpenApiParameter("show", OpenApiTypes.STR, enum=list(FILTERS), description="Only these prompts: "
+            OpenApiParameter("filter", OpenApiTypes.STR, enum=list(FILTERS), description="Only these prompts: "
                              + "; ".join(f"{name}: {label}" for name, label in FILTERS.items()) + "."),
             OpenApiParameter("page", {"type": "integer", "minimum": 1}, description=f"From 1; {PROMPTS_PER_PAGE} a page."),
         ],
@@ -90,7 +90,7 @@ class ProjectPromptsApi(ApiView):
             404: OpenApiResponse(ErrorSerializer, description="No such project for the caller, or no such page."),
         },
         description=f"Reviewers, leads and admins. The project's prompts oldest first, {PROMPTS_PER_PAGE} a page, "
-        "as the prompts page lists them.",
+        "as the prompts page lists them (`q`, `filter` and `page` as in its address).",
     )
     def get(self, request, slug):
         project, _role = project_for_reviewer(user=request.user, slug=slug)
@@ -99,9 +99,9 @@ class ProjectPromptsApi(ApiView):
         if len(search) > SEARCH_MAX_CHARS or "\x00" in search:  # PostgreSQL refuses NUL in text
             raise ValidationError({"q": [f"At most {SEARCH_MAX_CHARS} characters, none of them NUL."]})
         try:
-            browsed = prompts_browsed(project=project, search=search, show=params.get("show", ""))
+            browsed = prompts_browsed(project=project, search=search, filter_by=params.get("filter", ""))
         except UnknownFilter as unknown:
-            raise ValidationError({"show": [str(unknown)]}) from None
+            raise ValidationError({"filter": [str(unknown)]}) from None
         number = params.get("page", "1")
         paginator = Paginator(browsed, PROMPTS_PER_PAGE)
         if not (number.isascii() and number.isdigit()) or not number.strip("0"):

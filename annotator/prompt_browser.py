@@ -19,7 +19,7 @@ from .stuck import labelers_of, stuck_prompt_ids
 
 PROMPTS_PER_PAGE = 50  # the page's and the API's
 
-# The filters, by the name the page's select and the API's `show` use.
+# The filters, by the name the page's select and the API's `filter` use.
 UNFINISHED, HELD, SKIPPED, STUCK, DISAGREEMENT, GOLD, TAKEN_OUT = (
     "unfinished", "held", "skipped", "stuck", "disagreement", "gold", "taken_out",
 )  # fmt: skip
@@ -79,29 +79,29 @@ def _judgment_facts(judgments):
     ]  # fmt: skip
 
 
-def prompts_browsed(*, project, search="", show="", now=None):
-    """The project's prompts matching `search` and the filter `show` (one of FILTERS, or "" for
-    all), oldest first, with the labeler each is reserved for."""
+def prompts_browsed(*, project, search="", filter_by="", now=None):
+    """The project's prompts matching `search` and the filter `filter_by` (one of FILTERS, or ""
+    for all), oldest first, with the labeler each is reserved for."""
     now = now or timezone.now()
     prompts = Prompt.objects.filter(project=project)
     if search.strip():
         prompts = _searched(prompts, search.strip())
-    if show == UNFINISHED:
+    if filter_by == UNFINISHED:
         prompts = prompts.filter(queued=True, taken_out=False, judgment_count__lt=F("extra_judgments") + project.overlap)
-    elif show == HELD:
+    elif filter_by == HELD:
         prompts = prompts.filter(Exists(_live_lease(now)))
-    elif show == SKIPPED:
+    elif filter_by == SKIPPED:
         prompts = prompts.filter(Exists(Assignment.objects.filter(prompt=OuterRef("pk"), status=Assignment.Status.SKIPPED)))
-    elif show == STUCK:
+    elif filter_by == STUCK:
         prompts = prompts.filter(id__in=stuck_prompt_ids(project=project))
-    elif show == DISAGREEMENT:
+    elif filter_by == DISAGREEMENT:
         prompts = prompts.filter(id__in=disagreement_prompt_ids(project=project))
-    elif show == GOLD:
+    elif filter_by == GOLD:
         prompts = prompts.filter(gold__isnull=False)
-    elif show == TAKEN_OUT:
+    elif filter_by == TAKEN_OUT:
         prompts = prompts.filter(taken_out=True)
-    elif show:
-        raise UnknownFilter(f"Unknown filter {show!r}: use one of {', '.join(FILTERS)}.")
+    elif filter_by:
+        raise UnknownFilter(f"Unknown filter {filter_by!r}: use one of {', '.join(FILTERS)}.")
     return prompts.select_related("reserved_for").order_by("id")
 
 

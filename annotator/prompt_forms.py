@@ -10,7 +10,7 @@ from .prompt_selection import ACTION_CHOICES, REASSIGN
 
 class PromptFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search", widget=forms.TextInput(attrs={"type": "search"}))
-    show = forms.ChoiceField(required=False, choices=[("", "all prompts"), *FILTERS.items()], label="Show")
+    filter = forms.ChoiceField(required=False, choices=[("", "all prompts"), *FILTERS.items()], label="Show")
 
 
 class PromptIdsField(forms.Field):

@@ -37,7 +37,7 @@ def prompts(request, slug):
         return redirect(request.get_full_path())  # back to the same search, filter and page
     form = PromptFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    browsed = prompts_browsed(project=project, search=filters.get("q", ""), show=filters.get("show", ""))
+    browsed = prompts_browsed(project=project, search=filters.get("q", ""), filter_by=filters.get("filter", ""))
     page = Paginator(browsed, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

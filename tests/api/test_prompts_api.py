@@ -34,11 +34,11 @@ def test_the_listing_gives_each_prompts_state(api_as, project, lead, prompt_stat
 
 
 @pytest.mark.parametrize(
-    "show, expected",
+    "filter_by, expected",
     [("held", {"ext-held"}), ("stuck", {"ext-stuck"}), ("disagreement", {"ext-disagreed"}), ("taken_out", {"ext-taken"})],
 )
-def test_the_listing_filters_as_the_page(api_as, project, lead, prompt_states, show, expected):
-    body = listing(api_as(lead), project, show=show).json()
+def test_the_listing_filters_as_the_page(api_as, project, lead, prompt_states, filter_by, expected):
+    body = listing(api_as(lead), project, filter=filter_by).json()
     assert {row["external_id"] for row in body["results"]} == expected
 
 
@@ -52,10 +52,10 @@ def test_the_listing_searches_and_pages(api_as, project, lead):
     assert len(second["results"]) == 10
     for past_the_last in ("3", "9" * 40):
         response = listing(api, project, q="paged", page=past_the_last)
-        assert response.status_code == 404 and response.json()["detail"] == "No page %s: there are 2." % past_the_last
+        assert response.status_code == 404 and response.json()["detail"] == f"No page {past_the_last}: there are 2."
 
 
-@pytest.mark.parametrize("query", [{"show": "everything"}, {"page": "0"}, {"page": "x"}, {"page": "-1"}, {"q": "a\x00b"}])
+@pytest.mark.parametrize("query", [{"filter": "everything"}, {"page": "0"}, {"page": "x"}, {"page": "-1"}, {"q": "a\x00b"}])
 def test_a_bad_query_is_a_400_naming_the_field(api_as, project, lead, query):
     response = listing(api_as(lead), project, **query)
     assert response.status_code == 400
@@ -168,6 +168,6 @@ def test_the_schema_declares_each_operations_errors(client, labeler):
     assert set(listing_op["responses"]) == {"200", "400", "401", "403", "404", "429", "503"}
     page = next(p for p in listing_op["parameters"] if p["name"] == "page")
     assert page["schema"] == {"type": "integer", "minimum": 1}
-    assert {p["name"] for p in listing_op["parameters"]} >= {"q", "show", "page"}
+    assert {p["name"] for p in listing_op["parameters"]} >= {"q", "filter", "page"}
     actions_op = paths["/api/v1/projects/{slug}/prompts/actions/"]["post"]
     assert set(actions_op["responses"]) == {"200", "400", "401", "403", "404", "409", "422", "429", "503"}

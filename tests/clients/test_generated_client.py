@@ -314,7 +314,7 @@ def _judgments_review(w):
 @scenario("projects_prompts")
 def _projects_prompts(w):
     m, listing = w.models, "projects_prompts"
-    page = w.call(listing, 200, w.as_(w.lead), m.PromptPage, slug="generated", show=m.ProjectsPromptsShow("unfinished"))
+    page = w.call(listing, 200, w.as_(w.lead), m.PromptPage, slug="generated", filter_=m.ProjectsPromptsFilter("unfinished"))
     assert page.count == 3 and page.pages == 1 and all(isinstance(p, m.BrowsedPrompt) for p in page.results)
     assert page.results[0].agreement is None and page.results[0].reserved_for is None
     w.call(listing, 400, w.as_(w.lead), slug="generated", page=0)

@@ -49,7 +49,7 @@ def test_prompt_text_is_escaped_and_cut(client, project, lead):
 
 
 @pytest.mark.parametrize(
-    "show, expected",
+    "filter_by, expected",
     [
         ("unfinished", {"plain", "held", "skipped", "stuck", "gold"}),
         ("held", {"held"}),
@@ -60,14 +60,14 @@ def test_prompt_text_is_escaped_and_cut(client, project, lead):
         ("taken_out", {"taken"}),
     ],
 )
-def test_each_filter_shows_its_prompts(client, project, lead, prompt_states, show, expected):
+def test_each_filter_shows_its_prompts(client, project, lead, prompt_states, filter_by, expected):
     client.force_login(lead)
-    assert names(listed(client, project, show=show), prompt_states) == expected
+    assert names(listed(client, project, filter=filter_by), prompt_states) == expected
 
 
 def test_an_unknown_filter_is_a_400(client, project, lead, prompt_states):
     client.force_login(lead)
-    response = client.get(reverse("project_prompts", args=[project.slug]), {"show": "everything"})
+    response = client.get(reverse("project_prompts", args=[project.slug]), {"filter": "everything"})
     assert response.status_code == 400
 
 
@@ -75,7 +75,7 @@ def test_an_expired_lease_holds_nothing(client, project, lead, labeler):
     (prompt,) = factories.prompts(project, 1)
     lease(prompt, labeler, minutes=-1)
     client.force_login(lead)
-    assert not listed(client, project, show="held").context["rows"]
+    assert not listed(client, project, filter="held").context["rows"]
 
 
 def test_search_finds_a_substring_of_the_text_or_the_external_id_on_sqlite(client, project, lead, prompt_states, settings):
@@ -85,7 +85,7 @@ def test_search_finds_a_substring_of_the_text_or_the_external_id_on_sqlite(clien
     assert names(listed(client, project, q="BROWN"), prompt_states) == {"plain"}
     assert names(listed(client, project, q="rown f"), prompt_states) == {"plain"}
     assert names(listed(client, project, q="ext-gol"), prompt_states) == {"gold"}
-    assert names(listed(client, project, q="skipped by", show="stuck"), prompt_states) == {"stuck"}
+    assert names(listed(client, project, q="skipped by", filter="stuck"), prompt_states) == {"stuck"}
 
 
 @pytest.mark.postgres
@@ -96,7 +96,7 @@ def test_search_is_full_text_on_postgresql(client, project, lead, prompt_states)
     assert names(listed(client, project, q="rown"), prompt_states) == set()  # whole words, not substrings
     assert names(listed(client, project, q="skipped -all"), prompt_states) == {"skipped"}
     assert names(listed(client, project, q="ext-gold"), prompt_states) == {"gold"}
-    assert names(listed(client, project, q="skipped", show="stuck"), prompt_states) == {"stuck"}
+    assert names(listed(client, project, q="skipped", filter="stuck"), prompt_states) == {"stuck"}
 
 
 def test_fifty_a_page_with_the_search_kept(client, project, lead):
@@ -157,7 +157,7 @@ def act(client, project, query="", **data):
 def test_take_out_and_put_back_through_the_page(client, project, lead, prompt_states):
     client.force_login(lead)
     chosen = [prompt_states["plain"].pk, prompt_states["held"].pk]
-    said = act(client, project, "?show=unfinished", action="take_out", prompt_ids=chosen)
+    said = act(client, project, "?filter=unfinished", action="take_out", prompt_ids=chosen)
     assert said == ["2 prompts taken out of the queue"]
     assert set(Prompt.objects.filter(taken_out=True).values_list("pk", flat=True)) == {*chosen, prompt_states["taken"].pk}
     assert not Assignment.objects.filter(prompt=prompt_states["held"], expires_at__gt=timezone.now()).exists()
@@ -177,7 +177,7 @@ def test_send_back_through_the_page(client, project, lead, prompt_states):
     client.force_login(lead)
     said = act(client, project, action="send_back", prompt_ids=[prompt_states["agreed"].pk])
     assert said == ["1 prompt sent back to the queue"]
-    assert names(listed(client, project, show="unfinished"), prompt_states) >= {"agreed"}
+    assert names(listed(client, project, filter="unfinished"), prompt_states) >= {"agreed"}
 
 
 def test_lift_skips_through_the_page(client, project, lead, prompt_states):
@@ -185,7 +185,7 @@ def test_lift_skips_through_the_page(client, project, lead, prompt_states):
     said = act(client, project, action="lift_skips", prompt_ids=[prompt_states["stuck"].pk, prompt_states["skipped"].pk])
     assert said == ["2 prompts had their skips lifted"]
     assert not Assignment.objects.filter(status=Assignment.Status.SKIPPED).exists()
-    assert names(listed(client, project, show="stuck"), prompt_states) == set()
+    assert names(listed(client, project, filter="stuck"), prompt_states) == set()
 
 
 def test_reassign_to_a_named_labeler_through_the_page(client, project, lead, labeler, prompt_states):
