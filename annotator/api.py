@@ -20,20 +20,19 @@ from . import export_formats, exports
 from .api_docs import ApiSchema, ErrorSerializer
 from .export_audit import export_audit
 from .fields import CompletionLabelsField, StrictCharField
-from .models import Assignment, Judgment, Membership, Project
-from .permissions import project_for_lead, project_for_member
-from .project_lifecycle import project_refuse_if_archived
-from .selectors import projects_for, quality_report_for
-from .services import (
+from .judgments import (
     InvalidJudgment,
     JudgmentConflict,
     JudgmentMismatch,
     JudgmentResult,
-    assignment_next_for,
-    assignment_skip,
     judgment_pairs,
     judgment_record,
 )
+from .models import Assignment, Judgment, Membership, Project
+from .permissions import project_for_lead, project_for_member
+from .project_lifecycle import project_refuse_if_archived
+from .queue import assignment_next_for, assignment_skip
+from .selectors import projects_for, quality_report_for
 
 
 class Conflict(APIException):

@@ -1,10 +1,23 @@
-"""Reading a project's audit log: its entries filtered as the page and its CSV download ask."""
+"""A project's audit log: writing an entry, and reading entries filtered as the page and its CSV download ask."""
 
 from .audit_sentences import audit_sentence
 from .models import AuditEntry
 
 NO_ACTOR = "-"  # the actor filter's value for entries no one logged in made (lockouts, checks, scripts)
 CSV_COLUMNS = ["when", "actor", "action", "sentence", "detail"]
+
+
+def audit_record(*, actor, project, action, detail=None):
+    """One audit log line; call it inside the transaction that makes the change."""
+    return AuditEntry.objects.create(
+        project=project,
+        project_slug=project.slug if project else "",
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_username=actor.get_username() if actor is not None and actor.is_authenticated else "",
+        action=action,
+        detail=detail or {},
+    )
+
 
 
 def audit_actors_and_actions(*, project):

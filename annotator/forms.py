@@ -9,8 +9,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
+from .judgments import InvalidJudgment, JudgmentResult
 from .models import Comparison, Judgment, Membership, Project
-from .services import InvalidJudgment, JudgmentResult
 
 MAX_TIME_SPENT_MS = 2**31 - 1  # the column is a PositiveIntegerField
 PREFERENCES = (Judgment.Choice.A, Judgment.Choice.B)

@@ -7,9 +7,8 @@ each label given to a completion is a Classification row, imported or human,
 for the same reason.
 """
 
-from django.core.exceptions import ValidationError
-
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -157,10 +156,10 @@ class Prompt(models.Model):
     # scored against it, and they yield no training pairs (the answer was not theirs to give).
     gold = models.JSONField(null=True, blank=True, help_text="Gold: the expected ranking, completion ids best first.")
     # queue_order uncertain_first: the smallest reward gap between two of its completions under
-    # the current version (services.refresh_queue_scores); None until scored.
+    # the current version (rewardtrain.live_scoring.refresh_queue_scores); None until scored.
     uncertainty = models.FloatField(null=True, blank=True)
     # queue_order disagreement: judgments wanted beyond the overlap, set to 1 when a confident
-    # model contradicted its labeler (services.score_fresh_labels), so a second labeler judges it.
+    # model contradicted its labeler (rewardtrain.live_scoring.score_fresh_labels), so a second labeler judges it.
     extra_judgments = models.PositiveSmallIntegerField(default=0)
     # Denormalised count of judgments, kept by judgment_record in the same
     # transaction, so the queue needs no join over Judgment.
@@ -200,7 +199,7 @@ class Completion(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="edits")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # The reward the project's current version gave it, for queue_order uncertain_first (which
-    # version: scored_version); refreshed by services.refresh_queue_scores, never in a request.
+    # version: scored_version); refreshed by rewardtrain.live_scoring.refresh_queue_scores, never in a request.
     model_reward = models.FloatField(null=True, blank=True)
     scored_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -390,7 +389,7 @@ class ImportJob(models.Model):
 class AuditEntry(models.Model):
     """Who changed what in a project, and when: set-up, members, undone judgments.
 
-    Written by annotator.services.audit_record in the same transaction as the change it
+    Written by annotator.audit_log.audit_record in the same transaction as the change it
     describes, so the log never claims a change that was rolled back.
     """
 

@@ -274,7 +274,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A training run's or an import job's send gives up after this many seconds per connect or
 # read, instead of hanging the request on a broker that is down or hung; the run stays queued
 # with the reason and the reaper's next tick sends it again, the job fails with the reason
-# (annotator/celery.py, rewardtrain/services.py, annotator/imports.py).
+# (annotator/celery.py, rewardtrain/runs.py, annotator/imports.py).
 ARBITER_BROKER_SEND_TIMEOUT = env_float("ARBITER_BROKER_SEND_TIMEOUT", 1.0)
 CELERY_BEAT_SCHEDULE = {
     "retrain-projects-with-new-data": {

@@ -30,8 +30,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils import timezone
 
+from .audit_log import audit_record
 from .models import AuditEntry
-from .services import audit_record
 
 _clock = time.time  # a name tests can replace
 

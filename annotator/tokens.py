@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from .audit_log import audit_record
 from .models import ApiToken
-from .services import audit_record
 
 KEY_LENGTH = 48  # hex digits: 192 random bits; DRF's keys are 40
 PREFIX_LENGTH = 8

@@ -25,21 +25,20 @@ from .answers_to_change import (
     answer_to_change_keep,
 )
 from .forms import JudgmentForm
-from .models import Assignment, Judgment
-from .permissions import project_for_member
-from .project_lifecycle import project_refuse_if_archived
-from .selectors import is_lead, judgments_recent_for, may_review, project_progress, projects_archived_for, projects_for
-from .services import (
+from .judgments import (
     InvalidJudgment,
     JudgmentConflict,
     JudgmentMismatch,
     LeaseExpired,
     UndoRefused,
-    assignment_next_for,
-    assignment_skip,
     judgment_record,
     judgment_undo,
 )
+from .models import Assignment, Judgment
+from .permissions import project_for_member
+from .project_lifecycle import project_refuse_if_archived
+from .queue import assignment_next_for, assignment_skip
+from .selectors import is_lead, judgments_recent_for, may_review, project_progress, projects_archived_for, projects_for
 
 # What the page says when the item it sent is closed; the script then shows the next item.
 GONE_MESSAGE = "That item is no longer yours to judge (it was undone or released)."

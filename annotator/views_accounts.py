@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from . import throttling
+from .audit_log import audit_record
 from .models import AuditEntry
-from .services import audit_record
 
 LOCK_LOG_ENTRIES = 100
 

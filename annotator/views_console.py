@@ -24,10 +24,27 @@ from rewardtrain.model_roots import base_model_check, base_model_choices
 from .audit_log import CSV_COLUMNS, NO_ACTOR, audit_actors_and_actions, audit_csv_records, audit_entries_filtered
 from .audit_sentences import audit_sentence
 from .export_formats import csv_lines
-from .forms import PROJECT_SETTINGS, UNREVIEWED, AuditFilterForm, JudgmentFilterForm, MemberAddForm, MemberRoleForm, ProjectSettingsForm
+from .forms import (
+    PROJECT_SETTINGS,
+    UNREVIEWED,
+    AuditFilterForm,
+    JudgmentFilterForm,
+    MemberAddForm,
+    MemberRoleForm,
+    ProjectSettingsForm,
+)
+from .gold import GoldRefused, gold_answer_of, prompt_gold_set
+from .members import (
+    MembershipRefused,
+    membership_change,
+    membership_grant,
+    membership_remove,
+    membership_user_create_and_grant,
+)
 from .models import Comparison, Judgment, Membership
 from .permissions import project_for_lead, project_for_reviewer
 from .project_lifecycle import project_refuse_if_archived
+from .projects import project_set_up, project_update
 from .rate_limit import rate_limited_for
 from .rendering import render_markdown
 from .review import REASON_MAX_CHARS
@@ -40,18 +57,6 @@ from .selectors import (
     judgment_as_seen,
     judgments_filtered,
     judgments_with_labels,
-)
-from .services import (
-    GoldRefused,
-    MembershipRefused,
-    gold_answer_of,
-    membership_change,
-    membership_grant,
-    membership_remove,
-    prompt_gold_set,
-    membership_user_create_and_grant,
-    project_set_up,
-    project_update,
 )
 
 JUDGMENTS_PER_PAGE = 50

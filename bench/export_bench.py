@@ -71,7 +71,7 @@ def main():
     from django.db import connection, transaction
 
     from annotator.models import Project
-    from annotator.services import project_create
+    from annotator.projects import project_create
 
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database: the figures are for PostgreSQL.")

@@ -73,7 +73,7 @@ def main():
     from django.db import connection
 
     from annotator.models import Project
-    from annotator.services import project_create
+    from annotator.projects import project_create
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "pairs.jsonl"

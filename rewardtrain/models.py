@@ -1,6 +1,6 @@
 """Training runs and the reward-model versions they publish.
 
-Only rewardtrain/services.py writes these rows; the trainer itself
+Only rewardtrain/runs.py and versions.py write these rows; the trainer itself
 (data.py, training.py, checkpoints.py, scoring.py) knows nothing of Django.
 """
 
@@ -124,7 +124,7 @@ class TrainingRun(models.Model):
 
 class FreshLabelScore(models.Model):
     """A version's rewards for a human comparison it never trained on: one made after its
-    training data was read. Written by services.score_fresh_labels while the version is current,
+    training data was read. Written by live_scoring.score_fresh_labels while the version is current,
     so each version's accuracy on labels it has not seen can be watched beside its held-out one."""
 
     version = models.ForeignKey(RewardModelVersion, on_delete=models.CASCADE, related_name="fresh_scores")

@@ -193,7 +193,7 @@ ROLLING_WINDOW = 50  # fresh labels per point of a version's rolling accuracy
 
 
 def fresh_label_agreement(*, project, confidence=0.95) -> list[dict]:
-    """Each version that scored fresh labels (services.score_fresh_labels), newest first:
+    """Each version that scored fresh labels (live_scoring.score_fresh_labels), newest first:
     `version`, its `heldout` accuracy (the run's), `fresh` (its accuracy on the human labels it
     never trained on, with a Wilson interval, as the gate formats it) and `rolling`, its
     accuracy over the last ROLLING_WINDOW of them after each label scored: [(labels, accuracy)]."""

@@ -22,8 +22,8 @@ from django.conf import settings
 from arbiter_reward.reward import encode_pair_text
 from rewardtrain import selectors
 from rewardtrain.checkpoints import CheckpointInvalid
-from rewardtrain.services import checkpoint_root
 from rewardtrain.verification import version_verify
+from rewardtrain.versions import checkpoint_root
 
 log = logging.getLogger(__name__)
 

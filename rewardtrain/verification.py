@@ -15,7 +15,7 @@ import logging
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from annotator.services import audit_record
+from annotator.audit_log import audit_record
 from rewardtrain.checkpoints import CheckpointInvalid, ManifestPin, manifest_pin, verify_checkpoint
 from rewardtrain.models import RewardModelVersion
 

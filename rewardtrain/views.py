@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator.models import Membership
 from annotator.permissions import project_for_lead
 
-from . import selectors, services
+from . import config, rl_audit, runs, selectors, versions
 from .forms import AuditSelectionForm
 from .models import RewardModelVersion, TrainingRun
 
@@ -33,16 +33,16 @@ def _project_for_admin(*, user, slug):
 @require_GET
 def project_models(request, slug):
     project, role = project_for_lead(user=request.user, slug=slug)
-    runs = list(selectors.runs_for(project=project, limit=20))
+    recent_runs = list(selectors.runs_for(project=project, limit=20))
     return render(
         request,
         "rewardtrain/models.html",
         {
             "project": project,
-            "runs": runs,
+            "runs": recent_runs,
             "versions": selectors.versions_for(project=project),
             "is_admin": role == Membership.Role.ADMIN,
-            "active": any(run.status in TrainingRun.ACTIVE_STATUSES for run in runs),
+            "active": any(run.status in TrainingRun.ACTIVE_STATUSES for run in recent_runs),
         },
     )
 
@@ -52,10 +52,10 @@ def project_models(request, slug):
 def project_train(request, slug):
     project, _role = project_for_lead(user=request.user, slug=slug)
     try:
-        run, created = services.training_run_get_or_start(
+        run, created = runs.training_run_get_or_start(
             project=project, trigger=TrainingRun.Trigger.MANUAL, requested_by=request.user
         )
-    except services.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
+    except config.InvalidTrainingOptions as error:  # e.g. a base model outside ARBITER_MODEL_ROOTS
         messages.error(request, f"No run started: {error}.")
         return redirect("project_models", slug=project.slug)
     if created and run.send_error:  # the broker is down or hung; the reaper's next tick sends it again
@@ -75,9 +75,9 @@ def project_model_promote(request, slug, version):
     project = _project_for_admin(user=request.user, slug=slug)
     target = get_object_or_404(RewardModelVersion, project=project, version=version)
     try:
-        services.model_version_promote(version=target)
+        versions.model_version_promote(version=target)
         messages.success(request, f"v{target.version} is now current.")
-    except services.VersionUnavailable as error:
+    except versions.VersionUnavailable as error:
         messages.error(request, str(error))
     return redirect("project_models", slug=project.slug)
 
@@ -87,9 +87,9 @@ def project_model_promote(request, slug, version):
 def project_model_rollback(request, slug):
     project = _project_for_admin(user=request.user, slug=slug)
     try:
-        restored = services.model_version_rollback(project=project)
+        restored = versions.model_version_rollback(project=project)
         messages.success(request, f"Rolled back: v{restored.version} is current again.")
-    except services.VersionUnavailable as error:
+    except versions.VersionUnavailable as error:
         messages.error(request, str(error))
     return redirect("project_models", slug=project.slug)
 
@@ -195,7 +195,7 @@ def project_rl_audit(request, slug):
         if not ids:
             messages.error(request, "Tick the samples to send to labelers first.")
         else:
-            made = services.labeling_items_from_samples(project=project, sample_ids=ids, actor=request.user)
+            made = rl_audit.labeling_items_from_samples(project=project, sample_ids=ids, actor=request.user)
             text = f"{made['completions_created']} completions added to {made['prompts_created']} new prompts (or existing ones)."
             if made["waiting"]:
                 text += f" {len(made['waiting'])} prompts need more completions before they can be shown."

@@ -18,8 +18,8 @@ from annotator.permissions import project_for_lead
 from . import checkpoint_files
 from .checkpoints import METADATA_FILE, CheckpointInvalid
 from .models import RewardModelVersion
-from .services import checkpoint_root
 from .verification import version_verify
+from .versions import checkpoint_root
 
 CARD_FILE = "README.md"
 DETECTED_BY = "download"

@@ -4,7 +4,8 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from annotator.services import membership_add, project_create
+from annotator.members import membership_add
+from annotator.projects import project_create
 
 _counter = itertools.count(1)
 PASSWORD = "pw-for-tests-1"

@@ -5,7 +5,7 @@ A line names the completions shown (`shown`, ids in display order, and `shown_te
 answers with ids: `choice` (a or b), `ranking` and `excluded`, `edited_text` (an edit, which
 beats every completion shown) or, in a classify project, `labels` (each shown completion's
 label, null for one left out). Into a pairwise or ranking project a line gives the pairs
-annotator.services.pairs_from_result gives for it, as PairRecords; into a classify project its
+annotator.judgments.pairs_from_result gives for it, as PairRecords; into a classify project its
 labels, as LabelRecords. A tie or "both bad" gives nothing."""
 
 from itertools import combinations

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Assignment, Judgment, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 LABELERS = 20

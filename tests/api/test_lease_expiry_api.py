@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from annotator.judgments import JudgmentResult, LeaseExpired, judgment_record
 from annotator.models import Assignment, Judgment, Prompt
-from annotator.services import JudgmentResult, LeaseExpired, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.judgments import JudgmentResult, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from annotator.members import membership_add
 from annotator.models import Classification, Judgment, Project
-from annotator.services import membership_add
 from tests import factories
 from tests.browser.test_labeling_browser import _log_in, _shown_assignment
 from tests.browser.test_phone_width_browser import LONG_WORD, PHONE, _page_width

@@ -14,14 +14,11 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from annotator.imports import import_file
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Classification, Comparison, ImportJob, Judgment
 from annotator.project_lifecycle import project_archive, project_delete
-from annotator.services import (
-    JudgmentResult,
-    assignment_next_for,
-    judgment_record,
-    project_create,
-)
+from annotator.projects import project_create
+from annotator.queue import assignment_next_for
 from tests import factories
 from tests.browser.test_phone_width_browser import LONG_WORD, PHONE, _log_in
 from tests.rewardtrain.comparisons import make_comparisons, train_small

@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from annotator.members import membership_add
 from annotator.models import Comparison, Completion, Judgment, Project
-from annotator.services import membership_add
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

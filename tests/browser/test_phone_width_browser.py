@@ -3,7 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record, membership_add
+from annotator.judgments import JudgmentResult, judgment_record
+from annotator.members import membership_add
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

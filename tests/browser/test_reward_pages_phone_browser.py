@@ -74,7 +74,7 @@ def test_a_run_s_page_fits_a_phone(phone, live_server, trained_project):  # noqa
 
 
 def _gate(unit, new_right, current_right, n):
-    """A gate as rewardtrain.services records it, its figures made by the gate's own functions."""
+    """A gate as rewardtrain.runs records it, its figures made by the gate's own functions."""
     from rewardtrain import gate as stats
 
     new, current = stats.rate(new_right, n, 0.95, unit), stats.rate(current_right, n, 0.95, unit)

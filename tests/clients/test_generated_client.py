@@ -28,10 +28,10 @@ from django.test import Client as DjangoClient
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
-from annotator.services import membership_add
+from annotator.members import membership_add
 from annotator.project_lifecycle import project_archive
 from rewardtrain.models import RewardModelVersion
-from rewardtrain.services import model_version_promote
+from rewardtrain.versions import model_version_promote
 from tests import factories
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 from tests.rewardtrain.conftest import make_tiny_model

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from annotator.exports import export_stream
 from annotator.imports import import_file
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.judgments import JudgmentResult, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from annotator.exports import annotator_hash, export_count, export_options_from, export_stream
 from annotator.imports import import_file
 from annotator.models import Classification, Completion, Judgment, Prompt
-from annotator.services import project_create
+from annotator.projects import project_create
 from rewardtrain.data import split_labelled
 from rewardtrain.selectors import training_items
 from tests import factories
@@ -205,7 +205,8 @@ def test_the_export_page_of_a_classify_project_defaults_to_labels(client, db):
 
 
 def test_the_judgments_kind_carries_each_shown_completions_label(db):
-    from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+    from annotator.judgments import JudgmentResult, judgment_record
+    from annotator.queue import assignment_next_for
 
     project = factories.project(mode="classify", labels=["not hate", "hate"], positive_label="not hate", completions_shown=2)
     labeler = factories.member(project, "labeler", username="carol")

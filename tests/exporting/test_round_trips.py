@@ -9,8 +9,9 @@ import pytest
 
 from annotator.exports import export_options_from, export_stream
 from annotator.imports import ImportFailed, import_stream
+from annotator.judgments import judgment_pairs
 from annotator.models import Classification, Comparison, Completion, Judgment, Prompt
-from annotator.services import judgment_pairs, project_create
+from annotator.projects import project_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db

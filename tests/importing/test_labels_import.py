@@ -13,7 +13,7 @@ from django.urls import reverse
 from annotator.fileformats import detect_format
 from annotator.imports import ImportFailed, import_file, import_job_run, text_id
 from annotator.models import Classification, Comparison, Completion, ImportJob, Prompt
-from annotator.services import project_create
+from annotator.projects import project_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,9 @@
 
 import pytest
 
+from annotator.judgments import JudgmentMismatch, JudgmentResult, judgment_record
 from annotator.models import Comparison, Completion, Judgment, Project
-from annotator.services import JudgmentMismatch, JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from annotator.models import Judgment
-from annotator.services import assignment_next_for
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,9 @@
 
 import pytest
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Comparison, Judgment, Project
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

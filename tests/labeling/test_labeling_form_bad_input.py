@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.models import Project
-from annotator.services import assignment_next_for
+from annotator.queue import assignment_next_for
 from tests import factories
 from tests.labeling.test_unchanged_edit import nothing_stored
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotator.judgments import JudgmentResult, LeaseExpired, judgment_record
 from annotator.models import Assignment, Comparison, Judgment, Prompt
-from annotator.services import JudgmentResult, LeaseExpired, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -3,16 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotator.judgments import InvalidJudgment, JudgmentConflict, JudgmentResult, judgment_record, pairs_from_result
 from annotator.models import Assignment, Comparison, Completion, Judgment, Project
-from annotator.services import (
-    InvalidJudgment,
-    JudgmentConflict,
-    JudgmentResult,
-    assignment_next_for,
-    assignment_skip,
-    judgment_record,
-    pairs_from_result,
-)
+from annotator.queue import assignment_next_for, assignment_skip
 from tests import factories
 
 pytestmark = pytest.mark.django_db

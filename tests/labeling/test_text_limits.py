@@ -2,8 +2,9 @@
 
 import pytest
 
+from annotator.judgments import InvalidJudgment, JudgmentResult, judgment_record
 from annotator.models import Completion, Judgment
-from annotator.services import InvalidJudgment, JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

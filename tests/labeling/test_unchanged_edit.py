@@ -5,8 +5,9 @@ The API's case is in tests/api/test_unchanged_edit_api.py."""
 import pytest
 from django.urls import reverse
 
+from annotator.judgments import InvalidJudgment, JudgmentResult, judgment_record
 from annotator.models import Assignment, Completion, Judgment
-from annotator.services import InvalidJudgment, JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

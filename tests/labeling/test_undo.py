@@ -4,16 +4,11 @@ from datetime import timedelta
 
 import pytest
 
+from annotator.judgments import JudgmentResult, UndoRefused, judgment_record, judgment_undo
+from annotator.members import membership_add
 from annotator.models import AuditEntry, Comparison, Completion, Judgment
+from annotator.queue import assignment_next_for
 from annotator.selectors import judgments_recent_for, project_progress
-from annotator.services import (
-    JudgmentResult,
-    UndoRefused,
-    assignment_next_for,
-    judgment_record,
-    judgment_undo,
-    membership_add,
-)
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from annotator.judgments import JudgmentResult, UndoRefused, judgment_record, judgment_undo
 from annotator.models import Assignment, AuditEntry, Judgment, Prompt
-from annotator.services import JudgmentResult, UndoRefused, assignment_next_for, judgment_record, judgment_undo
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

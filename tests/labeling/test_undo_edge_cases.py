@@ -6,16 +6,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from annotator.judgments import JudgmentConflict, JudgmentResult, UndoRefused, judgment_record, judgment_undo
+from annotator.members import membership_add
 from annotator.models import Assignment, AuditEntry, Comparison, Judgment, Prompt
-from annotator.services import (
-    JudgmentConflict,
-    JudgmentResult,
-    UndoRefused,
-    assignment_next_for,
-    judgment_record,
-    judgment_undo,
-    membership_add,
-)
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
+from annotator.audit_log import audit_record
 from annotator.audit_sentences import SENTENCES, audit_sentence
 from annotator.export_formats import FORMULA_STARTS
 from annotator.models import AuditEntry
-from annotator.services import audit_record, project_update
+from annotator.projects import project_update
 from tests.lead.test_console_pages import settings_post
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Classification, Comparison, Completion, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.imports import import_file
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Comparison, Judgment, Project
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import AuditEntry, Membership, Project
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record, project_update
+from annotator.projects import project_update
+from annotator.queue import assignment_next_for
 from tests import factories
 from tests.factories import QUALITY_DEFAULTS
 

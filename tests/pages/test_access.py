@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from annotator.members import membership_add
 from annotator.models import Assignment, Comparison, Completion, Judgment, Project
-from annotator.services import assignment_next_for, membership_add
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

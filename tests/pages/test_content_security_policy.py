@@ -5,7 +5,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.judgments import JudgmentResult, judgment_record
+from annotator.queue import assignment_next_for
 from rewardtrain.models import TrainingRun
 from tests import factories
 

@@ -8,9 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from annotator.judgments import JudgmentResult, judgment_record
+from annotator.members import membership_add
 from annotator.models import Assignment, Comparison, Completion, Judgment, Project
+from annotator.queue import assignment_next_for
 from annotator.selectors import project_progress
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record, membership_add
 from annotator.views import LEASE_EXPIRED_MESSAGE, MISMATCH_MESSAGE
 from tests import factories
 

@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import AuditEntry, Judgment
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from annotator import rate_limit, rendering
 from annotator.imports import import_file
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Comparison, Completion, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from rewardtrain.models import ScoredSample
 from tests import factories
 from tests.pages.inert import assert_inert

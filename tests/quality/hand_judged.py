@@ -21,8 +21,9 @@ By hand:
 - Median seconds: ann 1.0, bob 4.0. No repeats, so self-consistency is None for both.
 """
 
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Completion, Judgment, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 ALPHA = 0.0

@@ -8,8 +8,9 @@ import pytest
 
 from annotator import selectors
 from annotator.imports import ImportFailed, import_file
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Assignment, Completion, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -123,8 +123,9 @@ def test_the_schema_documents_the_operation(client, lead):
 
 
 def test_a_classify_projects_agreement_is_on_its_labels(client):
+    from annotator.judgments import JudgmentResult, judgment_record
     from annotator.models import Assignment
-    from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+    from annotator.queue import assignment_next_for
     from tests import factories
 
     project = factories.project(mode="classify", labels=["ok", "bad"], positive_label="ok", completions_shown=2, overlap=2)

@@ -25,8 +25,9 @@ from rest_framework.test import APIClient
 
 from annotator import selectors
 from annotator.exports import ExportOptionsError, export_count, export_options_from, export_stream
+from annotator.judgments import JudgmentResult, judgment_record
 from annotator.models import Assignment, Classification, Comparison, Completion, Judgment, Project, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+from annotator.queue import assignment_next_for
 from rewardtrain.selectors import heldout_rankings, new_comparison_count, training_items, training_pairs
 from tests import factories
 

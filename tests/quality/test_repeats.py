@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from annotator import selectors
+from annotator.judgments import JudgmentResult, judgment_record, judgment_undo
 from annotator.models import Assignment, Comparison, Judgment, Project, Prompt
-from annotator.services import JudgmentResult, assignment_next_for, judgment_record, judgment_undo
+from annotator.queue import assignment_next_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def judge(labeler, project, choice="a"):
 
 
 def always(monkeypatch, value):
-    monkeypatch.setattr("annotator.services.random.random", lambda: value)
+    monkeypatch.setattr("annotator.queue.random.random", lambda: value)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from annotator.models import Comparison, Completion, Prompt
 from rewardtrain.models import TrainingRun
-from rewardtrain.services import training_run_execute, training_run_start
+from rewardtrain.runs import training_run_execute, training_run_start
 
 NOUNS = "cat dog bird fish tree house car road city river".split()
 
@@ -54,7 +54,7 @@ def fake_gate_scores(monkeypatch, *, new_right, current_right=None):
     """Hand-made rewards for the promotion gate: the new version (and the current one, whose
     checkpoint then is not loaded) ranks a held-out prompt's "good" reply above its "bad" one
     exactly when `new_right(prompt)` (`current_right(prompt)`) is true. Returns the calls made."""
-    from rewardtrain import services
+    from rewardtrain import promotion_gate
 
     calls = {"new": [], "current": []}
 
@@ -69,7 +69,7 @@ def fake_gate_scores(monkeypatch, *, new_right, current_right=None):
         calls["current"].append((current.path, items))
         return rewards(current_right, items)
 
-    monkeypatch.setattr(services, "_score_new", score_new)
+    monkeypatch.setattr(promotion_gate, "_score_new", score_new)
     if current_right is not None:
-        monkeypatch.setattr(services, "_score_current", score_current)
+        monkeypatch.setattr(promotion_gate, "_score_current", score_current)
     return calls

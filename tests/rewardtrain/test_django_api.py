@@ -36,7 +36,7 @@ def score(user, project, items):
 
 
 def test_a_lead_starts_a_run_and_a_second_request_gets_the_same_run(project, lead, monkeypatch):
-    monkeypatch.setattr("rewardtrain.services._enqueue", lambda run: None)
+    monkeypatch.setattr("rewardtrain.runs._enqueue", lambda run: None)
     url = f"/api/v1/projects/{project.slug}/train/"
     first = client_for(lead).post(url, {"epochs": 2, "from_scratch": True}, format="json")
     assert first.status_code == 201
@@ -47,7 +47,7 @@ def test_a_lead_starts_a_run_and_a_second_request_gets_the_same_run(project, lea
 
 
 def test_a_run_may_ask_for_the_cls_pooler(project, lead, monkeypatch):
-    monkeypatch.setattr("rewardtrain.services._enqueue", lambda run: None)
+    monkeypatch.setattr("rewardtrain.runs._enqueue", lambda run: None)
     url = f"/api/v1/projects/{project.slug}/train/"
     bad = client_for(lead).post(url, {"pooling": "max"}, format="json")
     assert bad.status_code == 400 and "pooling" in bad.json()["errors"]

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from rewardtrain import services
+from rewardtrain import config, runs
 from rewardtrain.config import InvalidTrainingOptions
 from rewardtrain.model_roots import base_model_check, base_model_choices
 from rewardtrain.models import TrainingRun
@@ -65,12 +65,12 @@ def test_the_setting_is_checked_too(project, lead, outside_model, settings):
 
 
 def test_the_packaged_model_is_allowed_by_default_but_not_once_the_roots_leave_it_out(project, lead, settings, tmp_path):
-    assert services.train_config_for(project=project, options={}).base_model == ""
+    assert runs.train_config_for(project=project, options={}).base_model == ""
     settings.ARBITER_MODEL_ROOTS = [tmp_path]
-    with pytest.raises(services.InvalidTrainingOptions, match="the packaged base model is not under"):
-        services.train_config_for(project=project, options={})
+    with pytest.raises(config.InvalidTrainingOptions, match="the packaged base model is not under"):
+        runs.train_config_for(project=project, options={})
     settings.ARBITER_MODEL_ROOTS = [os.path.dirname(default_base_model())]
-    services.train_config_for(project=project, options={})
+    runs.train_config_for(project=project, options={})
 
 
 def test_a_model_under_a_root_trains(project, tiny_model):
@@ -99,9 +99,9 @@ def test_a_queued_run_whose_base_model_left_the_roots_fails_with_the_reason(proj
     project.base_model = tiny_model
     project.save()
     make_comparisons(project, 40)
-    run = services.training_run_start(project=project, trigger=TrainingRun.Trigger.MANUAL, enqueue=False)
+    run = runs.training_run_start(project=project, trigger=TrainingRun.Trigger.MANUAL, enqueue=False)
     settings.ARBITER_MODEL_ROOTS = [tmp_path]
-    run = services.training_run_execute(run_id=run.id)
+    run = runs.training_run_execute(run_id=run.id)
     assert run.status == "failed" and run.error.strip().endswith("is not under ARBITER_MODEL_ROOTS, the only folders base models load from")
 
 
@@ -129,7 +129,7 @@ def test_the_project_admin_form_refuses_a_base_model_outside_the_roots(project, 
 def test_beat_skips_a_project_with_a_base_model_outside_the_roots_and_schedules_the_others(
     project, outside_model, monkeypatch
 ):
-    monkeypatch.setattr(services, "_enqueue", lambda run: None)
+    monkeypatch.setattr(runs, "_enqueue", lambda run: None)
     project.base_model = str(outside_model)
     project.retrain_min_new_comparisons = 1
     project.save()
@@ -138,7 +138,7 @@ def test_beat_skips_a_project_with_a_base_model_outside_the_roots_and_schedules_
     other.retrain_min_new_comparisons = 1
     other.save()
     make_comparisons(other, 2)
-    started = services.schedule_retraining()
+    started = runs.schedule_retraining()
     assert [run.project for run in started] == [other]
 
 

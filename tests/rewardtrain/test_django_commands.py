@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from rewardtrain import services
+from rewardtrain import runs
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import fake_gate_scores, make_comparisons
@@ -63,7 +63,7 @@ def test_a_failed_run_exits_non_zero(project, capsys):
 
 def test_without_sync_the_run_is_queued(project, capsys, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", sent.append)
+    monkeypatch.setattr(runs, "_enqueue", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("train_reward_model", project.slug, "--epochs", "3")
     run = TrainingRun.objects.get()

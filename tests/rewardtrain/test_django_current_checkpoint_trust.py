@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rewardtrain import selectors, services, training
+from rewardtrain import promotion_gate, selectors, training
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -38,7 +38,7 @@ def train_calls(monkeypatch):
 
     monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(
-        services, "_score_current", lambda current, items, config: calls["evaluated"].append(current.path) or [0.0] * len(items)
+        promotion_gate, "_score_current", lambda current, items, config: calls["evaluated"].append(current.path) or [0.0] * len(items)
     )
     return calls
 

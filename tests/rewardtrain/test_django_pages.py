@@ -30,7 +30,7 @@ def test_the_models_page_is_for_leads_and_admins(client, project, lead, labeler,
 
 
 def test_retrain_now_queues_one_run(client, project, lead, monkeypatch):
-    monkeypatch.setattr("rewardtrain.services._enqueue", lambda run: None)
+    monkeypatch.setattr("rewardtrain.runs._enqueue", lambda run: None)
     logged_in(client, lead)
     response = client.post(f"/projects/{project.slug}/models/train/", follow=True)
     assert b"is queued" in response.content

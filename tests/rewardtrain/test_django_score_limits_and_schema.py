@@ -72,7 +72,7 @@ def test_the_score_command_names_the_line_with_a_text_too_long(trained, tmp_path
 
 
 def test_from_scratch_takes_only_json_booleans(project, lead, monkeypatch):
-    monkeypatch.setattr("rewardtrain.services._enqueue", lambda run: None)
+    monkeypatch.setattr("rewardtrain.runs._enqueue", lambda run: None)
     url = f"/api/v1/projects/{project.slug}/train/"
     for wrong in ("yes", "true", 1, 0, "off", None):
         response = client_for(lead).post(url, {"from_scratch": wrong}, format="json")

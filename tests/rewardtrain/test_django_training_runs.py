@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotator.models import Comparison
-from rewardtrain import selectors, services, training
+from rewardtrain import config, runs, selectors, training, versions
 from rewardtrain.checkpoints import read_metadata
 from rewardtrain.data import is_heldout
 from rewardtrain.models import RewardModelVersion, TrainingRun
-from rewardtrain.services import training_run_execute, training_run_start
+from rewardtrain.runs import training_run_execute, training_run_start
 from tests import factories
 from tests.rewardtrain.comparisons import SMALL, fake_gate_scores, make_comparisons, train_small
 
@@ -141,7 +141,7 @@ def test_a_run_that_pools_otherwise_than_the_current_version_starts_from_the_bas
 
 
 def test_an_unknown_pooling_starts_no_run(trainable):
-    with pytest.raises(services.InvalidTrainingOptions, match="pooling 'max' is not one of cls, mean"):
+    with pytest.raises(config.InvalidTrainingOptions, match="pooling 'max' is not one of cls, mean"):
         train_small(trainable, pooling="max")
     assert not TrainingRun.objects.exists()
 
@@ -152,14 +152,14 @@ def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkey
     fake_gate_scores(monkeypatch, new_right=never, current_right=always)
     rejected = train_small(trainable).version
     assert rejected.status == RewardModelVersion.Status.REJECTED
-    services.model_version_promote(version=rejected)
+    versions.model_version_promote(version=rejected)
     rejected.refresh_from_db()
     assert rejected.is_current and rejected.status == "published"
     assert "promoted by an admin" in rejected.rejected_reason
-    assert services.model_version_rollback(project=trainable) == first
+    assert versions.model_version_rollback(project=trainable) == first
     assert selectors.current_version(project=trainable) == first
-    with pytest.raises(services.VersionUnavailable):
-        services.model_version_rollback(project=trainable)
+    with pytest.raises(versions.VersionUnavailable):
+        versions.model_version_rollback(project=trainable)
 
 
 # --- single flight -------------------------------------------------------------------------
@@ -167,10 +167,10 @@ def test_an_admin_can_promote_a_rejected_version_and_roll_back(trainable, monkey
 
 def test_a_second_start_returns_the_queued_run(project, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", sent.append)
+    monkeypatch.setattr(runs, "_enqueue", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
-        first, created = services.training_run_get_or_start(project=project, trigger="manual")
-        second, created_again = services.training_run_get_or_start(project=project, trigger="schedule")
+        first, created = runs.training_run_get_or_start(project=project, trigger="manual")
+        second, created_again = runs.training_run_get_or_start(project=project, trigger="schedule")
     assert (second, created, created_again) == (first, True, False)
     assert sent == [first] and first.task_id
     assert TrainingRun.objects.filter(project=project).count() == 1
@@ -178,7 +178,7 @@ def test_a_second_start_returns_the_queued_run(project, django_capture_on_commit
 
 def test_the_task_is_enqueued_only_after_commit(project, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", sent.append)
+    monkeypatch.setattr(runs, "_enqueue", sent.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         training_run_start(project=project, trigger="manual")
     assert sent == [] and len(callbacks) == 1
@@ -191,7 +191,7 @@ def test_the_database_refuses_a_second_active_run(project):
 
 
 def test_unknown_options_are_refused(project):
-    with pytest.raises(services.InvalidTrainingOptions):
+    with pytest.raises(config.InvalidTrainingOptions):
         training_run_start(project=project, trigger="manual", options={"epoch": 3})
 
 
@@ -236,7 +236,7 @@ def test_a_failure_recording_the_version_removes_the_published_folder(trainable,
     def broken_switch(version):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_make_current", broken_switch)
+    monkeypatch.setattr(runs, "make_current", broken_switch)
     run = train_small(trainable)
     assert run.status == TrainingRun.Status.FAILED and "database went away" in run.error
     assert visible_entries(settings, trainable) == ["v1"]
@@ -276,7 +276,7 @@ def test_the_reaper_fails_runs_with_a_stale_heartbeat_and_removes_partial_folder
     fresh = TrainingRun.objects.create(project=other, status="running", heartbeat_at=timezone.now())
     partial = Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug / ".v1.tmp-abc"
     partial.mkdir(parents=True)
-    assert services.reap_stale_runs() == [stale.id]
+    assert runs.reap_stale_runs() == [stale.id]
     stale.refresh_from_db(), fresh.refresh_from_db()
     assert stale.status == "failed" and "stopped sending heartbeats" in stale.error
     assert fresh.status == "running"
@@ -301,7 +301,7 @@ def test_training_stops_when_the_reaper_failed_the_run(trainable, settings):
 
 
 def test_the_schedule_retrains_only_projects_with_enough_new_comparisons(trainable, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda run: None)
+    monkeypatch.setattr(runs, "_enqueue", lambda run: None)
     trainable.retrain_min_new_comparisons = 10
     trainable.save()
     quiet = factories.project()
@@ -309,29 +309,29 @@ def test_the_schedule_retrains_only_projects_with_enough_new_comparisons(trainab
     quiet.retrain_min_new_comparisons = 10
     quiet.save()
 
-    [run] = services.schedule_retraining()
+    [run] = runs.schedule_retraining()
     assert (run.project, run.trigger) == (trainable, "schedule")
     training_run_execute(run_id=run.id, progress_every=0)
-    assert services.schedule_retraining() == []  # nothing new since that run
+    assert runs.schedule_retraining() == []  # nothing new since that run
 
     make_comparisons(trainable, 9, start=200)
-    assert services.schedule_retraining() == []
+    assert runs.schedule_retraining() == []
     make_comparisons(trainable, 1, start=300)
-    [again] = services.schedule_retraining()
+    [again] = runs.schedule_retraining()
     assert again.project == trainable
 
 
 def test_a_queued_run_nobody_claimed_is_sent_again_and_its_old_message_claims_nothing(project, monkeypatch, settings):
     settings.ARBITER_QUEUED_RESEND_MINUTES = 30
     sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda run: sent.append(run.task_id))
+    monkeypatch.setattr(runs, "_enqueue", lambda run: sent.append(run.task_id))
     lost = TrainingRun.objects.create(
         project=project, task_id="old", enqueued_at=timezone.now() - timedelta(minutes=31)
     )
     waiting = TrainingRun.objects.create(
         project=factories.project(), task_id="recent", enqueued_at=timezone.now() - timedelta(minutes=5)
     )
-    services.reap_stale_runs()
+    runs.reap_stale_runs()
     lost.refresh_from_db(), waiting.refresh_from_db()
     assert sent == [lost.task_id] and lost.task_id != "old" and lost.status == "queued"
     assert waiting.task_id == "recent"

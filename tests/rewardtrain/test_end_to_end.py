@@ -9,7 +9,7 @@ from annotator.celery import app
 from annotator.models import Comparison, Completion, Prompt
 from rewardtrain.checkpoints import read_metadata
 from rewardtrain.models import TrainingRun
-from rewardtrain.services import training_run_start
+from rewardtrain.runs import training_run_start
 from tests import factories
 from tests.celery_worker import running_worker
 from tests.rewardtrain.plain_transformers import plain_rewards

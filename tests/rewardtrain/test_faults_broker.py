@@ -6,11 +6,10 @@ import pytest
 from kombu import Connection
 from rest_framework.test import APIClient
 
-from rewardtrain import services
+from rewardtrain import runs
 from rewardtrain.models import TrainingRun
 from tests.brokers import ANSWER_WITHIN_S, timed
 from tests.rewardtrain.comparisons import make_comparisons
-
 
 # The broker_down and broker_hung fixtures: tests/brokers.py.
 
@@ -50,7 +49,7 @@ def test_the_schedule_answers_fast_when_the_broker_hangs(broker_hung, project):
     project.retrain_min_new_comparisons = 1
     project.save()
     make_comparisons(project, 1)
-    (run,), seconds = timed(services.schedule_retraining)
+    (run,), seconds = timed(runs.schedule_retraining)
     assert seconds < ANSWER_WITHIN_S
     run.refresh_from_db()
     assert run.status == "queued" and run.send_error
@@ -64,15 +63,15 @@ def test_the_next_tick_re_sends_a_run_whose_send_failed_once_the_broker_is_back(
     refusing.bind(("127.0.0.1", 0))
     monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{refusing.getsockname()[1]}/0")
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.training_run_start(project=project, trigger="manual")
+        run = runs.training_run_start(project=project, trigger="manual")
     refusing.close()
     failed_task_id = run.task_id
     assert TrainingRun.objects.get().send_error
 
     back = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
     monkeypatch.setenv("CELERY_BROKER_WRITE_URL", back)
-    monkeypatch.setitem(services.app.conf, "broker_transport_options", {})  # Redis's, with REDIS_URL set
-    services.reap_stale_runs()
+    monkeypatch.setitem(runs.app.conf, "broker_transport_options", {})  # Redis's, with REDIS_URL set
+    runs.reap_stale_runs()
     run.refresh_from_db()
     assert run.status == "queued" and run.send_error == "" and run.task_id != failed_task_id
     with Connection(back) as connection:

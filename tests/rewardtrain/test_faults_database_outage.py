@@ -6,7 +6,7 @@ error and the run is retried once, as after a killed worker. The outage is real
 
 import pytest
 
-from rewardtrain.services import training_run_execute, training_run_start
+from rewardtrain.runs import training_run_execute, training_run_start
 from tests.database_outage import UNREACHABLE_PORT, outage
 from tests.rewardtrain.comparisons import SMALL
 

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from annotator import heartbeats
-from rewardtrain import services, training
+from rewardtrain import runs, training, versions
 from rewardtrain.models import RewardModelVersion, TrainingRun
-from rewardtrain.services import training_run_execute, training_run_start
+from rewardtrain.runs import training_run_execute, training_run_start
 from tests.rewardtrain.comparisons import SMALL
 
 
@@ -44,7 +44,7 @@ def test_the_retry_refreshes_the_heartbeat_so_the_reaper_leaves_it_alone(trainab
     reaped = []
 
     def reaper_tick(report):
-        reaped.extend(services.reap_stale_runs())
+        reaped.extend(runs.reap_stale_runs())
 
     run = training_run_execute(run_id=run.id, task_id=run.task_id, progress_every=0, on_progress=reaper_tick)
     assert reaped == [] and (run.status, run.attempts) == ("succeeded", 2)
@@ -77,14 +77,14 @@ def test_a_run_reaped_after_its_last_heartbeat_publishes_nothing(trainable, monk
     run = training_run_execute(run_id=run.id, task_id=run.task_id, progress_every=0)
     assert (run.status, run.error) == ("failed", "worker stopped sending heartbeats")
     assert not RewardModelVersion.objects.exists()
-    assert not (services.checkpoint_root(project=trainable) / "v1").exists()
+    assert not (versions.checkpoint_root(project=trainable) / "v1").exists()
 
 
 def test_a_dead_run_frees_its_project_within_about_two_minutes_by_default(trainable, settings):
     assert settings.ARBITER_HEARTBEAT_STALE_SECONDS == 120
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
     running_since(run, seconds=121)
-    assert services.reap_stale_runs() == [run.id]
+    assert runs.reap_stale_runs() == [run.id]
 
 
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection: no test transaction
@@ -96,7 +96,7 @@ def test_a_long_stretch_without_a_training_step_keeps_the_heartbeat_fresh(traina
 
     def long_evaluation_first(*args, **kwargs):
         time.sleep(2.5)  # no step, no progress: as a large held-out evaluation
-        reaped.extend(services.reap_stale_runs())
+        reaped.extend(runs.reap_stale_runs())
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(training, "train", long_evaluation_first)

@@ -13,7 +13,7 @@ import pytest
 from celery import Celery
 
 from rewardtrain.models import TrainingRun
-from rewardtrain.services import TRAIN_TASK, training_run_start
+from rewardtrain.runs import TRAIN_TASK, training_run_start
 from tests.celery_worker import pool_children, running_worker
 from tests.rewardtrain.comparisons import SMALL, make_comparisons
 

@@ -7,7 +7,7 @@ hand after a warning."""
 import pytest
 
 from annotator.models import Classification, Comparison, Completion, Prompt
-from rewardtrain import selectors, services
+from rewardtrain import promotion_gate, selectors
 from rewardtrain.data import is_heldout
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from tests import factories
@@ -132,7 +132,7 @@ def classify_project(db, tiny_model):
 def fake_logits(monkeypatch, predict):
     """The new classifier's logits: the label index `predict(completion)` is the most probable."""
     monkeypatch.setattr(
-        services, "_logits_new",
+        promotion_gate, "_logits_new",
         lambda result, items: [[1.0 if i == predict(text) else 0.0 for i in range(len(LABELS))] for _, text in items],
     )  # fmt: skip
 

@@ -5,7 +5,7 @@ held-out accuracy."""
 import pytest
 
 from annotator.models import Comparison, Completion, Prompt
-from rewardtrain import services
+from rewardtrain import live_scoring
 from rewardtrain.models import FreshLabelScore
 from rewardtrain.selectors import fresh_label_agreement
 from tests import factories
@@ -37,8 +37,8 @@ def test_fresh_human_labels_are_scored_once_by_the_serving_version(trained):
     labeler = factories.member(trained, "labeler")
     human_pairs(trained, labeler, 6, start=100)
     human_pairs(trained, labeler, 2, start=200, good_wins=False)  # the model will disagree with these
-    assert services.score_fresh_labels() == {trained.slug: 8}
-    assert services.score_fresh_labels() == {}  # nothing new: nothing scored twice
+    assert live_scoring.score_fresh_labels() == {trained.slug: 8}
+    assert live_scoring.score_fresh_labels() == {}  # nothing new: nothing scored twice
     scores = FreshLabelScore.objects.filter(version__project=trained)
     assert scores.count() == 8 and {s.version.version for s in scores} == {1}
     # imported and already-trained comparisons are not fresh
@@ -57,11 +57,11 @@ def test_fresh_human_labels_are_scored_once_by_the_serving_version(trained):
 def test_a_new_version_scores_only_what_came_after_its_own_training_data(trained, settings):
     labeler = factories.member(trained, "labeler")
     human_pairs(trained, labeler, 4, start=100)
-    services.score_fresh_labels()
+    live_scoring.score_fresh_labels()
     settings.ARBITER_GATE_MIN_PAIRS = 1  # let v2 go live
     assert train_small(trained).version.is_current
     human_pairs(trained, labeler, 3, start=300)
-    assert services.score_fresh_labels() == {trained.slug: 3}  # v2 trained on the first 4
+    assert live_scoring.score_fresh_labels() == {trained.slug: 3}  # v2 trained on the first 4
     by_version = {v["version"]: v["fresh"]["n"] for v in fresh_label_agreement(project=trained)}
     assert by_version == {2: 3, 1: 4}
 
@@ -69,7 +69,7 @@ def test_a_new_version_scores_only_what_came_after_its_own_training_data(trained
 def test_the_quality_page_shows_fresh_label_accuracy_beside_heldout(trained, client):
     labeler = factories.member(trained, "labeler")
     human_pairs(trained, labeler, 5, start=100)
-    services.score_fresh_labels()
+    live_scoring.score_fresh_labels()
     client.force_login(factories.member(trained, "lead"))
     page = client.get(f"/projects/{trained.slug}/quality/").content.decode()
     assert "Reward model on fresh labels" in page and "5 pairs" in page
@@ -79,14 +79,15 @@ def test_the_quality_page_shows_fresh_label_accuracy_beside_heldout(trained, cli
 
 
 def test_a_lead_sees_the_models_scores_beside_a_judgment_a_labeler_never_does(trained, client):
+    from annotator.judgments import JudgmentResult, judgment_record
     from annotator.models import Assignment
-    from annotator.services import JudgmentResult, assignment_next_for, judgment_record
+    from annotator.queue import assignment_next_for
 
     factories.prompts(trained, 1)
     labeler = factories.member(trained, "labeler")
     lease = Assignment.objects.select_related("project").get(pk=assignment_next_for(annotator=labeler, project=trained).pk)
     judgment, _ = judgment_record(assignment=lease, result=JudgmentResult(choice="a"), client_id="m")
-    services.score_fresh_labels()
+    live_scoring.score_fresh_labels()
     score = FreshLabelScore.objects.get(comparison__judgment=judgment)
     client.force_login(factories.member(trained, "lead"))
     page = client.get(f"/projects/{trained.slug}/judgments/{judgment.pk}/").content.decode()

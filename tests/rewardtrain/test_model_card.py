@@ -37,7 +37,7 @@ def checkpoint(request, tiny_model, toy_pairs, tmp_path_factory):
     config = TrainConfig(base_model=tiny_model, learning_rate=2e-3, batch_size=8, epochs=1, threads=1,
                          freeze_embeddings=False, freeze_layers=0, max_length=MAX_LENGTH, pooling=request.param)
     result = train(toy_pairs(40), toy_pairs(12, seed=1), config)
-    # As services._train_and_publish records them.
+    # As runs._train_and_publish records them.
     metadata = {
         "version": 3,
         "project": "demo",

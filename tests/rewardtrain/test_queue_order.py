@@ -4,8 +4,8 @@ by a periodic task, and the queue serves the prompt (and the pair) the model is 
 import pytest
 
 from annotator.models import Completion, Project, Prompt
-from annotator.services import assignment_next_for
-from rewardtrain import services
+from annotator.queue import assignment_next_for
+from rewardtrain import live_scoring
 from tests import factories
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
@@ -49,8 +49,8 @@ def test_refresh_queue_scores_stores_the_current_versions_rewards(tiny_model):
     make_comparisons(project, 40)  # 11 held-out pairs: enough for v1 to beat chance and go live
     assert train_small(project).status == "succeeded"
     prompts = factories.prompts(project, 3, completions=3)
-    assert services.refresh_queue_scores() == {project.slug: 3}
-    assert services.refresh_queue_scores() == {}  # all scored by v1: nothing to do until a new version
+    assert live_scoring.refresh_queue_scores() == {project.slug: 3}
+    assert live_scoring.refresh_queue_scores() == {}  # all scored by v1: nothing to do until a new version
     from rewardtrain.scoring import Scorer
     from rewardtrain.selectors import current_version
 
@@ -70,9 +70,9 @@ def test_refresh_queue_scores_stores_the_current_versions_rewards(tiny_model):
 def test_disagreement_sends_a_confidently_contradicted_label_to_a_second_labeler(tiny_model, settings):
     """A queued prompt judged once (overlap 1) whose label the model scores the other way round
     by a reward std or more is owed a second judgment, and the queue serves it first."""
+    from annotator.judgments import JudgmentResult, judgment_record
     from annotator.models import Assignment, Comparison
     from annotator.selectors import project_progress
-    from annotator.services import JudgmentResult, judgment_record
     from rewardtrain.scoring import Scorer
     from rewardtrain.selectors import current_version
 
@@ -92,7 +92,7 @@ def test_disagreement_sends_a_confidently_contradicted_label_to_a_second_labeler
         gaps[c.prompt_id] = rejected - chosen  # >= 0: the model disagrees with ann on every one
     settings.ARBITER_DISAGREEMENT_STDS = 0.0  # any contradiction counts: the tiny model's std is arbitrary
     assert project_progress(project=project)["remaining"] == 0
-    services.score_fresh_labels()
+    live_scoring.score_fresh_labels()
     owed = set(Prompt.objects.filter(project=project, extra_judgments=1).values_list("id", flat=True))
     assert owed == {pk for pk, gap in gaps.items() if gap >= 0} and owed
     assert project_progress(project=project)["remaining"] == len(owed)

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotator.models import AuditEntry, Completion, Prompt
-from annotator.services import assignment_next_for
+from annotator.queue import assignment_next_for
 from rewardtrain.models import ScoredSample
 from tests import factories
 from tests.rewardtrain.comparisons import make_comparisons, train_small

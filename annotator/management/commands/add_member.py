@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
+from annotator.members import membership_add, user_get_or_create
 from annotator.models import Membership, Project
-from annotator.services import membership_add, user_get_or_create
 
 
 class Command(BaseCommand):

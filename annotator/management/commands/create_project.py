@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
-from annotator.services import project_create
+from annotator.projects import project_create
 
 
 class Command(BaseCommand):

@@ -12,8 +12,9 @@ from django.db import transaction
 
 from annotator import demo_data
 from annotator.imports import import_file
+from annotator.members import membership_add, user_get_or_create
 from annotator.models import Membership, Project
-from annotator.services import membership_add, project_create, user_get_or_create
+from annotator.projects import project_create
 
 DEFAULT_PASSWORD = "arbiter-demo"
 USERS = (  # (username, role in the demo project, superuser)

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotator.models import Project
 from annotator.project_lifecycle import ProjectArchived
 from arbiter_reward.reward import POOLINGS
-from rewardtrain import services
+from rewardtrain import config, runs
 from rewardtrain.config import REVIEW_FILTERS
 from rewardtrain.models import TrainingRun
 
@@ -65,10 +65,10 @@ class Command(BaseCommand):
             options["from_scratch"] = True
         # --sync trains here: no message goes to a worker, which would otherwise claim the run too.
         try:
-            run, created = services.training_run_get_or_start(
+            run, created = runs.training_run_get_or_start(
                 project=project_row, trigger=TrainingRun.Trigger.CLI, options=options, enqueue=not sync
             )
-        except services.InvalidTrainingOptions as error:
+        except config.InvalidTrainingOptions as error:
             raise CommandError(f"No run started: {error}.") from None
         except ProjectArchived as archived:
             raise CommandError(f"No run started: {archived}") from None
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Queued run {run.id} for {project}.")
             return
-        run = services.training_run_execute(run_id=run.id, on_progress=self.show_progress)
+        run = runs.training_run_execute(run_id=run.id, on_progress=self.show_progress)
         self.stderr.write("")  # end the progress line
         if run.status == TrainingRun.Status.FAILED:
             raise CommandError(f"Run {run.id} failed:\n{run.error}")

@@ -21,8 +21,8 @@ from django.core.management.base import BaseCommand, CommandError
 from annotator.models import Project
 from rewardtrain.checkpoints import MANIFEST_FILE, CheckpointInvalid, ManifestMissing, write_manifest
 from rewardtrain.models import RewardModelVersion
-from rewardtrain.services import checkpoint_root
 from rewardtrain.verification import version_pin, version_verify
+from rewardtrain.versions import checkpoint_root
 
 DETECTED_BY = "verify_checkpoints"
 UNPINNED = "unpinned: checked against its own manifest only; --pin-unpinned pins it"

@@ -1,26 +1,20 @@
-"""Reward-model writes: starting, running and reaping training runs; publishing and promoting versions.
+"""Training runs: starting one (single flight, enqueued after commit), running it (claimed by a conditional UPDATE, trained, published atomically, recorded with the gate's decision in one transaction) and reaping or rescheduling runs on a timer.
 
-The only module that joins the database to the Django-free trainer (data.py, training.py,
-checkpoints.py). A run is a row with a status and a heartbeat: `training_run_start` creates
-it (single flight, enforced by the database) and enqueues it after commit;
-`training_run_execute` claims it with a conditional UPDATE, trains, publishes the checkpoint
-atomically, then records the version and switches "current" in one transaction.
-"""
+The module that joins the database to the Django-free trainer (data.py, training.py,
+checkpoints.py)."""
 
 import logging
 import math
-import re
 import shutil
 import time
 import traceback
 import uuid
 from dataclasses import fields
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -28,23 +22,19 @@ from annotator.celery import app, broker_send_connection
 from annotator.heartbeats import CONNECTION_ERRORS, heartbeat, retrying
 from annotator.models import Project
 from arbiter_reward.reward import POOLINGS, recorded_pooling
-from rewardtrain import gate as gate_stats
 from rewardtrain import selectors
-from rewardtrain.checkpoints import (
-    CheckpointInvalid,
-    cleanup_partial,
-    manifest_pin,
-    read_metadata,
-    write_checkpoint,
-)
-from rewardtrain.data import split_labelled, split_pairs
+from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, manifest_pin, read_metadata, write_checkpoint
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig
+from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.model_roots import base_model_check
 from rewardtrain.verification import version_verify
 
 from .models import RewardModelVersion, TrainingRun
+from .promotion_gate import LabelEvidence, PairEvidence, promotion_decision
+from .versions import checkpoint_root, make_current, next_version_number
 
 log = logging.getLogger(__name__)
+
 
 PACKAGED_BASE_MODEL = "packaged all-MiniLM-L6-v2"
 # Options a run may carry: any TrainConfig field, plus from_scratch (ignore the current
@@ -59,16 +49,6 @@ MAX_ATTEMPTS = 2
 
 class RunAborted(Exception):
     """Raised from the progress callback when the row was marked failed under the worker."""
-
-
-class VersionUnavailable(ValueError):
-    pass
-
-
-def checkpoint_root(*, project) -> Path:
-    # Read at call time: tests (and operators) point the setting elsewhere.
-    return Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
-
 
 def train_config_for(*, project, options) -> TrainConfig:
     """Defaults, then the deployment's device and the project's base model, then the run's options.
@@ -331,13 +311,13 @@ def _train_and_publish(run, *, progress_every, on_progress):
     if project.classifies:
         examples = selectors.training_items(project=project)
         train_examples, heldout_examples = split_labelled(examples, config.heldout_fraction)
-        evidence = _LabelEvidence(heldout_examples, project.labels)
+        evidence = LabelEvidence(heldout_examples, project.labels)
         what = "labelled completions"
     else:
         examples = selectors.training_pairs(project=project)
         train_examples, heldout_examples = split_pairs(examples, config.heldout_fraction)
         rankings = selectors.heldout_rankings(project=project, fraction=config.heldout_fraction)
-        evidence = _PairEvidence(heldout_examples, rankings)
+        evidence = PairEvidence(heldout_examples, rankings)
         what = "comparisons"
     if not train_examples:
         raise ValueError(f"nothing to train on: {len(examples)} {what}, {len(train_examples)} outside the held-out split")
@@ -375,10 +355,10 @@ def _train_and_publish(run, *, progress_every, on_progress):
         )
     else:
         result = train(train_examples, heldout_examples, config, **trained)
-    gate = _promotion_gate(current=current, current_invalid=current_invalid, result=result, evidence=evidence, config=config)
+    gate = promotion_decision(current=current, current_invalid=current_invalid, result=result, evidence=evidence, config=config)
     start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
 
-    number = _next_version_number(project)
+    number = next_version_number(project)
     path = write_checkpoint(
         result,
         checkpoint_root(project=project) / f"v{number}",
@@ -470,7 +450,7 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, star
             manifest_size=pin.size,
         )
         if gate["passed"]:
-            _make_current(version)
+            make_current(version)
         # A version pending evidence was published, not rejected: the run succeeded.
         rejected = gate["outcome"] == RewardModelVersion.Status.REJECTED
         run.status = TrainingRun.Status.REJECTED if rejected else TrainingRun.Status.SUCCEEDED
@@ -479,6 +459,10 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, star
         run.finished_at = timezone.now()
         run.error = ""
         run.save(update_fields=["status", "version", "metrics", "finished_at", "error", "progress", "history"])
+
+
+
+# --- periodic ------------------------------------------------------------------------------
 
 
 def finite(value):
@@ -498,260 +482,6 @@ def _best_of_k_metrics(gate) -> dict:
     if not best:
         return {}
     return {"heldout_best_of_k_accuracy": best["accuracy"], "heldout_best_of_k_n": best["n"]}
-
-
-def _promotion_gate(*, current, current_invalid, result, evidence, config) -> dict:
-    """Whether the new version becomes current: `outcome` is published, pending or rejected.
-
-    Both versions are scored one by one on this run's held-out pairs (or, in classify mode,
-    labelled completions). Below ARBITER_GATE_MIN_PAIRS of them accuracies are not compared: a
-    few decide nothing, so a later version waits as "pending evidence" for an admin. Above it,
-    the new version is rejected only when it is worse with ARBITER_GATE_CONFIDENCE (exact
-    McNemar test on the held-out examples the two disagree on). The first version has nothing to
-    be compared with, so it goes live only when it beats chance (see _first_version_gate). One
-    whose current version cannot be evaluated (`current_invalid`: it failed verification; or it
-    classifies into other labels) goes live: that version serves nothing comparable, so it is
-    replaced. The reason is shown to leads: it names versions, never
-    paths, and quotes the figures exactly as the pages show them (gate.shown).
-    """
-    confidence, min_pairs = settings.ARBITER_GATE_CONFIDENCE, settings.ARBITER_GATE_MIN_PAIRS
-    n, unit = evidence.n, evidence.unit
-    new = evidence.new(result, confidence)
-    new_correct = new.pop("correct")
-    gate = {"confidence": confidence, "min_pairs": min_pairs, "n_heldout": n, "unit": unit, "new": new}
-
-    Status = RewardModelVersion.Status
-
-    def decided(outcome, reason, **extra):
-        return {**gate, **extra, "outcome": outcome, "passed": outcome == Status.PUBLISHED, "reason": reason}
-
-    if current is None:
-        return _first_version_gate(evidence, new, confidence, decided)
-    gate["current_version"] = current.version
-    if current_invalid:
-        return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated: it failed verification: {current_invalid}")
-    if n < min_pairs:
-        reason = (
-            f"pending evidence: {n} held-out {unit}, fewer than the {min_pairs} the gate needs to compare it "
-            f"with the current v{current.version} (ARBITER_GATE_MIN_PAIRS); an admin may promote it"
-        )
-        return decided(Status.PENDING, reason)
-    try:
-        old = evidence.current(current, config, confidence)
-    except OtherLabels as error:
-        return decided(Status.PUBLISHED, f"current v{current.version} could not be compared: {error}")
-    except Exception as error:  # e.g. a checkpoint that verifies but does not load: replace it
-        log.warning("could not evaluate current v%s at %s: %s", current.version, current.path, error)  # may hold a path
-        return decided(Status.PUBLISHED, f"current v{current.version} could not be evaluated")
-    test = gate_stats.compare(new_correct, old.pop("correct"), confidence)
-    figures = (
-        f"new {new['shown']} against the current v{current.version}'s {old['shown']} on the same {unit}; "
-        f"{test['new_better']} {unit} favour the new version, {test['current_better']} the current one "
-        f"(exact McNemar p = {test['p_value']:.3g})"
-    )
-    if test["worse"]:
-        return decided(Status.REJECTED, f"worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
-    return decided(Status.PUBLISHED, f"not worse with {confidence:.0%} confidence: {figures}", current=old, test=test)
-
-
-def _first_version_gate(evidence, new, confidence, decided) -> dict:
-    """A first version goes live only when its held-out accuracy beats chance at `confidence`
-    (its Wilson lower bound above 0.5 for pairs, above the majority label's share for labels):
-    a tiny or unlucky split once published a ranking v1 with no held-out pairs and a classifier
-    with 0.000 accuracy on 1 item. Otherwise it waits, pending evidence, for an admin."""
-    Status = RewardModelVersion.Status
-    chance = evidence.chance()
-    if not evidence.n:
-        reason = f"first version, no held-out {evidence.unit} to show that it beats chance"
-        return decided(Status.PENDING, f"pending evidence: {reason}; an admin may promote it", chance=None)
-    level = f"{evidence.chance_name} ({chance:.3f})"
-    if gate_stats.beats_chance(new, chance):
-        return decided(Status.PUBLISHED, f"first version: {new['shown']} beats {level} with {confidence:.0%} confidence", chance=chance)
-    reason = (
-        f"pending evidence: first version, {new['shown']}: its lower bound {new['low']:.3f} is not above "
-        f"{level} at {confidence:.0%} confidence; an admin may promote it"
-    )
-    return decided(Status.PENDING, reason, chance=chance)
-
-
-class OtherLabels(ValueError):
-    """The current version classifies into another label set than the project's now."""
-
-
-class _PairEvidence:
-    """The gate's held-out pairs (and rankings, for best-of-K), each distinct item scored once."""
-
-    unit = "pairs"
-    chance_name = "chance"
-
-    def __init__(self, pairs, rankings):
-        self.pairs, self.rankings = pairs, rankings
-        self.n = len(pairs)
-        self.items = _gate_items(pairs, rankings)
-
-    def new(self, result, confidence) -> dict:
-        return self._summary(_score_new(result, self.items) if self.items else [], confidence)
-
-    def current(self, version, config, confidence) -> dict:
-        return self._summary(_score_current(version, self.items, config), confidence)
-
-    def chance(self) -> float:
-        return 0.5  # a coin toss orders a pair rightly half the time
-
-    def _summary(self, rewards, confidence) -> dict:
-        return _gate_summary(rewards, self.items, self.pairs, self.rankings, confidence)
-
-
-class _LabelEvidence:
-    """The gate's held-out labelled completions: a version is right on one when its most
-    probable label is the labeler's."""
-
-    unit = "items"
-    chance_name = "the majority label's share"
-
-    def __init__(self, examples, labels):
-        self.examples, self.labels = examples, list(labels)
-        self.n = len(examples)
-        self.items = [(e.prompt, e.completion) for e in examples]
-
-    def new(self, result, confidence) -> dict:
-        return self._summary(_logits_new(result, self.items) if self.items else [], confidence)
-
-    def current(self, version, config, confidence) -> dict:
-        labels, logits = _logits_current(version, self.items, config)
-        if labels != self.labels:
-            raise OtherLabels(f"it classifies into {labels or 'a single reward'}, the project into {self.labels}")
-        return self._summary(logits, confidence)
-
-    def chance(self) -> float:
-        return gate_stats.majority_share([e.label for e in self.examples])
-
-    def _summary(self, logits, confidence) -> dict:
-        correct = [float(max(range(len(row)), key=row.__getitem__) == e.label) for row, e in zip(logits, self.examples)]
-        return {**gate_stats.rate(sum(correct), len(correct), confidence, unit="items"), "correct": correct}
-
-
-def _gate_items(pairs, rankings) -> list[tuple[str, str]]:
-    """Each distinct (prompt, completion) of the held-out pairs and rankings, scored once."""
-    items = {}
-    for pair in pairs:
-        items.setdefault((pair.prompt, pair.chosen), None)
-        items.setdefault((pair.prompt, pair.rejected), None)
-    for prompt, ranked in rankings:
-        for text in ranked:
-            items.setdefault((prompt, text), None)
-    return list(items)
-
-
-def _gate_summary(rewards, items, pairs, rankings, confidence) -> dict:
-    """A version's pairwise accuracy and best-of-K with their intervals, from its item rewards;
-    "correct" holds the per-pair scores for the paired test (popped before it is stored)."""
-    reward = dict(zip(items, rewards))
-    correct = gate_stats.pair_correctness(
-        [reward[(p.prompt, p.chosen)] for p in pairs], [reward[(p.prompt, p.rejected)] for p in pairs]
-    )
-    result = {**gate_stats.summary(correct, confidence), "correct": correct}
-    hits, k = gate_stats.best_of_k([[(prompt, t) for t in ranked] for prompt, ranked in rankings], reward)
-    if k:
-        result["best_of_k"] = gate_stats.rate(hits, k, confidence, unit="rankings")
-    return result
-
-
-def _score_new(result, items) -> list[float]:
-    """The just-trained model's rewards for (prompt, completion) items, encoded as it trained."""
-    from rewardtrain.scoring import Scorer  # torch, as in _train_and_publish
-
-    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict(), "head": result.head}).score(items)
-
-
-def _logits_new(result, items) -> list[list[float]]:
-    """The just-trained classifier's logits for (prompt, completion) items."""
-    from rewardtrain.scoring import Scorer
-
-    return Scorer(result.model, result.tokenizer, {"train_config": result.config.to_dict(), "head": result.head}).logits(items)
-
-
-def _logits_current(current, items, config) -> tuple[list | None, list[list[float]]]:
-    """(labels, logits) of the current version on (prompt, completion) items."""
-    import torch
-
-    from rewardtrain.scoring import Scorer
-
-    torch.set_num_threads(config.threads)
-    scorer = Scorer.load(current.path, device=config.device)
-    return scorer.labels, scorer.logits(items) if scorer.labels else []
-
-
-def _score_current(current, items, config) -> list[float]:
-    """The current version's rewards, with its own recorded encoding, on this run's device and threads."""
-    import torch
-
-    from rewardtrain.scoring import Scorer
-
-    torch.set_num_threads(config.threads)
-    return Scorer.load(current.path, device=config.device).score(items)
-
-
-def _next_version_number(project) -> int:
-    """max+1 over the rows and the folders on disk (a folder whose row was never written is skipped)."""
-    highest = RewardModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0
-    root = checkpoint_root(project=project)
-    if root.is_dir():
-        on_disk = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
-        highest = max([highest, *on_disk])
-    return highest + 1
-
-
-def _make_current(version):
-    """Switch "current" to `version`; the caller holds a transaction."""
-    RewardModelVersion.objects.filter(project=version.project, is_current=True).exclude(pk=version.pk).update(
-        is_current=False
-    )
-    version.is_current = True
-    version.promoted_at = timezone.now()
-    version.save(update_fields=["is_current", "promoted_at"])
-
-
-# --- admin actions -------------------------------------------------------------------------
-
-
-def model_version_promote(*, version) -> RewardModelVersion:
-    """Make `version` current, overruling the gate if it had rejected it or it waits for
-    evidence; VersionUnavailable
-    (naming the version, never its path) when its checkpoint fails verification."""
-    try:
-        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="promote")
-    except CheckpointInvalid as error:
-        raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
-    with transaction.atomic():
-        Project.objects.select_for_update().get(pk=version.project_id)
-        version = RewardModelVersion.objects.get(pk=version.pk)
-        if version.status in (RewardModelVersion.Status.REJECTED, RewardModelVersion.Status.PENDING):
-            version.status = RewardModelVersion.Status.PUBLISHED
-            version.rejected_reason = f"promoted by an admin over the gate: {version.rejected_reason}"
-            version.save(update_fields=["status", "rejected_reason"])
-        _make_current(version)
-    return version
-
-
-def model_version_rollback(*, project) -> RewardModelVersion:
-    """Make the published version before the current one current again."""
-    current = selectors.current_version(project=project)
-    if current is None:
-        raise VersionUnavailable("there is no current version to roll back from")
-    previous = (
-        RewardModelVersion.objects.filter(
-            project=project, status=RewardModelVersion.Status.PUBLISHED, version__lt=current.version
-        )
-        .order_by("-version")
-        .first()
-    )
-    if previous is None:
-        raise VersionUnavailable(f"no published version before v{current.version}")
-    return model_version_promote(version=previous)
-
-
-# --- periodic ------------------------------------------------------------------------------
 
 
 def reap_stale_runs() -> list[int]:
@@ -793,160 +523,3 @@ def schedule_retraining() -> list[TrainingRun]:
             except InvalidTrainingOptions as error:  # one misconfigured project must not stop the others
                 log.warning("not retraining %s: %s", project.slug, error)
     return started
-
-
-# --- live model agreement ----------------------------------------------------------
-
-
-def _serving_scorers(projects):
-    """(project, version, scorer) for each of `projects` with a reward model that can score (the
-    one serving it: the current version or its fallback); one that cannot load is logged and
-    skipped, so one broken checkpoint does not stop the periodic tasks for the others."""
-    from rewardtrain import serving
-
-    for project in projects.order_by("id"):
-        if selectors.current_version(project=project) is None:
-            continue
-        try:
-            version, scorer = serving.current_scorer(project=project)
-        except serving.ModelUnavailable as error:
-            log.warning("not scoring for %s: %s", project.slug, error)
-            continue
-        yield project, version, scorer
-
-
-FRESH_BATCH = 512  # comparisons a tick scores per project: a few seconds on a CPU
-
-
-def score_fresh_labels(*, batch=FRESH_BATCH) -> dict[str, int]:
-    """Score new human comparisons with the version that serves each project, before a later
-    version trains on them: those made after the version's training data was read (id above its
-    snapshot's max_comparison_id) that it has not scored yet, oldest first, `batch` a project
-    per call. Classify projects are left out (their labels are not comparisons). Returns
-    {project slug: comparisons scored}; a project whose model cannot load is skipped (logged).
-    With queue_order disagreement, a prompt whose label the model confidently contradicts is
-    owed one more judgment (Prompt.extra_judgments), which the queue serves first."""
-    from annotator.models import Comparison, Prompt
-
-    from rewardtrain.models import FreshLabelScore
-
-    scored = {}
-    for project, version, scorer in _serving_scorers(Project.objects.exclude(mode=Project.Mode.CLASSIFY)):
-        seen = (version.data_snapshot or {}).get("max_comparison_id") or 0
-        todo = list(
-            Comparison.objects.filter(project=project, source=Comparison.Source.HUMAN, id__gt=seen)
-            .exclude(fresh_scores__version=version)
-            .order_by("id")
-            .values_list("id", "prompt__text", "chosen__text", "rejected__text")[:batch]
-        )
-        if not todo:
-            continue
-        rewards = scorer.score([item for _, p, c, r in todo for item in ((p, c), (p, r))])
-        FreshLabelScore.objects.bulk_create(
-            [
-                FreshLabelScore(version=version, comparison_id=pk, chosen_reward=rewards[2 * i], rejected_reward=rewards[2 * i + 1])
-                for i, (pk, *_texts) in enumerate(todo)
-            ],
-            ignore_conflicts=True,  # two ticks at once: the first row stands
-        )
-        if project.queue_order == Project.QueueOrder.DISAGREEMENT:
-            # Confident: the rejected completion scores above the chosen one by a reward std or more.
-            margin = settings.ARBITER_DISAGREEMENT_STDS * scorer.reward_std
-            contradicted = [todo[i][0] for i in range(len(todo)) if rewards[2 * i + 1] - rewards[2 * i] >= margin]
-            Prompt.objects.filter(
-                comparisons__id__in=contradicted, queued=True, extra_judgments=0
-            ).update(extra_judgments=1)  # one second opinion per prompt
-        scored[project.slug] = len(todo)
-    return scored
-
-
-QUEUE_SCORE_BATCH = 256  # prompts a tick scores per project
-
-
-def refresh_queue_scores(*, batch=QUEUE_SCORE_BATCH) -> dict[str, int]:
-    """For projects whose queue_order is uncertain_first: the serving version's reward for each
-    imported completion of queued prompts it has not scored yet, and each prompt's uncertainty,
-    the smallest reward gap between two of its completions. `batch` prompts a project per call
-    (beat calls it every ARBITER_FRESH_SCORE_MINUTES, so a promotion re-scores the queue within
-    a few ticks); the queue only reads what is stored. Returns {project slug: prompts scored}."""
-    from annotator.models import Completion, Prompt
-
-    done = {}
-    for project, version, scorer in _serving_scorers(Project.objects.filter(queue_order=Project.QueueOrder.UNCERTAIN_FIRST)):
-        stale = (
-            Completion.objects.filter(prompt__project=project, prompt__queued=True, origin=Completion.Origin.IMPORTED)
-            .exclude(scored_version=version.version)
-            .values_list("prompt_id", flat=True)
-            .distinct()
-            .order_by("prompt_id")[:batch]
-        )
-        prompt_ids = list(stale)
-        if not prompt_ids:
-            continue
-        completions = list(
-            Completion.objects.filter(prompt_id__in=prompt_ids, origin=Completion.Origin.IMPORTED)
-            .select_related("prompt")
-            .only("id", "text", "prompt_id", "prompt__text")
-            .order_by("id")
-        )
-        rewards = scorer.score([(c.prompt.text, c.text) for c in completions])
-        by_prompt: dict[int, list[float]] = {}
-        for completion, reward in zip(completions, rewards):
-            completion.model_reward, completion.scored_version = reward, version.version
-            by_prompt.setdefault(completion.prompt_id, []).append(reward)
-        with transaction.atomic():
-            Completion.objects.bulk_update(completions, ["model_reward", "scored_version"], batch_size=500)
-            for prompt_id, values in by_prompt.items():
-                values.sort()
-                gap = min((b - a for a, b in zip(values, values[1:])), default=None)
-                Prompt.objects.filter(pk=prompt_id).update(uncertainty=gap)
-        done[project.slug] = len(prompt_ids)
-    return done
-
-
-# --- RL audit ------------------------------------------------------------------------
-
-
-def labeling_items_from_samples(*, project, sample_ids, actor) -> dict:
-    """Turn scored samples a lead picked into labeling items: per prompt text, a queued prompt
-    (found again by a stable id, so a second selection adds to it) holding the picked
-    completions (distinct texts, marked with their reward and version). Returns the counts and
-    the prompts that still have fewer completions than an item shows (they wait for more)."""
-    import hashlib
-
-    from annotator.models import Completion, Prompt
-    from annotator.services import audit_record
-
-    from .models import ScoredSample
-
-    samples = list(ScoredSample.objects.filter(project=project, id__in=sample_ids).order_by("id"))
-    by_prompt: dict[str, list] = {}
-    for sample in samples:
-        by_prompt.setdefault(sample.prompt, []).append(sample)
-    created_prompts = created_completions = 0
-    waiting = []
-    with transaction.atomic():
-        for text, picked in by_prompt.items():
-            external_id = "rl-audit-" + hashlib.sha256(text.encode()).hexdigest()[:16]
-            prompt, made = Prompt.objects.get_or_create(
-                project=project, external_id=external_id, defaults={"text": text, "metadata": {"source": "rl audit"}}
-            )
-            created_prompts += made
-            have = set(Completion.objects.filter(prompt=prompt).values_list("text", flat=True))
-            for sample in picked:
-                if sample.completion in have:
-                    continue
-                have.add(sample.completion)
-                Completion.objects.create(
-                    prompt=prompt, text=sample.completion, model_name=f"rl policy (scored by v{sample.version})",
-                    metadata={"rl_audit": {"reward": sample.reward, "version": sample.version}},
-                )  # fmt: skip
-                created_completions += 1
-            if len(have) < project.min_shown:
-                waiting.append(external_id)
-        audit_record(
-            actor=actor, project=project, action="rl_audit.items",
-            detail={"samples": [s.id for s in samples], "prompts_created": created_prompts,
-                    "completions_created": created_completions},
-        )  # fmt: skip
-    return {"prompts_created": created_prompts, "completions_created": created_completions, "waiting": waiting}

@@ -1,0 +1,85 @@
+"""Published versions: where their checkpoints live, their numbers, and switching which one is current (the gate, an admin's promotion or rollback)."""
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotator.models import Project
+from rewardtrain import selectors
+from rewardtrain.checkpoints import CheckpointInvalid
+from rewardtrain.verification import version_verify
+
+from .models import RewardModelVersion
+
+
+class VersionUnavailable(ValueError):
+    pass
+
+
+def checkpoint_root(*, project) -> Path:
+    # Read at call time: tests (and operators) point the setting elsewhere.
+    return Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
+
+
+def next_version_number(project) -> int:
+    """max+1 over the rows and the folders on disk (a folder whose row was never written is skipped)."""
+    highest = RewardModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0
+    root = checkpoint_root(project=project)
+    if root.is_dir():
+        on_disk = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
+        highest = max([highest, *on_disk])
+    return highest + 1
+
+
+def make_current(version):
+    """Switch "current" to `version`; the caller holds a transaction."""
+    RewardModelVersion.objects.filter(project=version.project, is_current=True).exclude(pk=version.pk).update(
+        is_current=False
+    )
+    version.is_current = True
+    version.promoted_at = timezone.now()
+    version.save(update_fields=["is_current", "promoted_at"])
+
+
+
+# --- admin actions -------------------------------------------------------------------------
+
+
+def model_version_promote(*, version) -> RewardModelVersion:
+    """Make `version` current, overruling the gate if it had rejected it or it waits for
+    evidence; VersionUnavailable
+    (naming the version, never its path) when its checkpoint fails verification."""
+    try:
+        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="promote")
+    except CheckpointInvalid as error:
+        raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=version.project_id)
+        version = RewardModelVersion.objects.get(pk=version.pk)
+        if version.status in (RewardModelVersion.Status.REJECTED, RewardModelVersion.Status.PENDING):
+            version.status = RewardModelVersion.Status.PUBLISHED
+            version.rejected_reason = f"promoted by an admin over the gate: {version.rejected_reason}"
+            version.save(update_fields=["status", "rejected_reason"])
+        make_current(version)
+    return version
+
+
+def model_version_rollback(*, project) -> RewardModelVersion:
+    """Make the published version before the current one current again."""
+    current = selectors.current_version(project=project)
+    if current is None:
+        raise VersionUnavailable("there is no current version to roll back from")
+    previous = (
+        RewardModelVersion.objects.filter(
+            project=project, status=RewardModelVersion.Status.PUBLISHED, version__lt=current.version
+        )
+        .order_by("-version")
+        .first()
+    )
+    if previous is None:
+        raise VersionUnavailable(f"no published version before v{current.version}")
+    return model_version_promote(version=previous)
