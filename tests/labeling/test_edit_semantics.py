@@ -3,7 +3,7 @@
 import pytest
 
 from annotator.judgments import JudgmentResult, judgment_record
-from annotator.models import Comparison, Judgment, Project
+from annotator.models import Comparison, Project
 from annotator.queue import assignment_next_for
 from tests import factories
 
