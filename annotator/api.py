@@ -121,7 +121,9 @@ class NextItemApi(ApiView):
         responses={
             200: OutputSerializer,
             204: OpenApiResponse(description="Nothing is left for you to judge."),
+            403: OpenApiResponse(ErrorSerializer, description="The project is archived (to a labeler)."),
             404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The project is archived (to a lead or admin)."),
         },
         description="Lease the next item (or get back the one you hold). Not idempotent: it may create a lease.",
     )
@@ -138,7 +140,11 @@ class AssignmentSkipApi(ApiView):
     @extend_schema(
         operation_id="assignments_skip",
         request=None,
-        responses={204: OpenApiResponse(description="Skipped (or already closed)."), 404: ErrorSerializer},
+        responses={
+            204: OpenApiResponse(description="Skipped (or already closed)."),
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The project is archived."),
+        },
         description="Give the item back; you will not be offered this prompt again.",
     )
     def post(self, request, assignment_id):

@@ -11,9 +11,7 @@ Its audit entries stay, the project's slug kept on each (AuditEntry.project is S
 
 import logging
 import shutil
-from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -51,11 +49,6 @@ def project_refuse_if_archived(project):
         raise ProjectArchived()
 
 
-def project_checkpoint_folder(project) -> Path:
-    # As rewardtrain's checkpoint_root: read at call time, tests point the setting elsewhere.
-    return Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
-
-
 def project_archive(*, project, actor, now=None) -> bool:
     """Archive the project; False (and nothing logged) when it already was."""
     now = now or timezone.now()
@@ -83,9 +76,8 @@ def project_restore(*, project, actor) -> bool:
 
 def _work_in_progress(project):
     """What a delete would pull from under a worker: a queued or running import or training run."""
-    from rewardtrain.models import (
-        TrainingRun,  # rewardtrain depends on annotator, not the reverse
-    )
+    # rewardtrain depends on annotator, not the reverse: imported where used.
+    from rewardtrain.models import TrainingRun
 
     busy = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
     if ImportJob.objects.filter(project=project, status__in=busy).exists():
@@ -107,7 +99,9 @@ def project_delete(*, project, actor, typed_slug):
     busy = _work_in_progress(project)
     if busy:
         raise DeleteRefused(f"Not deleted: {busy}. Wait for it to end.")
-    folder = project_checkpoint_folder(project)
+    from rewardtrain.versions import checkpoint_root
+
+    folder = checkpoint_root(project=project)
     with transaction.atomic():
         detail = {
             "name": project.name,

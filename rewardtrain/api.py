@@ -147,6 +147,7 @@ class TrainStartApi(ApiView):
             ),
             403: ErrorSerializer,
             404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The project is archived: it starts no training."),
         },
         description="Leads and admins. Queue a training run (one at a time per project).",
     )

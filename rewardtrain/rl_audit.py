@@ -6,6 +6,7 @@ from django.db import transaction
 
 from annotator.audit_log import audit_record
 from annotator.models import Completion, Prompt
+from annotator.project_lifecycle import project_refuse_if_archived
 
 from .models import ScoredSample
 
@@ -14,7 +15,9 @@ def labeling_items_from_samples(*, project, sample_ids, actor) -> dict:
     """Turn scored samples a lead picked into labeling items: per prompt text, a queued prompt
     (found again by a stable id, so a second selection adds to it) holding the picked
     completions (distinct texts, marked with their reward and version). Returns the counts and
-    the prompts that still have fewer completions than an item shows (they wait for more)."""
+    the prompts that still have fewer completions than an item shows (they wait for more).
+    ProjectArchived for an archived project."""
+    project_refuse_if_archived(project)
     samples = list(ScoredSample.objects.filter(project=project, id__in=sample_ids).order_by("id"))
     by_prompt: dict[str, list] = {}
     for sample in samples:

@@ -21,6 +21,7 @@ from kombu.exceptions import KombuError
 from annotator.celery import app, broker_send_connection
 from annotator.heartbeats import CONNECTION_ERRORS, heartbeat, retrying
 from annotator.models import Project
+from annotator.project_lifecycle import project_refuse_if_archived
 from arbiter_reward.reward import POOLINGS, recorded_pooling
 from rewardtrain import selectors
 from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, manifest_pin, read_metadata, write_checkpoint
@@ -87,7 +88,9 @@ def training_run_get_or_start(*, project, trigger, requested_by=None, options=No
 
     With enqueue, the Celery task is sent only after the transaction commits, under a task id
     stored on the row beforehand: a redelivered message carries that id, a stale one does not.
+    ProjectArchived for an archived project.
     """
+    project_refuse_if_archived(project)
     options = dict(options or {})
     unknown = set(options) - TRAIN_OPTIONS
     if unknown:
@@ -514,7 +517,7 @@ def reap_stale_runs() -> list[int]:
 def schedule_retraining() -> list[TrainingRun]:
     """Start a run for every project with enough comparisons since its last run."""
     started = []
-    for project in Project.objects.order_by("id"):
+    for project in Project.objects.filter(archived_at=None).order_by("id"):  # archived: read-only
         if selectors.active_run(project=project) is not None:
             continue
         if selectors.new_comparison_count(project=project) >= max(1, project.retrain_min_new_comparisons):
