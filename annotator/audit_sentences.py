@@ -122,6 +122,42 @@ def _prompt_gold(who, detail):
     return f"{who} changed the gold answer of prompt {prompt} {value_text(old)} → {value_text(new)}"
 
 
+def _prompts_counted(detail):
+    """ "3 prompts" from a prompt action's detail."""
+    return f"{detail['count']} prompt" + ("" if detail["count"] == 1 else "s")
+
+
+def _prompts_listed(detail):
+    """ ': "a", "b" and 3 more' from a prompt action's detail, whose ids are cut at a number."""
+    names = ", ".join(value_text(name) for name in detail["prompts"])
+    more = detail["count"] - len(detail["prompts"])
+    return (f": {names}" if names else "") + (f" and {more} more" if more > 0 else "")
+
+
+def _prompt_release(who, detail):
+    return f"{who} released the leases of {_prompts_counted(detail)}{_prompts_listed(detail)}"
+
+
+def _prompt_send_back(who, detail):
+    return f"{who} sent {_prompts_counted(detail)} back for one more judgment{_prompts_listed(detail)}"
+
+
+def _prompt_take_out(who, detail):
+    return f"{who} took {_prompts_counted(detail)} out of the queue{_prompts_listed(detail)}"
+
+
+def _prompt_put_back(who, detail):
+    return f"{who} put {_prompts_counted(detail)} back in the queue{_prompts_listed(detail)}"
+
+
+def _prompt_lift_skips(who, detail):
+    return f"{who} lifted the skips of {_prompts_counted(detail)}{_prompts_listed(detail)}"
+
+
+def _prompt_reassign(who, detail):
+    return f"{who} reassigned {_prompts_counted(detail)} to {detail['labeler']}{_prompts_listed(detail)}"
+
+
 def _model_version_pin(who, detail):
     return f"{who} pinned the manifest of version {detail['version']} (sha256 {detail['manifest_sha256'][:12]}…)"
 
@@ -191,6 +227,12 @@ SENTENCES = {
     "judgment.accept": _judgment_accept,
     "judgment.reject": _judgment_reject,
     "prompt.gold": _prompt_gold,
+    "prompt.release": _prompt_release,
+    "prompt.send_back": _prompt_send_back,
+    "prompt.take_out": _prompt_take_out,
+    "prompt.put_back": _prompt_put_back,
+    "prompt.lift_skips": _prompt_lift_skips,
+    "prompt.reassign": _prompt_reassign,
     "model_version.pin": _model_version_pin,
     "model_version.refused": _model_version_refused,
     "model_version.verified": _model_version_verified,

@@ -27,6 +27,9 @@ Quality filters (annotator.quality, computed once per export from the project's 
   project (annotator.quality reads pairwise and ranking answers only). Imported rows have no
   judgment: exclude_flagged keeps them, min_agreement goes by their prompt.
 
+Prompts a lead took out of the queue (Prompt.taken_out) are left out of every kind unless
+include_taken_out, as training leaves them out.
+
 Review (annotator.review): `review` is not-rejected by default, leaving out the rows of rejected
 judgments; accepted keeps only accepted judgments' rows, so imported rows (no judgment, nobody
 reviewed them) are left out; any keeps everything.
@@ -89,6 +92,7 @@ class ExportOptions:
     min_agreement: float | None = None  # 0..1: only prompts labelers agreed on this much
     exclude_flagged: bool = False  # leave out flagged labelers' rows and too-fast judgments
     include_gold: bool = False  # gold prompts' human rows in pairs, rankings and labels
+    include_taken_out: bool = False  # the rows of prompts taken out of the queue
     review: str = REVIEW_DEFAULT  # "accepted", "not-rejected" or "any" (annotator.review)
 
     def filename(self, slug: str) -> str:
@@ -152,7 +156,7 @@ def _share(params, errors, name):
     return share
 
 
-_FLAGS = ("hash_annotators", "exclude_flagged", "include_gold")
+_FLAGS = ("hash_annotators", "exclude_flagged", "include_gold", "include_taken_out")
 
 
 def _flag(params, name) -> bool:
@@ -168,7 +172,7 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
     """ExportOptions from text values (query parameters, form fields, command options); a missing
     or empty value takes the default. `strict` (the API) holds a value to what the OpenAPI schema
     says: given means not empty, times are date-times, and the flags (hash_annotators,
-    exclude_flagged, include_gold) are true or false.
+    exclude_flagged, include_gold, include_taken_out) are true or false.
     Given the project, the kind defaults to its default_kind. A kind the project's mode has no rows
     of (labels of a pairwise project, pairs of a classify one) is an export without rows (which
     the API and the page answer as nothing to export), not a bad option: the API's schema cannot
@@ -194,6 +198,7 @@ def export_options_from(params: Mapping[str, str], *, strict: bool = False, proj
         min_agreement=_share(params, errors, "min_agreement"),
         exclude_flagged=_flag(params, "exclude_flagged"),
         include_gold=_flag(params, "include_gold"),
+        include_taken_out=_flag(params, "include_taken_out"),
         review=_choice(params, errors, "review", REVIEW_FILTERS, REVIEW_DEFAULT),
     )
     if errors:
@@ -261,6 +266,8 @@ def _filtered(rows, options, kept, *, source_field):
             rows = rows.filter(source=options.source)
         elif options.source != Comparison.Source.HUMAN:
             rows = rows.none()
+    if not options.include_taken_out:
+        rows = rows.filter(prompt__taken_out=False)
     if kept.leave_out_gold and kept.gold:
         human = {"source": Comparison.Source.HUMAN} if source_field else {}
         rows = rows.exclude(prompt_id__in=kept.gold, **human)

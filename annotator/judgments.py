@@ -6,7 +6,7 @@ from itertools import combinations
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from .audit_log import audit_record
@@ -199,7 +199,11 @@ def judgment_record(*, assignment, result, client_id, now=None):
                 # Count this judgment first: the UPDATE takes the prompt's row lock,
                 # which every new lease of the prompt is created under, so the claim
                 # below (a later statement) sees every lease that exists.
-                Prompt.objects.filter(pk=assignment.prompt_id).update(judgment_count=F("judgment_count") + 1)
+                # A prompt a lead reserved for this labeler is open to everyone again once they judged it.
+                Prompt.objects.filter(pk=assignment.prompt_id).update(
+                    judgment_count=F("judgment_count") + 1,
+                    reserved_for=Case(When(reserved_for=annotator.pk, then=None), default=F("reserved_for")),
+                )
                 db_now = connection.ops.adapt_datetimefield_value(now)
                 cursor.execute(
                     _CLAIM_SQL, [assignment.pk, db_now, assignment.pk, assignment.prompt_id, project.overlap]

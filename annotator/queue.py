@@ -12,17 +12,21 @@ from .models import Assignment, Classification, Comparison, Completion, Judgment
 
 # The queue's hot statement, in SQL because it runs on every "next" and the ORM
 # spent ten times longer building it than PostgreSQL spent running it. It picks
-# a prompt this labeler has not judged or skipped whose judgments plus live
-# leases are below the overlap; prompts already started come first (they finish
-# sooner), which the descending prompt_queue_idx serves without a sort. It
-# returns that prompt's text and its imported completions with it (a row per
-# completion; one with a NULL completion for a prompt that has none), and no
-# row at all while the labeler already holds a live lease here, so the common
-# "next" is one read and one insert.
-_CANDIDATE_SQL = """
-SELECT picked.id, picked.text, c.id, c.text FROM (
-  SELECT p.id, p.text FROM annotator_prompt p
-  WHERE p.project_id = %s AND p.queued AND p.judgment_count - p.extra_judgments < %s {exclude}
+# a prompt open to this labeler (_OPEN_TO_LABELER): in the queue and not taken
+# out, not judged or skipped by them (a skip a lead lifted no longer counts),
+# its judgments plus live leases below the overlap. A prompt a lead reserved for
+# this labeler comes before all others (the first branch, found through the
+# reserved_for index; its LIMIT stops the UNION ALL before the second branch
+# runs, so that branch locks nothing); then the unreserved prompts in the
+# project's queue order (prompts already started first under fewest_labels,
+# which the descending prompt_queue_idx serves without a sort); a prompt
+# reserved for someone else is never picked. It returns that prompt's text and
+# its imported completions with it (a row per completion; one with a NULL
+# completion for a prompt that has none), and no row at all while the labeler
+# already holds a live lease here, so the common "next" is one read and one
+# insert.
+_OPEN_TO_LABELER = """
+    p.project_id = %s AND p.queued AND NOT p.taken_out AND p.judgment_count - p.extra_judgments < %s {exclude}
     AND p.judgment_count - p.extra_judgments + (
       SELECT COUNT(*) FROM annotator_assignment a
       WHERE a.prompt_id = p.id AND a.status = 'active' AND a.expires_at > %s AND a.repeat_of_id IS NULL
@@ -35,9 +39,24 @@ SELECT picked.id, picked.text, c.id, c.text FROM (
     AND NOT EXISTS (
       SELECT 1 FROM annotator_assignment held
       WHERE held.annotator_id = %s AND held.project_id = %s AND held.status = 'active' AND held.expires_at > %s
-    )
-  ORDER BY {order}
-  LIMIT 1 {lock}
+    )"""
+
+_CANDIDATE_SQL = f"""
+SELECT picked.id, picked.text, c.id, c.text FROM (
+  SELECT * FROM (
+    SELECT p.id, p.text FROM annotator_prompt p
+    WHERE p.reserved_for_id = %s AND {_OPEN_TO_LABELER}
+    ORDER BY p.id
+    LIMIT 1 {{lock}}
+  ) reserved
+  UNION ALL
+  SELECT * FROM (
+    SELECT p.id, p.text FROM annotator_prompt p
+    WHERE p.reserved_for_id IS NULL AND {_OPEN_TO_LABELER}
+    ORDER BY {{order}}
+    LIMIT 1 {{lock}}
+  ) unreserved
+  LIMIT 1
 ) picked
 LEFT JOIN annotator_completion c ON c.prompt_id = picked.id AND c.origin = 'imported'
 ORDER BY c.id
@@ -83,20 +102,21 @@ def _next_candidate(cursor, *, project, annotator, now, passed_over):
     order = _QUEUE_ORDERS[project.queue_order]
     # SKIP LOCKED: labelers asking at once each take a different prompt instead of queueing on one.
     lock = "FOR UPDATE OF p SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    open_to_labeler = [
+        project.pk,
+        project.overlap,
+        *passed_over,
+        now,
+        project.overlap,
+        annotator.pk,
+        annotator.pk,
+        annotator.pk,
+        project.pk,
+        now,
+    ]
     cursor.execute(
         _CANDIDATE_SQL.format(exclude=exclude, lock=lock, order=order),
-        [
-            project.pk,
-            project.overlap,
-            *passed_over,
-            now,
-            project.overlap,
-            annotator.pk,
-            annotator.pk,
-            annotator.pk,
-            project.pk,
-            now,
-        ],
+        [annotator.pk, *open_to_labeler, *open_to_labeler],
     )
     rows = cursor.fetchall()
     if not rows:
@@ -305,7 +325,7 @@ def _repeat_lease(*, annotator, project, now):
 
     Due: a first judgment (not itself a repeat, never re-served before) with a choice or a
     ranking, followed by at least `repeat_gap` of the labeler's first judgments, so that it is
-    not fresh in mind. Classify projects get no repeats.
+    not fresh in mind; never of a prompt taken out of the queue. Classify projects get no repeats.
     """
     held = _held_lease(annotator=annotator, project=project, now=now)
     if held is not None or project.classifies:
@@ -314,7 +334,7 @@ def _repeat_lease(*, annotator, project, now):
     recent = list(firsts.order_by("-id").values_list("id", flat=True)[: project.repeat_gap])
     if len(recent) < project.repeat_gap:
         return None
-    due = firsts.filter(repeat_assignments__isnull=True)
+    due = firsts.filter(repeat_assignments__isnull=True, prompt__taken_out=False)
     if recent:
         due = due.filter(id__lt=min(recent))
     due = due.exclude(ranking=[]) if project.mode == Project.Mode.RANKING else due.exclude(choice="")
@@ -334,7 +354,13 @@ def _repeat_lease(*, annotator, project, now):
 
 
 def assignment_skip(*, assignment):
-    """Release the lease; the labeler will not be offered this prompt again."""
-    Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.ACTIVE).update(
-        status=Assignment.Status.SKIPPED
-    )
+    """Release the lease; the labeler will not be offered this prompt again (until a lead lifts
+    the skip). A prompt reserved for them is open to everyone again."""
+    with transaction.atomic():
+        skipped = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.ACTIVE).update(
+            status=Assignment.Status.SKIPPED
+        )
+        if skipped:
+            Prompt.objects.filter(pk=assignment.prompt_id, reserved_for=assignment.annotator_id).update(
+                reserved_for=None
+            )

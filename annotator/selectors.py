@@ -60,12 +60,15 @@ def project_progress(*, project, annotator=None):
     page never says "N left for you" beside "All done here":
     `left_for_you` (they hold it, or could lease it now), `held_by_others`
     (open to them, but every free place is leased to others right now: it comes
-    back if those leases lapse or are skipped) and `waiting_for_others` (they
-    judged or skipped it; it still needs labels from other people).
+    back if those leases lapse or are skipped), `waiting_for_others` (they
+    judged it; it still needs labels from other people) and `skipped_by_you`
+    (they skipped it and no lead lifted the skip: never counted as done).
+    Prompts taken out of the queue are left out; one reserved for someone else
+    is not open to them.
     """
     now = timezone.now()
     overlap = project.overlap
-    prompts = Prompt.objects.filter(project=project, queued=True)
+    prompts = Prompt.objects.filter(project=project, queued=True, taken_out=False)
     # A prompt is owed its overlap plus any second judgment a disagreement asked for.
     short = Q(judgment_count__lt=overlap + F("extra_judgments"))
     counts = {"prompts": Count("id"), "remaining": Count("id", filter=short), "extra": Sum("extra_judgments")}
@@ -79,21 +82,25 @@ def project_progress(*, project, annotator=None):
         prompts = prompts.annotate(
             others_leases=Coalesce(Subquery(others_live), 0),
             held_by_me=Exists(live.filter(annotator=annotator)),
-            closed_for_me=Exists(
-                Assignment.objects.filter(
-                    prompt=OuterRef("pk"),
-                    annotator=annotator,
-                    status__in=(Assignment.Status.DONE, Assignment.Status.SKIPPED),
-                )
+            judged_by_me=Exists(
+                Assignment.objects.filter(prompt=OuterRef("pk"), annotator=annotator, status=Assignment.Status.DONE)
             )
             | Exists(Judgment.objects.filter(prompt=OuterRef("pk"), annotator=annotator)),
+            skipped_by_me=Exists(
+                Assignment.objects.filter(prompt=OuterRef("pk"), annotator=annotator, status=Assignment.Status.SKIPPED)
+            ),
         )
-        open_to_me = short & Q(closed_for_me=False)
+        open_to_me = (
+            short
+            & Q(judged_by_me=False, skipped_by_me=False)
+            & (Q(reserved_for__isnull=True) | Q(reserved_for=annotator))
+        )
         has_room = Q(held_by_me=True) | Q(judgment_count__lt=overlap + F("extra_judgments") - F("others_leases"))
         counts |= {
             "left_for_you": Count("id", filter=open_to_me & has_room),
             "held_by_others": Count("id", filter=open_to_me & ~has_room),
-            "waiting_for_others": Count("id", filter=short & Q(closed_for_me=True)),
+            "waiting_for_others": Count("id", filter=short & Q(judged_by_me=True)),
+            "skipped_by_you": Count("id", filter=Q(skipped_by_me=True, judged_by_me=False)),
         }
     numbers = prompts.aggregate(**counts)
     judgments = Judgment.objects.filter(prompt__project=project)

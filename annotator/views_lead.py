@@ -27,6 +27,7 @@ from .models import ImportJob
 from .permissions import project_for_lead
 from .project_lifecycle import project_refuse_if_archived
 from .selectors import comparisons_by_source, labeler_activity, project_progress
+from .stuck import stuck_count
 
 ERRORS_SHOWN = 50  # a broken file can have 100k bad lines; the page shows the first ones and a count
 
@@ -65,6 +66,9 @@ class ExportForm(forms.Form):
     include_gold = forms.BooleanField(
         required=False, label="Include gold prompts' judgments in pairs, rankings and labels"
     )
+    include_taken_out = forms.BooleanField(
+        required=False, label="Include prompts taken out of the queue"
+    )
     review = forms.ChoiceField(
         choices=[
             ("not-rejected", "all but rejected judgments"),
@@ -86,6 +90,7 @@ def project_detail(request, slug):
         {
             "project": project,
             "progress": project_progress(project=project),
+            "stuck": stuck_count(project=project),
             "labelers": labeler_activity(project=project),
             "sources": comparisons_by_source(project=project),
         },

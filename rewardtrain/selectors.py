@@ -41,12 +41,13 @@ def flagged_and_fast(*, project, facts_and_gold=None) -> tuple[set[str], set[int
 
 
 def left_out_of_training(*, project, of_judgments=False) -> Q:
-    """The human comparisons or classifications training never reads (with of_judgments, the
-    judgments they come from): those of gold prompts (a test of labelers, whose answer was not
-    theirs to give) and, with the project's exclude_flagged_from_training, those of flagged
-    labelers and of too-fast judgments. Imported rows have no judgment behind them and stay."""
+    """The comparisons or classifications training never reads (with of_judgments, the
+    judgments they come from): every row of a prompt a lead took out of the queue; the human
+    ones of gold prompts (a test of labelers, whose answer was not theirs to give) and, with the
+    project's exclude_flagged_from_training, those of flagged labelers and of too-fast
+    judgments. Imported rows have no judgment behind them and stay unless taken out."""
     judgment, human = ("", {}) if of_judgments else ("judgment__", {"source": Comparison.Source.HUMAN})
-    left_out = Q(prompt_id__in=gold_prompt_ids(project=project), **human)
+    left_out = Q(prompt__taken_out=True) | Q(prompt_id__in=gold_prompt_ids(project=project), **human)
     if project.exclude_flagged_from_training:
         flagged, fast = flagged_and_fast(project=project)
         left_out |= Q(**{f"{judgment}annotator__username__in": flagged}) | Q(**{f"{judgment}id__in": fast})

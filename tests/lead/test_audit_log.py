@@ -92,6 +92,12 @@ def sentence_of(action, detail, actor="lead"):
             "prompt.gold", {"prompt": "p-7", "old": [3, 4], "new": None}, "lead",
             'lead made prompt "p-7" an ordinary prompt again (gold answer was [3, 4])',
         ),
+        ("prompt.take_out", {"prompts": ["p-1", "p-2"], "count": 2}, "lead", 'lead took 2 prompts out of the queue: "p-1", "p-2"'),
+        ("prompt.put_back", {"prompts": ["p-1"], "count": 1}, "lead", 'lead put 1 prompt back in the queue: "p-1"'),
+        ("prompt.release", {"prompts": ["p-1"], "count": 51}, "lead", 'lead released the leases of 51 prompts: "p-1" and 50 more'),
+        ("prompt.send_back", {"prompts": ["p-1"], "count": 1}, "lead", 'lead sent 1 prompt back for one more judgment: "p-1"'),
+        ("prompt.lift_skips", {"prompts": [], "count": 0}, "lead", "lead lifted the skips of 0 prompts"),
+        ("prompt.reassign", {"prompts": ["p-1"], "count": 1, "labeler": "ann"}, "lead", 'lead reassigned 1 prompt to ann: "p-1"'),
         (
             "model_version.pin", {"version": 2, "manifest_sha256": "ab" * 32, "manifest_size": 10}, "",
             "Arbiter pinned the manifest of version 2 (sha256 abababababab…)",

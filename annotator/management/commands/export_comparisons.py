@@ -43,6 +43,10 @@ class Command(BaseCommand):
             help="keep gold prompts' human rows in pairs, rankings and labels (the judgments kind always has them)",
         )
         parser.add_argument(
+            "--include-taken-out", action="store_true",
+            help="keep the rows of prompts a lead took out of the queue (left out by default, as in training)",
+        )
+        parser.add_argument(
             "--review", choices=exports.REVIEW_FILTERS, default=exports.REVIEW_DEFAULT,
             help="whose rows: accepted judgments only (no imported rows), all but rejected judgments' (the default) "
                  "or any",
@@ -56,7 +60,7 @@ class Command(BaseCommand):
         try:
             export_options = exports.export_options_from({name: options.get(name) for name in (
                 "format", "kind", "form", "since", "until", "labelers", "source", "split", "hash_annotators",
-                "min_agreement", "exclude_flagged", "include_gold", "review")},
+                "min_agreement", "exclude_flagged", "include_gold", "include_taken_out", "review")},
                 project=project_row)
         except exports.ExportOptionsError as error:
             raise CommandError(str(error)) from None
