@@ -380,7 +380,8 @@ def judgment_undo(*, judgment, actor, now=None):
         stored.delete()
         if stored.edited_completion_id is not None:
             Completion.objects.filter(pk=stored.edited_completion_id).delete()
-        if stored.repeat_of_id is None:  # a swapped repeat was never counted
+        # A swapped repeat was never counted, and a rejected judgment stopped counting when it was rejected.
+        if stored.repeat_of_id is None and stored.review != Judgment.Review.REJECTED:
             Prompt.objects.filter(pk=prompt.pk).update(judgment_count=F("judgment_count") - 1)
         # The judgment spent its lease. A late retry of the undone submit names that lease, so
         # it goes: the retry then finds no such item instead of storing the judgment again, and

@@ -312,14 +312,14 @@ def _train_and_publish(run, *, progress_every, on_progress):
     project = run.project
     config = train_config_for(project=project, options=run.options)
     if project.classifies:
-        examples = selectors.training_items(project=project)
+        examples = selectors.training_items(project=project, review=config.review)
         train_examples, heldout_examples = split_labelled(examples, config.heldout_fraction)
         evidence = LabelEvidence(heldout_examples, project.labels)
         what = "labelled completions"
     else:
-        examples = selectors.training_pairs(project=project)
+        examples = selectors.training_pairs(project=project, review=config.review)
         train_examples, heldout_examples = split_pairs(examples, config.heldout_fraction)
-        rankings = selectors.heldout_rankings(project=project, fraction=config.heldout_fraction)
+        rankings = selectors.heldout_rankings(project=project, fraction=config.heldout_fraction, review=config.review)
         evidence = PairEvidence(heldout_examples, rankings)
         what = "comparisons"
     if not train_examples:
