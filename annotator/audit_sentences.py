@@ -170,6 +170,30 @@ def _model_version_verified(who, detail):
     return f"{who} verified version {detail['version']} again (found by {detail['detected_by']})"
 
 
+def _model_version_promote(who, detail):
+    was = f" (was version {detail['previous']})" if detail.get("previous") else ""
+    overruled = f", overruling the gate ({detail['overruled']})" if detail.get("overruled") else ""
+    return f"{who} made version {detail['version']} current{was}{overruled}"
+
+
+def _model_version_rollback(who, detail):
+    return f"{who} rolled back from version {detail['previous']} to version {detail['version']}"
+
+
+def _run_start(who, detail):
+    options = f" with options {value_text(detail['options'])}" if detail.get("options") else ""
+    return f"{who} started training run {detail['run']} ({detail['trigger']}){options}"
+
+
+def _run_finish(who, detail):
+    if detail.get("version") is None:
+        return f"training run {detail['run']} {detail['status']}: {value_text(detail.get('reason', ''))}"
+    return (
+        f"training run {detail['run']} {detail['status']}: version {detail['version']} "
+        f"{detail['gate_outcome']} by the gate, {value_text(detail['reason'])}"
+    )
+
+
 # throttling's scopes, as the subject they lock
 SCOPE_WORDS = {"login-username": "the username", "login-address": "the address", "token-address": "API tokens from the address"}
 
@@ -236,6 +260,10 @@ SENTENCES = {
     "model_version.pin": _model_version_pin,
     "model_version.refused": _model_version_refused,
     "model_version.verified": _model_version_verified,
+    "model_version.promote": _model_version_promote,
+    "model_version.rollback": _model_version_rollback,
+    "run.start": _run_start,
+    "run.finish": _run_finish,
     "login.lockout": _login_lockout,
     "login.unlock": _login_unlock,
     "token.create": _token_create,

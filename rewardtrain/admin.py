@@ -76,7 +76,7 @@ class RewardModelVersionAdmin(admin.ModelAdmin):
             return
         version = queryset.get()
         try:
-            versions.model_version_promote(version=version)
+            versions.model_version_promote(version=version, actor=request.user)
         except versions.VersionUnavailable as error:
             self.message_user(request, str(error), messages.ERROR)
             return

@@ -217,7 +217,7 @@ class ModelPromoteApi(ApiView):
         project = _project_for_admin(user=request.user, slug=slug)
         target = get_object_or_404(RewardModelVersion, project=project, version=version)
         try:
-            promoted = versions.model_version_promote(version=target)
+            promoted = versions.model_version_promote(version=target, actor=request.user)
         except versions.VersionUnavailable as error:
             raise Conflict(str(error)) from None
         return Response(VersionSerializer(promoted).data)
@@ -240,7 +240,7 @@ class ModelRollbackApi(ApiView):
     def post(self, request, slug):
         project = _project_for_admin(user=request.user, slug=slug)
         try:
-            restored = versions.model_version_rollback(project=project)
+            restored = versions.model_version_rollback(project=project, actor=request.user)
         except versions.VersionUnavailable as error:
             raise Conflict(str(error)) from None
         return Response(VersionSerializer(restored).data)

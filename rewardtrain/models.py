@@ -90,6 +90,9 @@ class TrainingRun(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     split = models.JSONField(default=dict, blank=True, help_text="The held-out split this run used.")
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True, help_text="What befell the run beside its outcome: interrupted by a worker shutdown and queued again."
+    )
     # The Celery task id the run was enqueued under: a redelivery carries the
     # same id, a stale message from another enqueue does not.
     task_id = models.CharField(max_length=64, blank=True)
@@ -120,6 +123,14 @@ class TrainingRun(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of {self.project.slug} ({self.status})"
+
+    @property
+    def phase_text(self) -> str:
+        """What a running run is doing: "loading the model", "step 3 of 40", "publishing" (static/js/run_progress.js says it the same way)."""
+        progress = self.progress or {}
+        if progress.get("phase") == "training" and progress.get("total"):
+            return f"step {progress.get('step')} of {progress['total']}"
+        return progress.get("phase", "")
 
 
 class FreshLabelScore(models.Model):

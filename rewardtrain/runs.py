@@ -18,12 +18,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from annotator.audit_log import audit_record
 from annotator.celery import app, broker_send_connection
 from annotator.heartbeats import CONNECTION_ERRORS, heartbeat, retrying
 from annotator.models import Project
 from annotator.project_lifecycle import project_refuse_if_archived
 from arbiter_reward.reward import POOLINGS, recorded_pooling
-from rewardtrain import selectors
+from rewardtrain import selectors, worker_shutdown
 from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, manifest_pin, read_metadata, write_checkpoint
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig
 from rewardtrain.data import split_labelled, split_pairs
@@ -48,8 +49,22 @@ TRAIN_TASK = "rewardtrain.tasks.train_reward_model"  # sent by name: the task mo
 MAX_ATTEMPTS = 2
 
 
+# What a run is doing, shown on its page (rewardtrain/training.py reports the trainer's own
+# phases, PHASE_*; step reports say "training").
+PHASE_LOADING_DATA = "loading the data"
+PHASE_EVALUATING = "evaluating"
+PHASE_PUBLISHING = "publishing"
+INTERRUPTED = "interrupted by worker shutdown"
+WAITS_FOR_A_WORKER = "its worker shut down; the next worker to start takes it"
+FIRST_PROGRESS = {"phase": PHASE_LOADING_DATA}  # what a claimed run shows before the trainer reports
+
+
 class RunAborted(Exception):
     """Raised from the progress callback when the row was marked failed under the worker."""
+
+
+class RunInterrupted(Exception):
+    """Raised from the progress callback when the worker was told to stop (worker_shutdown.py)."""
 
 def train_config_for(*, project, options) -> TrainConfig:
     """Defaults, then the deployment's device and the project's base model, then the run's options.
@@ -106,6 +121,12 @@ def training_run_get_or_start(*, project, trigger, requested_by=None, options=No
                     options=options,
                     task_id=str(uuid.uuid4()) if enqueue else "",
                 )
+                audit_record(
+                    actor=requested_by,
+                    project=project,
+                    action="run.start",
+                    detail={"run": run.id, "trigger": trigger, "options": options},
+                )
         except IntegrityError:
             existing = selectors.active_run(project=project)
             if existing is not None:
@@ -145,7 +166,7 @@ def _enqueue(run):
     TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(enqueued_at=sent_at, send_error=error)
 
 
-def _resend_lost_runs(now) -> list[int]:
+def _resend_lost_runs(now, *, lost=None) -> list[int]:
     """Send queued runs again, under a new task id: those whose last send failed, and those no
     worker claimed for a long while.
 
@@ -155,7 +176,8 @@ def _resend_lost_runs(now) -> list[int]:
     """
     cutoff = now - timedelta(minutes=settings.ARBITER_QUEUED_RESEND_MINUTES)
     resent = []
-    lost = Q(enqueued_at__lt=cutoff) | ~Q(send_error="")
+    if lost is None:
+        lost = Q(enqueued_at__lt=cutoff) | ~Q(send_error="")
     for run in TrainingRun.objects.filter(lost, status=TrainingRun.Status.QUEUED):
         run.task_id = str(uuid.uuid4())
         if TrainingRun.objects.filter(id=run.id, status=TrainingRun.Status.QUEUED).update(task_id=run.task_id):
@@ -180,7 +202,15 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
     claim = TrainingRun.objects.filter(id=run_id, status=TrainingRun.Status.QUEUED)
     if task_id:
         claim = claim.filter(task_id=task_id)  # a message the run was re-sent past claims nothing
-    claimed = claim.update(status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1)
+    # Autocommitted at once, with the first phase: the run page says "running" from here on,
+    # not "queued" until the first step, tens of seconds of loading and tokenising later.
+    claimed = claim.update(
+        status=TrainingRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        progress=FIRST_PROGRESS,
+    )
     run = TrainingRun.objects.select_related("project").filter(id=run_id).first()
     if run is None:
         return None
@@ -194,8 +224,11 @@ def training_run_execute(*, run_id, task_id=None, progress_every=2.0, on_progres
             with _heartbeat(run) as beat:
                 _train_and_publish(run, progress_every=progress_every, on_progress=beat.checked(on_progress))
         except BaseException as error:  # KeyboardInterrupt in the command too: never leave it "running"
-            log.exception("training run %s failed", run.id)
             cleanup_partial(checkpoint_root(project=run.project))
+            if isinstance(error, RunInterrupted):
+                _run_requeue(run)
+                return run
+            log.exception("training run %s failed", run.id)
             lost = isinstance(error, CONNECTION_ERRORS)
             if lost and _reclaim_after_database_loss(run):
                 continue
@@ -228,10 +261,10 @@ def _reclaim(run, *, now) -> bool:
         return False
     retried = TrainingRun.objects.filter(
         id=run.id, status=TrainingRun.Status.RUNNING, task_id=run.task_id, attempts=run.attempts
-    ).update(attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress={}, history=[])
+    ).update(attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress=FIRST_PROGRESS, history=[])
     if retried:
         run.attempts += 1
-        run.progress, run.history = {}, []
+        run.progress, run.history = dict(FIRST_PROGRESS), []
         log.warning("training run %s: its worker died; retrying (attempt %s)", run.id, run.attempts)
     return bool(retried)
 
@@ -246,14 +279,14 @@ def _reclaim_after_database_loss(run) -> bool:
     now = timezone.now()
     retried = retrying(
         lambda: _this_attempt(run).update(
-            attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress={}, history=[]
+            attempts=run.attempts + 1, started_at=now, heartbeat_at=now, progress=FIRST_PROGRESS, history=[]
         ),
         what=f"retry of training run {run.id}",
         seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS,
     )
     if retried:
         run.attempts += 1
-        run.progress, run.history = {}, []
+        run.progress, run.history = dict(FIRST_PROGRESS), []
         log.warning("training run %s: it lost its database; retrying (attempt %s)", run.id, run.attempts)
     return bool(retried)
 
@@ -274,36 +307,89 @@ def _heartbeat(run):
 
 def _run_fail(run, error):
     """Fail this attempt with the reason, waiting for a lost database up to the stale threshold."""
+
+    def fail():
+        with transaction.atomic():
+            failed = _this_attempt(run).update(status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now())
+            if failed:
+                _audit_finish(run, status=TrainingRun.Status.FAILED, reason=error)
+        return failed
+
+    retrying(fail, what=f"failure of training run {run.id}", seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS)
+
+
+def _run_requeue(run):
+    """Queue the run again after its worker was told to stop: the interruption is noted on the
+    row and does not count as an attempt (MAX_ATTEMPTS is for workers that die).
+
+    Not sent from here: a worker in its warm shutdown still takes messages, and would take this
+    one only to stop it again. The row says it waits for a send instead, as after a failed one;
+    the next worker to start sends it (resend_unsent_runs), or else the reaper's next tick.
+    """
+    progress = run.progress
+    where = f"step {progress['step']} of {progress['total']}" if progress.get("step") else progress.get("phase", "")
+    now = timezone.now()
+    run.note = f"{INTERRUPTED} at {now:%Y-%m-%d %H:%M:%S} UTC ({where}); queued again"
     retrying(
-        lambda: _this_attempt(run).update(status=TrainingRun.Status.FAILED, error=error, finished_at=timezone.now()),
-        what=f"failure of training run {run.id}",
+        lambda: _this_attempt(run).update(
+            status=TrainingRun.Status.QUEUED, attempts=run.attempts - 1, note=run.note, enqueued_at=now,
+            send_error=WAITS_FOR_A_WORKER, started_at=None, heartbeat_at=None, progress={}, history=[],
+        ),
+        what=f"requeue of training run {run.id}",
         seconds=settings.ARBITER_HEARTBEAT_STALE_SECONDS,
     )
+    log.warning("training run %s: %s", run.id, run.note)
+    run.refresh_from_db()
+
+
+def resend_unsent_runs() -> list[int]:
+    """Send the queued runs whose last send failed or whose worker shut down: when a worker
+    starts (tasks.py), so `make run` takes an interrupted run up again at once."""
+    return _resend_lost_runs(timezone.now(), lost=~Q(send_error=""))
+
+
+def _audit_finish(run, *, status, reason="", version=None, gate=None):
+    """The run's outcome in the project's audit log; no actor: a worker or the command ran it."""
+    detail = {"run": run.id, "status": status, "version": version.version if version else None}
+    if gate is not None:
+        detail.update(gate_outcome=gate["outcome"], reason=gate["reason"])
+    else:
+        lines = [line.strip() for line in reason.splitlines() if line.strip()]
+        detail["reason"] = lines[-1] if lines else ""  # a traceback's last line: the error, no paths
+    audit_record(actor=None, project=run.project, action="run.finish", detail=detail)
+
+
+PROGRESS_FIELDS = ("phase", "step", "total", "loss", "pairs_per_s", "items_per_s")
 
 
 def _progress_writer(run, *, every, on_progress):
-    """The trainer's progress callback: writes progress, history and heartbeat to the row, at most
-    every `every` seconds (always after an evaluation), and aborts once the row is no longer running
-    under this attempt (the reaper failed it, or a redelivery took it over)."""
+    """The trainer's progress callback: writes progress (the phase, the latest step), history and
+    heartbeat to the row, at most every `every` seconds, but at once on a change of phase and
+    after an evaluation. It stops the run once the row is no longer running under this attempt
+    (the reaper failed it, or a redelivery took it over) and when the worker was told to stop.
+    `on_progress(report)` is called after every step, once the row was written."""
     last_write = 0.0
 
     def progress(report):
         nonlocal last_write
-        if on_progress:
-            on_progress(report)
-        run.progress = finite({k: report[k] for k in ("step", "total", "loss", "pairs_per_s", "items_per_s") if k in report})
+        if worker_shutdown.requested():
+            raise RunInterrupted(f"run {run.id}: the worker is shutting down")
+        phase_changed = report.get("phase", run.progress.get("phase")) != run.progress.get("phase")
+        # Merged: a phase report keeps the latest step, so the page's bar stays while it evaluates.
+        run.progress = finite({**run.progress, **{k: report[k] for k in PROGRESS_FIELDS if k in report}})
         evaluated = "eval" in report
         if evaluated:
             run.history.append(finite(report["eval"]))
-        if not evaluated and time.monotonic() - last_write < every:
-            return
-        last_write = time.monotonic()
-        still_running = retrying(
-            lambda: _this_attempt(run).update(progress=run.progress, history=run.history, heartbeat_at=timezone.now()),
-            what=f"progress of training run {run.id}",
-        )
-        if not still_running:
-            raise RunAborted(f"run {run.id} is no longer running; stopping")
+        if phase_changed or evaluated or time.monotonic() - last_write >= every:
+            last_write = time.monotonic()
+            still_running = retrying(
+                lambda: _this_attempt(run).update(progress=run.progress, history=run.history, heartbeat_at=timezone.now()),
+                what=f"progress of training run {run.id}",
+            )
+            if not still_running:
+                raise RunAborted(f"run {run.id} is no longer running; stopping")
+        if on_progress and "step" in report:
+            on_progress(report)
 
     return progress
 
@@ -348,19 +434,19 @@ def _train_and_publish(run, *, progress_every, on_progress):
     # torch: imported by the processes that train, not at start-up
     from rewardtrain.training import train, train_classifier
 
-    trained = dict(
-        init_from=current.path if warm else None,
-        progress=_progress_writer(run, every=progress_every, on_progress=on_progress),
-    )
+    progress = _progress_writer(run, every=progress_every, on_progress=on_progress)
+    trained = dict(init_from=current.path if warm else None, progress=progress)
     if project.classifies:
         result = train_classifier(
             train_examples, heldout_examples, config, labels=project.labels, positive=project.positive_label, **trained
         )
     else:
         result = train(train_examples, heldout_examples, config, **trained)
+    progress({"phase": PHASE_EVALUATING})  # the gate scores the held-out set with both versions
     gate = promotion_decision(current=current, current_invalid=current_invalid, result=result, evidence=evidence, config=config)
     start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
 
+    progress({"phase": PHASE_PUBLISHING})
     number = next_version_number(project)
     path = write_checkpoint(
         result,
@@ -462,6 +548,7 @@ def _record_version(run, *, number, path, current, gate, metrics, snapshot, star
         run.finished_at = timezone.now()
         run.error = ""
         run.save(update_fields=["status", "version", "metrics", "finished_at", "error", "progress", "history"])
+        _audit_finish(run, status=run.status, version=version, gate=gate)
 
 
 
@@ -500,13 +587,13 @@ def reap_stale_runs() -> list[int]:
     )
     reaped = []
     for run in stale:
-        updated = TrainingRun.objects.filter(
-            id=run.id, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff
-        ).update(
-            status=TrainingRun.Status.FAILED,
-            error=f"worker stopped sending heartbeats (last at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)",
-            finished_at=now,
-        )
+        error = f"worker stopped sending heartbeats (last at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        with transaction.atomic():
+            updated = TrainingRun.objects.filter(
+                id=run.id, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff
+            ).update(status=TrainingRun.Status.FAILED, error=error, finished_at=now)
+            if updated:
+                _audit_finish(run, status=TrainingRun.Status.FAILED, reason=error)
         if updated:
             reaped.append(run.id)
             # The project's only writer is gone (single flight), so any temp folder is partial.

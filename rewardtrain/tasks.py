@@ -6,14 +6,25 @@ it unacknowledged and reject_on_worker_lost requeues it; the service retries suc
 """
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutting_down
 
-from rewardtrain import live_scoring, runs
+from rewardtrain import live_scoring, runs, worker_shutdown
+
+# A worker told to stop has its training run stop at the next step and queued again; the next
+# worker to start sends it.
+worker_shutting_down.connect(worker_shutdown.request_stop)
+
+
+@worker_ready.connect
+def _send_runs_waiting_for_a_worker(**_signal_kwargs):
+    runs.resend_unsent_runs()
 
 
 # ignore_result: the run's row is its outcome. The name is what runs.TRAIN_TASK sends.
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def train_reward_model(self, run_id):
-    run = runs.training_run_execute(run_id=run_id, task_id=self.request.id)
+    with worker_shutdown.stop_on_signal():
+        run = runs.training_run_execute(run_id=run_id, task_id=self.request.id)
     return {"run": run_id, "status": run.status if run else None}
 
 

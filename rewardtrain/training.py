@@ -22,7 +22,16 @@ import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
-from rewardtrain.scoring import REWARD_HEAD, collate, load_reward_model, load_tokenizer, pairwise_accuracy, recorded_pooling, resolve_device, score_logits
+from rewardtrain.scoring import (
+    REWARD_HEAD,
+    collate,
+    load_reward_model,
+    load_tokenizer,
+    pairwise_accuracy,
+    recorded_pooling,
+    resolve_device,
+    score_logits,
+)
 
 
 @dataclass
@@ -34,6 +43,14 @@ class TrainResult:
     history: list[dict]  # one entry per evaluation: step, train_loss, heldout metrics
     head: dict  # what the outputs mean, recorded in arbiter.json: REWARD_HEAD or a classifier's labels
 
+
+# What the trainer is doing, reported through `progress` as {"phase": ...} when it changes (step
+# reports say "training"): loading and tokenising take tens of seconds on a real model, an
+# evaluation minutes on a large project, and the run page should say so rather than nothing.
+PHASE_LOADING = "loading the model"
+PHASE_TOKENISING = "tokenising"
+PHASE_TRAINING = "training"
+PHASE_EVALUATING = "evaluating"
 
 # How many batches' worth of prompt groups are sorted by length together. Whole-set sorting
 # would give fixed batches every epoch; chunks keep some randomness while padding stays low.
@@ -305,7 +322,8 @@ def train(
     init_from: str | None = None,
     progress: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train a pairwise reward model; `progress` is called after every step and may raise to abort."""
+    """Train a pairwise reward model; `progress` is called after every step and at every change of
+    phase (PHASE_*), and may raise to abort."""
     return _train(
         lambda tokenizer: (PairwiseTask(train_pairs, tokenizer, config), PairwiseTask(heldout_pairs, tokenizer, config)),
         config,
@@ -338,9 +356,15 @@ def train_classifier(
 def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) -> TrainResult:
     """The one training loop: `make_tasks(tokenizer)` gives the (train, held-out) tasks, which
     say how a batch is built, what its loss is and what a held-out evaluation measures."""
+
+    def report_phase(phase):
+        if progress:
+            progress({"phase": phase})
+
     torch.manual_seed(config.seed)  # before loading: seeds the new head
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    report_phase(PHASE_LOADING)
     base = str(init_from or config.base_model or default_base_model())
     model, tokenizer = load_model(base, device, head=head, pooling=config.pooling)
     set_dropout(model, config.dropout)
@@ -356,6 +380,7 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             return model(**inputs).logits.float()
 
+    report_phase(PHASE_TOKENISING)
     started = time.perf_counter()
     task, held = make_tasks(tokenizer)
     rng = random.Random(config.seed)
@@ -404,12 +429,14 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
             all_loss_sum += loss.item() * n
             loss_n += n
             report = {
+                "phase": PHASE_TRAINING,
                 "step": step,
                 "total": total,
                 "loss": loss.item(),
                 speed: done / (time.perf_counter() - started - eval_seconds),
             }
             if step % eval_every == 0 or step == total:
+                report_phase(PHASE_EVALUATING)
                 eval_started = time.perf_counter()
                 report["eval"] = run_eval(step, loss_sum / loss_n)
                 loss_sum, loss_n = 0.0, 0
@@ -431,6 +458,7 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
         **used,
     }
     if not held.n_examples and task.n_examples:  # no held-out set: normalise scores by the training completions
+        report_phase(PHASE_EVALUATING)
         train_stats = task.metrics(model)
         metrics["reward_mean"], metrics["reward_std"] = train_stats["reward_mean"], train_stats["reward_std"]
     model.eval()

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotator.audit_log import audit_record
 from annotator.models import Project
 from rewardtrain import selectors
 from rewardtrain.checkpoints import CheckpointInvalid
@@ -49,27 +50,39 @@ def make_current(version):
 # --- admin actions -------------------------------------------------------------------------
 
 
-def model_version_promote(*, version) -> RewardModelVersion:
+def model_version_promote(*, version, actor=None) -> RewardModelVersion:
     """Make `version` current, overruling the gate if it had rejected it or it waits for
     evidence; VersionUnavailable
-    (naming the version, never its path) when its checkpoint fails verification."""
+    (naming the version, never its path) when its checkpoint fails verification. Audited as
+    "model_version.promote" by `actor` (the page, the API and the admin pass the user)."""
+    return _switch_current(version, actor=actor, action="model_version.promote")
+
+
+def _switch_current(version, *, actor, action):
+    """Verify `version`'s folder, make it current and audit `action`, in one transaction."""
     try:
         version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="promote")
     except CheckpointInvalid as error:
         raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
     with transaction.atomic():
-        Project.objects.select_for_update().get(pk=version.project_id)
+        project = Project.objects.select_for_update().get(pk=version.project_id)
         version = RewardModelVersion.objects.get(pk=version.pk)
-        if version.status in (RewardModelVersion.Status.REJECTED, RewardModelVersion.Status.PENDING):
+        previous = selectors.current_version(project=project)
+        overruled = version.status in (RewardModelVersion.Status.REJECTED, RewardModelVersion.Status.PENDING)
+        detail = {"version": version.version, "previous": previous.version if previous else None}
+        if overruled:
+            detail["overruled"] = version.status
             version.status = RewardModelVersion.Status.PUBLISHED
             version.rejected_reason = f"promoted by an admin over the gate: {version.rejected_reason}"
             version.save(update_fields=["status", "rejected_reason"])
         make_current(version)
+        audit_record(actor=actor, project=project, action=action, detail=detail)
     return version
 
 
-def model_version_rollback(*, project) -> RewardModelVersion:
-    """Make the published version before the current one current again."""
+def model_version_rollback(*, project, actor=None) -> RewardModelVersion:
+    """Make the published version before the current one current again; audited as
+    "model_version.rollback" by `actor`."""
     current = selectors.current_version(project=project)
     if current is None:
         raise VersionUnavailable("there is no current version to roll back from")
@@ -82,4 +95,4 @@ def model_version_rollback(*, project) -> RewardModelVersion:
     )
     if previous is None:
         raise VersionUnavailable(f"no published version before v{current.version}")
-    return model_version_promote(version=previous)
+    return _switch_current(previous, actor=actor, action="model_version.rollback")

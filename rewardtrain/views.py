@@ -75,7 +75,7 @@ def project_model_promote(request, slug, version):
     project = _project_for_admin(user=request.user, slug=slug)
     target = get_object_or_404(RewardModelVersion, project=project, version=version)
     try:
-        versions.model_version_promote(version=target)
+        versions.model_version_promote(version=target, actor=request.user)
         messages.success(request, f"v{target.version} is now current.")
     except versions.VersionUnavailable as error:
         messages.error(request, str(error))
@@ -87,7 +87,7 @@ def project_model_promote(request, slug, version):
 def project_model_rollback(request, slug):
     project = _project_for_admin(user=request.user, slug=slug)
     try:
-        restored = versions.model_version_rollback(project=project)
+        restored = versions.model_version_rollback(project=project, actor=request.user)
         messages.success(request, f"Rolled back: v{restored.version} is current again.")
     except versions.VersionUnavailable as error:
         messages.error(request, str(error))

@@ -44,7 +44,7 @@ def test_label_smoothing_enters_the_training_loss(tiny_model, toy_pairs):
     first_loss = {}
     for smoothing in (0.0, 0.2):
         config = tiny_config(tiny_model, epochs=1, label_smoothing=smoothing, learning_rate=0.0)
-        train(pairs, [], config, progress=lambda r, s=smoothing: first_loss.setdefault(s, r["loss"]))
+        train(pairs, [], config, progress=lambda r, s=smoothing: "loss" in r and first_loss.setdefault(s, r["loss"]))
     # near-equal rewards, margin 2: -(0.8 log sigmoid(-2) + 0.2 log sigmoid(2))
     assert first_loss[0.2] == pytest.approx(0.8 * math.log1p(math.exp(2.0)) + 0.2 * math.log1p(math.exp(-2.0)), abs=0.05)
     assert first_loss[0.0] == pytest.approx(math.log1p(math.exp(2.0)), abs=0.05)
@@ -55,7 +55,7 @@ def test_margins_enter_the_training_loss_scaled_by_margin_scale(tiny_model, toy_
     first_loss = {}
     for scale in (0.0, 1.0):
         config = tiny_config(tiny_model, epochs=1, margin_scale=scale, learning_rate=0.0)
-        train(pairs, [], config, progress=lambda r, s=scale: first_loss.setdefault(s, r["loss"]))
+        train(pairs, [], config, progress=lambda r, s=scale: "loss" in r and first_loss.setdefault(s, r["loss"]))
     # an untrained model gives near-equal rewards: loss ~ log(2) without margin, ~ log(1 + e^2) with
     assert first_loss[0.0] == pytest.approx(math.log(2), abs=0.05)
     assert first_loss[1.0] == pytest.approx(math.log1p(math.exp(2.0)), abs=0.05)
@@ -67,9 +67,9 @@ def test_each_distinct_completion_is_encoded_once_per_step(tiny_model, monkeypat
     rows = []
     real_collate = training.collate
     monkeypatch.setattr(training, "collate", lambda enc, *a: rows.append(len(enc)) or real_collate(enc, *a))
-    steps = []
-    train(pairs, [], tiny_config(tiny_model, epochs=1, batch_size=16), progress=steps.append)
-    assert len(steps) == 1
+    reports = []
+    train(pairs, [], tiny_config(tiny_model, epochs=1, batch_size=16), progress=reports.append)
+    assert [r["step"] for r in reports if "loss" in r] == [1]
     assert rows == [4]  # 6 pairs scored from 4 encodings, not 12
 
 
@@ -149,7 +149,7 @@ def test_same_seed_same_model_on_cpu(tiny_model, toy_pairs):
 
 def test_progress_may_abort_training(tiny_model, toy_pairs):
     def cancel(report):
-        if report["step"] == 2:
+        if report.get("step") == 2:
             raise KeyboardInterrupt("cancelled")
 
     with pytest.raises(KeyboardInterrupt):
@@ -166,3 +166,13 @@ def test_learning_rate_warms_up_then_decays_to_zero():
 def test_config_round_trips_and_ignores_unknown_keys():
     config = TrainConfig(batch_size=4, freeze_layers=1)
     assert TrainConfig.from_dict({**config.to_dict(), "from_the_future": 1}) == config
+
+
+def test_the_trainer_reports_its_phases_in_order(tiny_model, toy_pairs):
+    reports = []
+    train(toy_pairs(16), toy_pairs(8, seed=1), tiny_config(tiny_model, epochs=1, eval_every=1), progress=reports.append)
+    phases = [r["phase"] for r in reports]
+    # one step each: 16 pairs in batches of 8; an evaluation after every step
+    assert phases == ["loading the model", "tokenising", "evaluating", "training", "evaluating", "training"]
+    assert [r["step"] for r in reports if r["phase"] == "training"] == [1, 2]
+    assert all(set(r) == {"phase"} for r in reports if r["phase"] != "training")
