@@ -222,6 +222,10 @@ def _projects_next(w):
     w.call("projects_next", 204, w.as_(w.labeler), slug="empty")
     w.call("projects_next", 404, w.as_(w.labeler), slug="someone-elses")
     w.refuses_strangers("projects_next", slug="generated")
+    project_archive(project=w.empty, actor=None)
+    w.call("projects_next", 403, w.as_(w.labeler), slug="empty")  # hidden from its labeler
+    membership_add(project=w.empty, user=w.lead, role="lead")
+    w.call("projects_next", 409, w.as_(w.lead), slug="empty")  # read-only to its lead
 
 
 @scenario("assignments_skip")
@@ -231,6 +235,9 @@ def _assignments_skip(w):
     w.call("assignments_skip", 404, w.as_(w.lead), assignment_id=item.assignment)  # not theirs
     w.call("assignments_skip", 204, w.as_(w.labeler), assignment_id=item.assignment)
     w.refuses_strangers("assignments_skip", assignment_id=item.assignment)
+    held = w.call("projects_next", 200, w.as_(w.labeler), w.models.Item, slug="generated")
+    project_archive(project=w.project, actor=None)
+    w.call("assignments_skip", 409, w.as_(w.labeler), assignment_id=held.assignment)
 
 
 @scenario("judgments_create")
@@ -381,6 +388,9 @@ def _projects_train(w):
     w.call(train, 403, w.by_session(w.lead), slug="generated", body=m.TrainInputRequest())
     w.call(train, 404, w.as_(w.lead), slug="someone-elses", body=m.TrainInputRequest())
     w.refuses_strangers(train, slug="generated", body=m.TrainInputRequest())
+    project_archive(project=w.empty, actor=None)
+    membership_add(project=w.empty, user=w.lead, role="lead")
+    w.call(train, 409, w.as_(w.lead), slug="empty", body=m.TrainInputRequest())
 
 
 @scenario("projects_runs_list")
