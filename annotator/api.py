@@ -29,7 +29,7 @@ from .judgments import (
     judgment_record,
 )
 from .models import Assignment, Judgment, Membership, Project
-from .permissions import project_for_lead, project_for_member
+from .permissions import project_for_labeler, project_for_lead
 from .project_lifecycle import project_refuse_if_archived
 from .queue import assignment_next_for, assignment_skip
 from .selectors import projects_for, quality_report_for
@@ -128,7 +128,7 @@ class NextItemApi(ApiView):
         description="Lease the next item (or get back the one you hold). Not idempotent: it may create a lease.",
     )
     def get(self, request, slug):
-        project, _role = project_for_member(user=request.user, slug=slug)
+        project, _role = project_for_labeler(user=request.user, slug=slug)
         project_refuse_if_archived(project)  # a lead's call too: it leases an item
         assignment = assignment_next_for(annotator=request.user, project=project)
         if assignment is None:
@@ -288,14 +288,19 @@ class ProjectExportApi(ApiView):
                 "min_seconds. Imported rows stay.",
             ),
             OpenApiParameter(
+                "review", OpenApiTypes.STR, enum=list(exports.REVIEW_FILTERS), default=exports.REVIEW_DEFAULT,
+                description="Whose rows, by review: all but rejected judgments' (the default), only accepted "
+                "judgments' (imported rows have no judgment and are left out), or any.",
+            ),
+            OpenApiParameter(
                 "include_gold", OpenApiTypes.BOOL, default=False,
                 description="Keep gold prompts' human rows in pairs, rankings and labels (left out by default: they test "
                 "labelers). The judgments kind always has them, marked gold.",
             ),
             OpenApiParameter(
-                "review", OpenApiTypes.STR, enum=list(exports.REVIEW_FILTERS), default=exports.REVIEW_DEFAULT,
-                description="Whose rows, by review: all but rejected judgments' (the default), only accepted "
-                "judgments' (imported rows have no judgment and are left out), or any.",
+                "include_taken_out", OpenApiTypes.BOOL, default=False,
+                description="Keep the rows of prompts a lead took out of the queue (left out by default, as training "
+                "leaves them out).",
             ),
         ],
         # A generated client parses a status one way only, by the first media type it knows:

@@ -36,6 +36,15 @@ def project_for_member(*, user, slug, archived_hidden=True):
     return project, role
 
 
+def project_for_labeler(*, user, slug):
+    """(project, role) for a member who labels (everyone but a reviewer, who reviews others'
+    judgments and never takes from the queue); 403 for a reviewer, 404 for an outsider."""
+    project, role = project_for_member(user=user, slug=slug)
+    if role == Membership.Role.REVIEWER:
+        raise PermissionDenied("Reviewers review judgments; they do not label. Ask a lead for the labeler role to label.")
+    return project, role
+
+
 def project_for_lead(*, user, slug):
     """(project, role) for a lead or admin; 403 for a labeler, 404 for an outsider."""
     project, role = project_for_member(user=user, slug=slug)

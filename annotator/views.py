@@ -35,7 +35,7 @@ from .judgments import (
     judgment_undo,
 )
 from .models import Assignment, Judgment
-from .permissions import project_for_member
+from .permissions import project_for_labeler, project_for_member
 from .project_lifecycle import project_refuse_if_archived
 from .queue import assignment_next_for, assignment_skip
 from .selectors import is_lead, judgments_recent_for, may_review, project_progress, projects_archived_for, projects_for
