@@ -43,6 +43,24 @@ def env_mode(name, default):
     return mode
 
 
+def env_db_pool(name):
+    """Sizes of Django's PostgreSQL connection pool (psycopg_pool), one pool per process: unset
+    or "0" no pool, "1" 2 to 4 connections (gunicorn's 4 threads per worker each hold one through
+    a request), "MIN,MAX" those sizes."""
+    text = os.environ.get(name, "").strip()
+    if text in ("", "0"):
+        return None
+    if text == "1":
+        return {"min_size": 2, "max_size": 4}
+    try:
+        min_size, max_size = (int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not 0, 1 or MIN,MAX such as 2,8") from None
+    if not 0 <= min_size <= max_size or max_size < 1:
+        raise ValueError(f"{name}={text!r}: MIN,MAX needs 0 <= MIN <= MAX and MAX >= 1")
+    return {"min_size": min_size, "max_size": max_size}
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ARBITER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -144,6 +162,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # One test database per test process, so two test runs on one server never collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    DB_POOL = env_db_pool("ARBITER_DB_POOL")
+    if DB_POOL:
+        # A pooled connection goes back to the pool at the end of each request or task; Django
+        # refuses persistent connections (CONN_MAX_AGE) beside a pool.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = DB_POOL
+    # Behind pgbouncer in transaction mode a server-side cursor opened outside a transaction (WITH
+    # HOLD: training's data, the audit log's CSV) stays on one server connection while its next
+    # FETCH may go to another. Without them each query's rows are read whole, an export's too.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("ARBITER_PGBOUNCER_TRANSACTION_MODE", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
