@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test install install-test migrate demo bench-labeling bench-train clean
+.PHONY: run test test-s3 install install-test migrate demo bench-labeling bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ run: demo
 # With CI=true a missing service is an error, never a skip.
 test: install-test
 	SECRET_KEY="$${SECRET_KEY:-insecure-test-key}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that publish, fetch, serve and download checkpoints, with every checkpoint in an S3
+# bucket (moto's S3 server, started by the tests). `ARBITER_TEST_STORAGE=s3 make test`: all of them.
+S3_TESTS := tests/storage tests/rewardtrain/test_checkpoints_across_hosts.py \
+  tests/rewardtrain/test_django_training_runs.py tests/rewardtrain/test_rl_loop_serving.py \
+  tests/rewardtrain/test_django_version_pinning.py tests/rewardtrain/test_django_current_checkpoint_trust.py
+test-s3: install-test
+	ARBITER_TEST_STORAGE=s3 SECRET_KEY="$${SECRET_KEY:-insecure-test-key}" $(BIN)/python -m pytest $(S3_TESTS) $(PYTEST_ARGS)
 
 bench-labeling: install
 	@echo "See bench/README.md: bench/labeling_load.py runs against a server you start."

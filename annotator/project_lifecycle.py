@@ -99,9 +99,11 @@ def project_delete(*, project, actor, typed_slug):
     busy = _work_in_progress(project)
     if busy:
         raise DeleteRefused(f"Not deleted: {busy}. Wait for it to end.")
+    from rewardtrain import checkpoint_store
     from rewardtrain.versions import checkpoint_root
 
     folder = checkpoint_root(project=project)
+    slug = project.slug
     with transaction.atomic():
         detail = {
             "name": project.name,
@@ -112,6 +114,8 @@ def project_delete(*, project, actor, typed_slug):
         audit_record(actor=actor, project=project, action="project.delete", detail=detail)
         project.delete()
         transaction.on_commit(lambda: _remove_folder(folder))
+        if checkpoint_store.is_remote():  # the store's copies; the reaper removes any left behind
+            transaction.on_commit(lambda: _remove_stored(checkpoint_store.store(), slug))
     return detail
 
 
@@ -122,3 +126,10 @@ def _remove_folder(folder):
         pass  # never trained
     except OSError:
         logger.exception("project deleted but its checkpoint folder %s could not be removed", folder)
+
+
+def _remove_stored(store, slug):
+    try:
+        store.delete(slug)
+    except Exception:
+        logger.exception("project deleted but its checkpoints in %r could not be removed", store)

@@ -361,6 +361,20 @@ ARBITER_MAX_IMPORT_BYTES = env_int("ARBITER_MAX_IMPORT_BYTES", 200 * 1024 * 1024
 # An upload page import larger than this runs as a Celery job with a progress page.
 ARBITER_IMPORT_BACKGROUND_BYTES = env_int("ARBITER_IMPORT_BACKGROUND_BYTES", 5 * 1024 * 1024)
 ARBITER_CHECKPOINT_DIR = Path(env_str("ARBITER_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))
+# Where published checkpoints live (rewardtrain/storage.py): unset or a folder, that folder (it
+# replaces ARBITER_CHECKPOINT_DIR); s3://bucket/prefix, an S3-compatible bucket whose endpoint,
+# region and credentials come from the standard AWS_* variables (AWS_ENDPOINT_URL,
+# AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or ARBITER_S3_ENDPOINT_URL.
+ARBITER_CHECKPOINT_STORAGE = env_str("ARBITER_CHECKPOINT_STORAGE")
+if ARBITER_CHECKPOINT_STORAGE and not ARBITER_CHECKPOINT_STORAGE.startswith("s3://"):
+    ARBITER_CHECKPOINT_DIR = Path(ARBITER_CHECKPOINT_STORAGE)
+ARBITER_S3_ENDPOINT_URL = env_str("ARBITER_S3_ENDPOINT_URL")  # empty: AWS_ENDPOINT_URL, else AWS itself
+# A checkpoint file download from a bucket redirects to a URL signed for this long; 0 streams it through the web host.
+ARBITER_S3_PRESIGN_SECONDS = env_int("ARBITER_S3_PRESIGN_SECONDS", 300)
+# Hosts that serve or warm-start from a bucket keep verified copies of versions here, the least
+# recently used removed beyond ARBITER_MODEL_CACHE_BYTES (a MiniLM version is ~90 MB).
+ARBITER_MODEL_CACHE = Path(env_str("ARBITER_MODEL_CACHE", str(DATA_DIR / "model-cache")))
+ARBITER_MODEL_CACHE_BYTES = env_int("ARBITER_MODEL_CACHE_BYTES", 2 * 1024**3)
 # Permission bits of published checkpoint files; their folders get x where r is set. The default
 # 0644 (folders 0755) lets a scoring or serving process under another user read them; 0640 only
 # the owner's group, 0600 the owner alone. The trainer is Django-free: services pass it in.

@@ -34,6 +34,11 @@ class ModelUnavailableError(APIException):
     default_code = "model_unavailable"
 
 
+class ModelFetchingError(ModelUnavailableError):
+    default_code = "model_fetching"
+    wait = 5  # DRF's handler answers it as Retry-After: a MiniLM version downloads in seconds
+
+
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -255,6 +260,8 @@ class OverBudgetError(APIException):
 def _scored(call):
     try:
         return call()
+    except serving.ModelFetching as error:
+        raise ModelFetchingError(str(error)) from None
     except serving.ModelUnavailable as error:
         raise ModelUnavailableError(str(error)) from None
     except serving.OverBudget as error:

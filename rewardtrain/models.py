@@ -21,7 +21,9 @@ class RewardModelVersion(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     version = models.PositiveIntegerField()
-    path = models.CharField(max_length=1000, help_text="Checkpoint folder in the Hugging Face format.")
+    # The checkpoint's name in the store, <slug>/v<N> (rewardtrain/storage.py), never a host's
+    # folder: every host finds it through the store (checkpoint_store.version_folder).
+    path = models.CharField(max_length=1000, help_text="The checkpoint's name in the checkpoint store: <slug>/v<N>.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
     is_current = models.BooleanField(default=False)
     rejected_reason = models.TextField(blank=True)

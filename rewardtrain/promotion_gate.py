@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 
+from rewardtrain import checkpoint_store
 from rewardtrain import gate as gate_stats
 
 from .models import RewardModelVersion
@@ -188,7 +189,7 @@ def _logits_current(current, items, config) -> tuple[list | None, list[list[floa
     from rewardtrain.scoring import Scorer
 
     torch.set_num_threads(config.threads)
-    scorer = Scorer.load(current.path, device=config.device)
+    scorer = Scorer.load(checkpoint_store.version_folder(current), device=config.device)
     return scorer.labels, scorer.logits(items) if scorer.labels else []
 
 
@@ -199,4 +200,4 @@ def _score_current(current, items, config) -> list[float]:
     from rewardtrain.scoring import Scorer
 
     torch.set_num_threads(config.threads)
-    return Scorer.load(current.path, device=config.device).score(items)
+    return Scorer.load(checkpoint_store.version_folder(current), device=config.device).score(items)

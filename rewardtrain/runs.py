@@ -5,10 +5,10 @@ checkpoints.py)."""
 
 import logging
 import math
-import shutil
 import time
 import traceback
 import uuid
+from contextlib import nullcontext
 from dataclasses import fields
 from datetime import timedelta
 
@@ -24,11 +24,13 @@ from annotator.heartbeats import CONNECTION_ERRORS, heartbeat, retrying
 from annotator.models import Project
 from annotator.project_lifecycle import project_refuse_if_archived
 from arbiter_reward.reward import POOLINGS, recorded_pooling
-from rewardtrain import selectors, worker_shutdown
-from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, manifest_pin, read_metadata, write_checkpoint
+from rewardtrain import checkpoint_store, selectors, worker_shutdown
+from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, read_metadata, write_checkpoint
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig
 from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.model_roots import base_model_check
+from rewardtrain.storage import version_name
+from rewardtrain.store_reaper import reap_unpublished_checkpoints
 from rewardtrain.verification import version_verify
 
 from .models import RewardModelVersion, TrainingRun
@@ -435,22 +437,25 @@ def _train_and_publish(run, *, progress_every, on_progress):
     from rewardtrain.training import train, train_classifier
 
     progress = _progress_writer(run, every=progress_every, on_progress=on_progress)
-    trained = dict(init_from=current.path if warm else None, progress=progress)
-    if project.classifies:
-        result = train_classifier(
-            train_examples, heldout_examples, config, labels=project.labels, positive=project.positive_label, **trained
-        )
-    else:
-        result = train(train_examples, heldout_examples, config, **trained)
+    # A version fetched from a remote store is held in this host's cache while it loads.
+    with checkpoint_store.holding(current) if warm else nullcontext():
+        trained = dict(init_from=str(checkpoint_store.version_folder(current)) if warm else None, progress=progress)
+        if project.classifies:
+            result = train_classifier(
+                train_examples, heldout_examples, config, labels=project.labels, positive=project.positive_label, **trained
+            )
+        else:
+            result = train(train_examples, heldout_examples, config, **trained)
     progress({"phase": PHASE_EVALUATING})  # the gate scores the held-out set with both versions
     gate = promotion_decision(current=current, current_invalid=current_invalid, result=result, evidence=evidence, config=config)
     start = {"warm_start": warm, **({"warm_start_skipped": cold_reason} if cold_reason else {})}
 
     progress({"phase": PHASE_PUBLISHING})
     number = next_version_number(project)
+    # Written on this host first (in place for the local store), then published to the store.
     path = write_checkpoint(
         result,
-        checkpoint_root(project=project) / f"v{number}",
+        checkpoint_store.staging_folder(project=project, number=number),
         metadata={
             "version": number,
             "project": project.slug,
@@ -466,24 +471,26 @@ def _train_and_publish(run, *, progress_every, on_progress):
         },
         file_mode=settings.ARBITER_CHECKPOINT_MODE,
     )
+    name = version_name(project.slug, number)
     try:
-        # Pinned right after the rename, by the process that wrote it: from here on the row,
-        # not the folder, says which manifest was published.
-        pin = manifest_pin(path)
+        # Pinned by the process that wrote it, before its upload (every file, the manifest last):
+        # from here on the row, not the store, says which manifest was published.
+        name, pin = checkpoint_store.publish(path, project=project, number=number)
         _record_version(
-            run, number=number, path=path, current=current, gate=gate, metrics=result.metrics, snapshot=snapshot,
+            run, number=number, path=name, current=current, gate=gate, metrics=result.metrics, snapshot=snapshot,
             start=start, base_model=base_model_label(config), pin=pin,
         )
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)  # a folder without its row must not look published
+        checkpoint_store.unpublish(path, name=name)  # a version without its row must not look published
         raise
+    checkpoint_store.published(path, name=name)
 
 
 def _verification_failure(version) -> str:
     """Why `version`'s checkpoint does not match its row and its manifest ("" when it does);
     the message names files inside the folder, never a path."""
     try:
-        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="training")
+        version_verify(version=version, detected_by="training")
     except CheckpointInvalid as error:
         log.warning("v%s at %s failed verification: %s", version.version, version.path, error)
         return str(error)
@@ -506,7 +513,7 @@ def _cold_start_reason(*, current, current_invalid, run, config) -> str:
         return f"current v{current.version} was trained from another base model"
     if current_invalid:
         return f"current v{current.version} failed verification: {current_invalid}"
-    metadata = read_metadata(current.path)
+    metadata = read_metadata(checkpoint_store.version_folder(current))
     pooling = recorded_pooling(metadata.get("encoding"))
     if pooling != config.pooling:
         return f"current v{current.version} pools by {pooling!r}, this run by {config.pooling!r}"
@@ -598,6 +605,10 @@ def reap_stale_runs() -> list[int]:
             reaped.append(run.id)
             # The project's only writer is gone (single flight), so any temp folder is partial.
             cleanup_partial(checkpoint_root(project=run.project))
+    try:
+        reap_unpublished_checkpoints()
+    except Exception as error:  # a store that cannot be reached must not stop reaping runs
+        log.warning("could not look for unpublished checkpoints in the store: %s", error)
     return reaped
 
 

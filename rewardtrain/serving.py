@@ -1,12 +1,16 @@
 """Scoring with a project's current reward model, loaded once per process.
 
-Checkpoint folders are never rewritten (v1, v2, ... are immutable once published), so a
-scorer cached by path stays valid; when "current" moves to another version, its new path
-misses the cache and that version is verified against its row's pin and its manifest
+Published versions are never rewritten (v1, v2, ... are immutable once published), so a
+scorer cached by version (checkpoint_store.identity) stays valid; when "current" moves to
+another version, it misses the cache and that version is verified against its row's pin and its manifest
 (verification.version_verify), then loaded. A version that fails is skipped for the earlier
 published ones, newest first, and every answer says which version scored. A refusal is
 remembered for a minute, so a broken version is not hashed again on every request; it is
 recorded on the row and in the audit log once, however often it is seen again.
+
+With a remote store (ARBITER_CHECKPOINT_STORAGE=s3://...), a version this host has no copy of
+is fetched into its cache in a background thread (checkpoint_store, model_cache): meanwhile an
+earlier version already here answers, or, with none, the API answers 503 with Retry-After.
 """
 
 import logging
@@ -20,24 +24,27 @@ from itertools import chain
 from django.conf import settings
 
 from arbiter_reward.reward import encode_pair_text
-from rewardtrain import selectors
+from rewardtrain import checkpoint_store, selectors
 from rewardtrain.checkpoints import CheckpointInvalid
 from rewardtrain.verification import version_verify
-from rewardtrain.versions import checkpoint_root
 
 log = logging.getLogger(__name__)
 
 CACHED_MODELS = 4  # a few projects' current versions; each MiniLM is ~90 MB
 REFUSED_RECHECK_SECONDS = 60  # a repaired checkpoint is tried again after this long
 
-_cache: "OrderedDict[str, object]" = OrderedDict()  # path -> rewardtrain.scoring.Scorer
-_refused: dict[str, tuple[float, str]] = {}  # path -> (when, reason)
+_cache: "OrderedDict[str, object]" = OrderedDict()  # checkpoint_store.identity -> rewardtrain.scoring.Scorer
+_refused: dict[str, tuple[float, str]] = {}  # checkpoint_store.identity -> (when, reason)
 _cache_lock = threading.Lock()
 
 
 class ModelUnavailable(Exception):
     """No version to score with: none yet, or none whose checkpoint verifies and loads.
     The message names versions, never paths: it is the API's answer."""
+
+
+class ModelFetching(ModelUnavailable):
+    """The version is being fetched into this host's cache: the API's 503 with Retry-After."""
 
 
 class VersionNotPublished(Exception):
@@ -66,37 +73,85 @@ def check_size(*, n_items, texts, items_setting="ARBITER_SCORE_MAX_ITEMS"):
                        "(ARBITER_REWARD_MAX_TOTAL_CHARS)")  # fmt: skip
 
 
-def scorer_for(version, *, root):
-    """The loaded scorer of `version`; ModelUnavailable with the reason when its checkpoint
-    under `root` does not verify against its row and its manifest, or does not load."""
-    path = version.path
+def scorer_for(version, *, fetch=True):
+    """The loaded scorer of `version`; ModelUnavailable with the reason when its checkpoint does
+    not verify against its row and its manifest, or does not load. With a remote store and no
+    copy on this host yet, ModelFetching: the copy is fetched in the background (when `fetch`),
+    and the request is answered at once rather than held for the download."""
+    key = checkpoint_store.identity(version)
     with _cache_lock:
-        if path in _cache:
-            _cache.move_to_end(path)
-            return _cache[path]
-        refused = _refused.get(path)
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        refused = _refused.get(key)
         if refused and time.monotonic() - refused[0] < REFUSED_RECHECK_SECONDS:
             raise ModelUnavailable(refused[1])
+        if checkpoint_store.cached_folder(version) is None:
+            if fetch:
+                fetch_in_background(version)
+            raise ModelFetching(f"fetching v{version.version} from the checkpoint store; try again shortly")
         # Verified and loaded under the lock: two first requests must not load the same model twice.
         try:
-            version_verify(version=version, root=root, detected_by="serving")
+            folder = version_verify(version=version, detected_by="serving")
             # torch only here: commands and Django's checks import the API views without scoring.
             from rewardtrain.scoring import Scorer
 
-            scorer = Scorer.load(path, device=settings.ARBITER_TRAIN_DEVICE)
+            with checkpoint_store.holding(version):
+                scorer = Scorer.load(folder, device=settings.ARBITER_TRAIN_DEVICE)
         except Exception as error:
             if isinstance(error, CheckpointInvalid):
                 reason = f"v{version.version} failed verification: {error}"
             else:  # the loader's message holds the path: it goes to the log only
                 reason = f"v{version.version} could not be loaded"
-            log.warning("not scoring with v%s at %s: %s", version.version, path, error)
-            _refused[path] = (time.monotonic(), reason)
+            log.warning("not scoring with v%s (%s): %s", version.version, version.path, error)
+            _refused[key] = (time.monotonic(), reason)
             raise ModelUnavailable(reason) from error
-        _refused.pop(path, None)
-        _cache[path] = scorer
+        _refused.pop(key, None)
+        _cache[key] = scorer
         while len(_cache) > CACHED_MODELS:
             _cache.popitem(last=False)
         return scorer
+
+
+_fetching: set[str] = set()  # versions this process is fetching now
+
+
+def fetch_in_background(version):
+    """Fetch `version` into this host's cache in a daemon thread, once per process at a time (the
+    cache's file lock makes it once per host). A fetch that fails verification is recorded on
+    the row and refused for REFUSED_RECHECK_SECONDS; one that fails to reach the store is
+    refused as long, then tried again. Called under _cache_lock."""
+    key = checkpoint_store.identity(version)
+    if key in _fetching:
+        return
+    _fetching.add(key)
+
+    def fetch():
+        from django.db import connection
+
+        try:
+            version_verify(version=version, detected_by="fetch")
+        except Exception as error:
+            log.warning("fetching v%s (%s) failed: %s", version.version, version.path, error)
+            reason = (f"v{version.version} failed verification: {error}" if isinstance(error, CheckpointInvalid)
+                      else f"v{version.version} could not be fetched from the checkpoint store")  # fmt: skip
+            with _cache_lock:
+                _refused[key] = (time.monotonic(), reason)
+        finally:
+            with _cache_lock:
+                _fetching.discard(key)
+            connection.close()  # this thread's own
+
+    threading.Thread(target=fetch, name=f"fetch-{version.project.slug}-v{version.version}", daemon=True).start()
+
+
+def fetch_state(*, project):
+    """What this host is doing about `project`'s current version: "fetching vN" while its copy is
+    downloaded from a remote store, "" when it is here (or the store is local)."""
+    current = selectors.current_version(project=project)
+    if current is None or checkpoint_store.cached_folder(current) is not None:
+        return ""
+    return f"fetching v{current.version}"
 
 
 def warm_current_scorers():
@@ -109,7 +164,7 @@ def warm_current_scorers():
     current = RewardModelVersion.objects.filter(is_current=True).select_related("project").order_by("-created_at")
     for version in current[:CACHED_MODELS]:
         try:
-            scorer_for(version, root=checkpoint_root(project=version.project))
+            scorer_for(version)
             loaded.append(version)
         except ModelUnavailable:
             pass  # logged by scorer_for; requests fall back to an earlier version
@@ -147,14 +202,19 @@ def current_scorer(*, project):
     current = selectors.current_version(project=project)
     if current is None:
         raise ModelUnavailable(f"project {project.slug} has no reward model yet: train one first")
-    root = checkpoint_root(project=project)
     reasons = []
-    # The earlier versions are read from the database only when the current one fails.
+    fetching = None
+    # The earlier versions are read from the database only when the current one fails. While
+    # the current one is being fetched, an earlier one scores only if it is here already.
     for version in chain([current], selectors.published_versions_before(project=project, version=current.version)):
         try:
-            return version, scorer_for(version, root=root)
+            return version, scorer_for(version, fetch=fetching is None)
+        except ModelFetching as error:
+            fetching = fetching or error
         except ModelUnavailable as error:
             reasons.append(str(error))
+    if fetching is not None:
+        raise fetching
     raise ModelUnavailable(f"no reward model version can score: {'; '.join(reasons)}")
 
 
@@ -163,7 +223,7 @@ def pinned_scorer(*, project, number):
     version = selectors.published_version(project=project, number=number)
     if version is None:
         raise VersionNotPublished(f"project {project.slug} has no published version {number}")
-    return version, scorer_for(version, root=checkpoint_root(project=project))
+    return version, scorer_for(version)
 
 
 def _scorer(*, project, version):

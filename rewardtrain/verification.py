@@ -11,24 +11,29 @@ version each minute; that is still one entry, and a folder restored from a backu
 """
 
 import logging
+from pathlib import Path
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from annotator.audit_log import audit_record
+from rewardtrain import checkpoint_store
 from rewardtrain.checkpoints import CheckpointInvalid, ManifestPin, manifest_pin, verify_checkpoint
 from rewardtrain.models import RewardModelVersion
 
 log = logging.getLogger(__name__)
 
 
-def version_verify(*, version, root, detected_by) -> None:
-    """CheckpointInvalid (naming files, never paths) unless `version`'s folder under `root` is the
-    one published: its manifest matches the row's pin, its files match the manifest. The outcome
-    is recorded on the row; `detected_by` says which check saw it (promote, serving, ...)."""
+def version_verify(*, version, detected_by) -> Path:
+    """`version`'s local folder (checkpoint_store.version_folder: the store's own, or this host's
+    copy fetched from a remote store) once it is the one published: its manifest matches the
+    row's pin, its files match the manifest; CheckpointInvalid (naming files, never paths)
+    otherwise. The outcome is recorded on the row; `detected_by` says which check saw it
+    (promote, serving, ...)."""
     pin = version.manifest_pin
     try:
-        verify_checkpoint(version.path, root=root, pin=pin)
+        folder = checkpoint_store.version_folder(version)
+        verify_checkpoint(folder, root=checkpoint_store.verification_root(version), pin=pin)
     except CheckpointInvalid as error:
         _record(version, reason=str(error), detected_by=detected_by)
         raise
@@ -39,16 +44,18 @@ def version_verify(*, version, root, detected_by) -> None:
             version,
         )
     _record(version, reason="", detected_by=detected_by)
+    return folder
 
 
-def version_pin(*, version, root, detected_by) -> ManifestPin:
+def version_pin(*, version, detected_by) -> ManifestPin:
     """Pin an unpinned `version` to its manifest as it is now, once its files verify against
     it: trust on first use, by an operator's choice, in the audit log. CheckpointInvalid when
     the folder fails; a pinned version keeps its pin."""
     try:
-        pin = manifest_pin(version.path)
+        folder = checkpoint_store.version_folder(version)
+        pin = manifest_pin(folder)
         # Against the pin just taken: the manifest bytes pinned are the ones the files were checked against.
-        verify_checkpoint(version.path, root=root, pin=pin)
+        verify_checkpoint(folder, root=checkpoint_store.verification_root(version), pin=pin)
     except CheckpointInvalid as error:
         _record(version, reason=str(error), detected_by=detected_by)
         raise

@@ -1,6 +1,5 @@
 """Published versions: where their checkpoints live, their numbers, and switching which one is current (the gate, an admin's promotion or rollback)."""
 
-import re
 from pathlib import Path
 
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.utils import timezone
 
 from annotator.audit_log import audit_record
 from annotator.models import Project
-from rewardtrain import selectors
+from rewardtrain import checkpoint_store, selectors
 from rewardtrain.checkpoints import CheckpointInvalid
 from rewardtrain.verification import version_verify
 
@@ -27,13 +26,9 @@ def checkpoint_root(*, project) -> Path:
 
 
 def next_version_number(project) -> int:
-    """max+1 over the rows and the folders on disk (a folder whose row was never written is skipped)."""
+    """max+1 over the rows and the versions in the store (one whose row was never written is skipped)."""
     highest = RewardModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0
-    root = checkpoint_root(project=project)
-    if root.is_dir():
-        on_disk = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
-        highest = max([highest, *on_disk])
-    return highest + 1
+    return max([highest, *checkpoint_store.stored_numbers(project=project)]) + 1
 
 
 def make_current(version):
@@ -61,7 +56,7 @@ def model_version_promote(*, version, actor=None) -> RewardModelVersion:
 def _switch_current(version, *, actor, action):
     """Verify `version`'s folder, make it current and audit `action`, in one transaction."""
     try:
-        version_verify(version=version, root=checkpoint_root(project=version.project), detected_by="promote")
+        version_verify(version=version, detected_by="promote")
     except CheckpointInvalid as error:
         raise VersionUnavailable(f"v{version.version} failed verification: {error}") from None
     with transaction.atomic():

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator.models import Membership
 from annotator.permissions import project_for_lead
 
-from . import config, rl_audit, runs, selectors, versions
+from . import config, rl_audit, runs, selectors, serving, versions
 from .forms import AuditSelectionForm
 from .models import RewardModelVersion, TrainingRun
 
@@ -43,6 +43,7 @@ def project_models(request, slug):
             "versions": selectors.versions_for(project=project),
             "is_admin": role == Membership.Role.ADMIN,
             "active": any(run.status in TrainingRun.ACTIVE_STATUSES for run in recent_runs),
+            "fetching": serving.fetch_state(project=project),  # "fetching vN" while this host downloads it
         },
     )
 

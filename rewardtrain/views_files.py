@@ -8,18 +8,18 @@ is only what the pinned manifest lists (rewardtrain/checkpoint_files.py).
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from annotator.permissions import project_for_lead
 
-from . import checkpoint_files
+from . import checkpoint_files, checkpoint_store
 from .checkpoints import METADATA_FILE, CheckpointInvalid
 from .models import RewardModelVersion
 from .verification import version_verify
-from .versions import checkpoint_root
 
 CARD_FILE = "README.md"
 DETECTED_BY = "download"
@@ -40,11 +40,12 @@ def project_model_version(request, slug, version):
     target = _version_for(request, slug, version)
     context = {"project": target.project, "version": target, "files": [], "card": None, "arbiter_json": None, "problem": ""}
     try:
-        listed = checkpoint_files.listed_files(target.path, pin=target.manifest_pin)
+        folder = checkpoint_store.version_folder(target)
+        listed = checkpoint_files.listed_files(folder, pin=target.manifest_pin)
         context["files"] = [listed[name] for name in sorted(listed)]
         # Shown through the `model_card` filter: the sanitising renderer every other text goes through, with tables.
-        context["card"] = checkpoint_files.read_listed(target.path, CARD_FILE, listed).decode("utf-8", "replace")
-        context["arbiter_json"] = _pretty_json(checkpoint_files.read_listed(target.path, METADATA_FILE, listed))
+        context["card"] = checkpoint_files.read_listed(folder, CARD_FILE, listed).decode("utf-8", "replace")
+        context["arbiter_json"] = _pretty_json(checkpoint_files.read_listed(folder, METADATA_FILE, listed))
     except checkpoint_files.NotListed as error:  # a checkpoint published without one of them
         context["problem"] = f"{error.args[0]} is not in this checkpoint."
     except (CheckpointInvalid, OSError) as error:
@@ -62,9 +63,10 @@ def _pretty_json(data: bytes) -> str:
 
 
 def _verified_files(target):
-    """The pinned manifest's files of a version that verifies now; CheckpointInvalid (recorded on the row) when it does not."""
-    version_verify(version=target, root=checkpoint_root(project=target.project), detected_by=DETECTED_BY)
-    return checkpoint_files.listed_files(target.path, pin=target.manifest_pin)
+    """(folder, the pinned manifest's files) of a version that verifies now: this host's copy when
+    the store is remote. CheckpointInvalid (recorded on the row) when it does not."""
+    folder = version_verify(version=target, detected_by=DETECTED_BY)
+    return folder, checkpoint_files.listed_files(folder, pin=target.manifest_pin)
 
 
 def _refused(request, target, error):
@@ -77,12 +79,12 @@ def _refused(request, target, error):
 def project_model_version_tar(request, slug, version):
     target = _version_for(request, slug, version)
     try:
-        listed = _verified_files(target)
-        headers = checkpoint_files.tar_headers(target.path, listed, prefix=_archive_name(target))
+        folder, listed = _verified_files(target)
+        headers = checkpoint_files.tar_headers(folder, listed, prefix=_archive_name(target))
     except CheckpointInvalid as error:
         return _refused(request, target, error)
     response = StreamingHttpResponse(
-        checkpoint_files.tar_chunks(target.path, listed, headers), content_type="application/x-tar"
+        checkpoint_files.tar_chunks(folder, listed, headers), content_type="application/x-tar"
     )
     response["Content-Length"] = checkpoint_files.tar_length(headers)
     response["Content-Disposition"] = f'attachment; filename="{_archive_name(target)}.tar"'
@@ -94,8 +96,11 @@ def project_model_version_tar(request, slug, version):
 def project_model_version_file(request, slug, version, name):
     target = _version_for(request, slug, version)
     try:
-        listed = _verified_files(target)
-        handle = checkpoint_files.open_listed(target.path, name, listed)
+        folder, listed = _verified_files(target)
+        redirect_to = _presigned(target, name, listed)
+        if redirect_to:
+            return redirect(redirect_to)
+        handle = checkpoint_files.open_listed(folder, name, listed)
     except checkpoint_files.NotListed:
         raise Http404("No such file in this checkpoint.") from None
     except CheckpointInvalid as error:
@@ -106,3 +111,13 @@ def project_model_version_file(request, slug, version, name):
     return FileResponse(
         handle, as_attachment=True, filename=name.rsplit("/", 1)[-1], content_type="application/octet-stream"
     )
+
+
+def _presigned(target, name, listed):
+    """A short-lived URL of the bucket's copy of file `name` (verified first, as every download
+    is), so the bytes go from the store to the client; None with a local store, a legacy folder,
+    or ARBITER_S3_PRESIGN_SECONDS = 0 (streamed through this host)."""
+    seconds = settings.ARBITER_S3_PRESIGN_SECONDS
+    if name not in listed or not seconds or not checkpoint_store.is_remote() or target.path.startswith("/"):
+        return None
+    return checkpoint_store.store().presigned_url(target.path, name, seconds=seconds)

@@ -8,6 +8,7 @@ from django.conf import settings
 from tests import factories
 from tests.brokers import broker_down, broker_hung  # noqa: F401 (fixtures for every test)
 from tests.prompt_states import prompt_states  # noqa: F401 (a fixture for the prompts browser's tests)
+from tests.s3_store import moto_endpoint, s3_storage  # noqa: F401 (an S3-compatible store for any test)
 
 
 def _service_missing(marker):
@@ -35,14 +36,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
-    """Every test publishes checkpoints into its own folder; passwords hash fast.
+def _test_settings(settings, tmp_path, request):
+    """Every test publishes checkpoints into its own folder (or, with ARBITER_TEST_STORAGE=s3,
+    its own prefix of a moto bucket) and caches fetched ones in its own folder; passwords hash fast.
 
     API tokens are read on every request (no per-process memory), so a test that
     deletes a token or deactivates a user sees it at once; tests/api/test_token_cache.py
     turns the memory on.
     """
     settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.ARBITER_CHECKPOINT_STORAGE = ""
+    settings.ARBITER_MODEL_CACHE = tmp_path / "model-cache"
+    if os.environ.get("ARBITER_TEST_STORAGE") == "s3":
+        request.getfixturevalue("s3_storage")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ARBITER_TOKEN_CACHE_SECONDS = 0
     # Failed logins and bad tokens counted per test (the data dir's file cache, or Redis, would

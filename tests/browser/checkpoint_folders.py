@@ -2,10 +2,10 @@
 manifest, and its row, so that a browser test reaches the version pages, downloads and
 promotion in seconds. The pages and the checks read only the files and the pin, never a model."""
 
-from pathlib import Path
 
 from django.conf import settings
 
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import manifest_pin, write_manifest
 from rewardtrain.models import RewardModelVersion
 
@@ -26,5 +26,5 @@ def published_version(project, number, files, **row):
 
 def folder_files(version):
     """{relative path: bytes} of every file in the version's folder, manifest.json included."""
-    folder = Path(version.path)
+    folder = version_folder(version)
     return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}

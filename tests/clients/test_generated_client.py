@@ -30,6 +30,7 @@ from rest_framework.authtoken.models import Token
 
 from annotator.members import membership_add
 from annotator.project_lifecycle import project_archive
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.versions import model_version_promote
 from tests import factories
@@ -436,7 +437,7 @@ def _projects_models_promote(w):
     w.call(promote, 403, w.by_session(w.admin), slug="generated", version=1)
     w.call(promote, 404, admin, slug="generated", version=9)
     tampered = RewardModelVersion.objects.get(project=w.project, version=1)
-    (Path(tampered.path) / "stray.txt").write_text("not in the manifest")
+    (version_folder(tampered) / "stray.txt").write_text("not in the manifest")
     w.call(promote, 409, admin, slug="generated", version=1)
     w.refuses_strangers(promote, slug="generated", version=2)
 

@@ -5,7 +5,6 @@ positive label's logit."""
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +13,7 @@ from rest_framework.test import APIClient
 
 from annotator.models import Classification, Comparison, Completion, Prompt
 from arbiter_reward import LocalReward, RemoteReward
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 from tests import factories
 from tests.rewardtrain.comparisons import NOUNS, train_small
@@ -83,7 +83,7 @@ def test_classifier_trains_scores_with_probabilities_and_serves_rl_shapes(classi
     assert m["heldout_accuracy"] >= 0.9 and set(m["heldout_per_label_f1"]) == set(LABELS)
     assert m["n_train_items"] + m["n_heldout_items"] == 80 and m["gate"]["reason"].startswith("first version: ")
     # stratified by prompt: both labels are held out (each prompt has one of each here)
-    folder = Path(RewardModelVersion.objects.get(project=classify_project, is_current=True).path)
+    folder = version_folder(RewardModelVersion.objects.get(project=classify_project, is_current=True))
     assert json.loads((folder / "arbiter.json").read_text())["head"] == {"kind": "classifier", "labels": LABELS, "positive": "not hate"}
     assert "`not hate`" in (folder / "README.md").read_text()
 

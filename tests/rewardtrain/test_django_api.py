@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -105,7 +106,7 @@ def test_scoring_without_a_version_is_503_with_a_clear_message(project, labeler)
 
 def test_an_unreadable_checkpoint_is_503(trained, labeler):
     version = RewardModelVersion.objects.get(is_current=True)
-    shutil.rmtree(version.path)
+    shutil.rmtree(version_folder(version))
     response = score(labeler, trained, [{"prompt": "p", "completion": "c"}])
     assert response.status_code == 503
     assert response.json()["detail"] == "no reward model version can score: v1 failed verification: the checkpoint folder is missing"
@@ -121,7 +122,7 @@ def test_a_labeler_gets_rewards_in_the_order_of_the_items(trained, labeler):
     assert response.status_code == 200
     body = response.json()
     assert body["version"] == 1 and len(body["rewards"]) == 3
-    reference = Scorer.load(RewardModelVersion.objects.get().path, device="cpu")
+    reference = Scorer.load(version_folder(RewardModelVersion.objects.get()), device="cpu")
     for item, reward in zip(items, body["rewards"]):
         assert reward == pytest.approx(reference.score([(item["prompt"], item["completion"])])[0], abs=1e-5)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from annotator.settings import env_mode
+from rewardtrain.checkpoint_store import version_folder
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
 
@@ -33,14 +34,14 @@ def mode(path):
 def test_by_default_a_published_version_is_readable_by_group_and_others(trainable, settings, strict_umask, tmp_path):
     settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
     assert settings.ARBITER_CHECKPOINT_MODE == 0o644
-    path = Path(train_small(trainable).version.path)
+    path = version_folder(train_small(trainable).version)
     assert (mode(path), mode(path / "model.safetensors"), mode(path / "arbiter.json")) == (0o755, 0o644, 0o644)
     assert mode(path.parent) == mode(tmp_path / "checkpoints") == 0o755  # the folders publishing created
 
 
 def test_the_setting_narrows_who_may_read_a_published_version(trainable, settings, strict_umask):
     settings.ARBITER_CHECKPOINT_MODE = 0o640
-    path = Path(train_small(trainable).version.path)
+    path = version_folder(train_small(trainable).version)
     assert (mode(path), mode(path / "model.safetensors"), mode(path / "modeling_arbiter.py")) == (0o750, 0o640, 0o640)
 
 

@@ -6,7 +6,8 @@ import shutil
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from rewardtrain import checkpoints, scoring, serving
+from rewardtrain import checkpoints, scoring
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 
 ITEM = {"prompt": "human: tell me about the cat. assistant:", "completion": "the cat is good"}
@@ -19,7 +20,7 @@ def client_for(user):
 
 
 def path_of(project, number):
-    return RewardModelVersion.objects.get(project=project, version=number).path
+    return version_folder(RewardModelVersion.objects.get(project=project, version=number))
 
 
 def flip_a_byte(folder):

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rewardtrain import runs
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import fake_gate_scores, make_comparisons
@@ -41,7 +42,7 @@ def test_pooling_is_an_option_of_the_command(trainable, capsys):
 
     train_sync(trainable, "--pooling", "cls", capsys=capsys)
     run = TrainingRun.objects.get()
-    assert run.options["pooling"] == "cls" and read_metadata(run.version.path)["encoding"]["pooling"] == "cls"
+    assert run.options["pooling"] == "cls" and read_metadata(version_folder(run.version))["encoding"]["pooling"] == "cls"
     with pytest.raises(CommandError, match="invalid choice: 'max'"):
         call_command("train_reward_model", trainable.slug, "--pooling", "max")
 
@@ -83,7 +84,7 @@ def test_score_writes_reward_and_version_on_every_line(trainable, capsys, tmp_pa
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     call_command("score", trainable.slug, str(source), str(target))
     scored = [json.loads(line) for line in target.read_text().splitlines()]
-    reference = Scorer.load(RewardModelVersion.objects.get().path, device="cpu")
+    reference = Scorer.load(version_folder(RewardModelVersion.objects.get()), device="cpu")
     assert [row["id"] for row in scored] == ["a", "b"] and {row["version"] for row in scored} == {1}
     for row in scored:
         assert row["reward"] == pytest.approx(reference.score([(row["prompt"], row["completion"])])[0], abs=1e-5)

@@ -4,11 +4,11 @@ gate's reason names versions, never paths."""
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 from rewardtrain import promotion_gate, selectors, training
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.scoring import Scorer
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -44,7 +44,7 @@ def train_calls(monkeypatch):
 
 
 def v1_path(project):
-    return RewardModelVersion.objects.get(project=project, version=1).path
+    return version_folder(RewardModelVersion.objects.get(project=project, version=1))
 
 
 def test_a_current_version_with_a_missing_file_is_not_warm_started_from_and_the_gate_says_why(trained, train_calls):
@@ -60,7 +60,7 @@ def test_a_current_version_with_a_missing_file_is_not_warm_started_from_and_the_
         "current v1 could not be evaluated: it failed verification: missing: config.json"
     )
     # The checkpoint's own record says the same.
-    saved = json.loads((Path(run.version.path) / "arbiter.json").read_text())
+    saved = json.loads((version_folder(run.version) / "arbiter.json").read_text())
     assert (saved["warm_start"], saved["warm_start_skipped"]) == (False, skipped)
     assert selectors.current_version(project=trained) == run.version
 
@@ -81,14 +81,15 @@ def test_a_current_version_with_a_flipped_byte_is_replaced_by_a_run_from_the_bas
 
 def test_a_current_version_that_verifies_is_still_warm_started_from_and_evaluated(trained, train_calls):
     run = train_small(trained)
-    assert train_calls["init_from"] == [v1_path(trained)] and train_calls["evaluated"] == [v1_path(trained)]
+    # The gate is handed the version (its name in the store), the trainer the folder it loads.
+    assert train_calls["init_from"] == [str(v1_path(trained))] and train_calls["evaluated"] == [f"{trained.slug}/v1"]
     assert run.version.metrics["warm_start"] is True and "warm_start_skipped" not in run.version.metrics
 
 
 def test_the_gate_reason_for_a_current_version_that_fails_to_load_names_the_version_not_its_path(
     trained, monkeypatch, caplog
 ):
-    path = v1_path(trained)
+    path = str(v1_path(trained))
 
     def load(checkpoint, *args, **kwargs):
         raise OSError(f"Unable to load weights from {checkpoint}/model.safetensors")

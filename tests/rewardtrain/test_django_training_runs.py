@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotator.models import Comparison
 from rewardtrain import config, runs, selectors, training, versions
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import read_metadata
 from rewardtrain.data import is_heldout
 from rewardtrain.models import RewardModelVersion, TrainingRun
@@ -76,8 +77,8 @@ def test_the_first_version_is_published_and_current(trainable, settings):
     run = train_small(trainable)
     version = run.version
     assert (version.version, version.status, version.is_current) == (1, "published", True)
-    assert Path(version.path) == Path(settings.ARBITER_CHECKPOINT_DIR) / trainable.slug / "v1"
-    assert (Path(version.path) / "config.json").is_file()
+    assert version.path == f"{trainable.slug}/v1"  # its name in the store, not this host's folder
+    assert (version_folder(version) / "config.json").is_file()
     assert visible_entries(settings, trainable) == ["v1"]
     assert version.metrics["heldout_accuracy"] == run.metrics["heldout_accuracy"]
 
@@ -90,7 +91,7 @@ def test_a_worse_version_is_rejected_with_its_reason_and_current_stays(trainable
     assert run.status == TrainingRun.Status.REJECTED
     assert run.version.status == RewardModelVersion.Status.REJECTED and not run.version.is_current
     n = run.split["n_heldout"]
-    assert f"new 0.000 (95% interval 0.000–" in run.version.rejected_reason and "v1" in run.version.rejected_reason
+    assert "new 0.000 (95% interval 0.000–" in run.version.rejected_reason and "v1" in run.version.rejected_reason
     assert f"0 pairs favour the new version, {n} the current one" in run.version.rejected_reason
     assert selectors.current_version(project=trainable) == first
     # The current version was scored on exactly this run's held-out pairs' texts.
@@ -128,14 +129,14 @@ def test_a_run_that_pools_otherwise_than_the_current_version_starts_from_the_bas
     """A head trained on the [CLS] pooler is no start for one that reads the mean (and back)."""
     settings.ARBITER_GATE_MIN_PAIRS = 5
     fake_gate_scores(monkeypatch, new_right=always, current_right=always)
-    assert read_metadata(train_small(trainable, pooling="cls").version.path)["encoding"]["pooling"] == "cls"
+    assert read_metadata(version_folder(train_small(trainable, pooling="cls").version))["encoding"]["pooling"] == "cls"
     calls = []
     real_train = training.train
     monkeypatch.setattr(training, "train", lambda *a, **kw: calls.append(kw["init_from"]) or real_train(*a, **kw))
     mean = train_small(trainable)  # the default
     assert calls == [None] and mean.version.metrics["warm_start"] is False
     assert mean.version.metrics["warm_start_skipped"] == "current v1 pools by 'cls', this run by 'mean'"
-    assert read_metadata(mean.version.path)["encoding"]["pooling"] == "mean"
+    assert read_metadata(version_folder(mean.version))["encoding"]["pooling"] == "mean"
     train_small(trainable)
     assert calls[1].endswith("v2")  # same pooling: warm
 

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.core.management import CommandError, call_command
 
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import MANIFEST_FILE
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -21,7 +22,7 @@ def two_versions(project, tiny_model):
 
 
 def path_of(number):
-    return RewardModelVersion.objects.get(version=number).path
+    return version_folder(RewardModelVersion.objects.get(version=number))
 
 
 def test_every_version_is_reported_and_a_failure_exits_non_zero(two_versions, capsys):

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from annotator.models import AuditEntry
 from rewardtrain import serving, verification
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import MANIFEST_FILE, manifest_pin, write_manifest
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import train_small
@@ -58,12 +59,12 @@ def refusals():
 
 def test_publishing_records_the_manifest_sha256_and_size_on_the_row(two_versions):
     for number in (1, 2):
-        pin = manifest_pin(row(number).path)
+        pin = manifest_pin(version_folder(row(number)))
         assert (row(number).manifest_sha256, row(number).manifest_size) == (pin.sha256, pin.size)
 
 
 def test_promoting_a_version_whose_weights_and_manifest_were_rewritten_is_409_naming_the_reason(two_versions, admin_user):
-    rewrite_weights_and_manifest(row(1).path)
+    rewrite_weights_and_manifest(version_folder(row(1)))
     response = client_for(admin_user).post(f"/api/v1/projects/{two_versions.slug}/models/1/promote/")
     assert response.status_code == 409
     assert response.json()["detail"] == f"v1 failed verification: {REWRITTEN}"
@@ -72,14 +73,14 @@ def test_promoting_a_version_whose_weights_and_manifest_were_rewritten_is_409_na
 
 
 def test_scoring_answers_with_the_previous_good_version_and_says_which(two_versions, labeler):
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     response = score(labeler, two_versions)
     assert response.status_code == 200 and response.json()["version"] == 1
 
 
 def test_the_refusal_is_audited_once_per_detection_not_once_per_request(two_versions, labeler, monkeypatch):
     monkeypatch.setattr(serving, "REFUSED_RECHECK_SECONDS", 0)  # every request verifies v2 again
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     for _ in range(3):
         assert score(labeler, two_versions).json()["version"] == 1
     assert refusals() == [{"version": 2, "reason": REWRITTEN, "detected_by": "serving"}]
@@ -88,7 +89,7 @@ def test_the_refusal_is_audited_once_per_detection_not_once_per_request(two_vers
 
 
 def test_the_models_page_shows_the_refused_version_to_leads(two_versions, labeler, lead, outsider, client):
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     score(labeler, two_versions)
     url = f"/projects/{two_versions.slug}/models/"
     client.force_login(lead)
@@ -105,18 +106,18 @@ def test_scoring_still_falls_back_when_the_refusal_cannot_be_recorded(two_versio
         raise DatabaseError("connection lost")
 
     monkeypatch.setattr(verification, "audit_record", database_down)
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     assert score(labeler, two_versions).json()["version"] == 1
     assert row(2).verification_error == ""  # rolled back with its audit entry: the next check tries again
 
 
 def test_a_restored_folder_verifies_again_and_is_no_longer_shown_refused(two_versions, labeler, lead, client, tmp_path, monkeypatch):
     monkeypatch.setattr(serving, "REFUSED_RECHECK_SECONDS", 0)
-    shutil.copytree(row(2).path, tmp_path / "backup")
-    rewrite_weights_and_manifest(row(2).path)
+    shutil.copytree(version_folder(row(2)), tmp_path / "backup")
+    rewrite_weights_and_manifest(version_folder(row(2)))
     assert score(labeler, two_versions).json()["version"] == 1
-    shutil.rmtree(row(2).path)
-    shutil.copytree(tmp_path / "backup", row(2).path)
+    shutil.rmtree(version_folder(row(2)))
+    shutil.copytree(tmp_path / "backup", version_folder(row(2)))
     assert score(labeler, two_versions).json()["version"] == 2
     assert (row(2).verification_error, row(2).verification_failed_at) == ("", None)
     client.force_login(lead)
@@ -125,13 +126,13 @@ def test_a_restored_folder_verifies_again_and_is_no_longer_shown_refused(two_ver
 
 
 def test_a_worker_starting_does_not_load_a_rewritten_current_version(two_versions):
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     assert serving.warm_current_scorers() == []
     assert row(2).verification_error == REWRITTEN
 
 
 def test_verify_checkpoints_reports_the_rewritten_version(two_versions, capsys):
-    rewrite_weights_and_manifest(row(1).path)
+    rewrite_weights_and_manifest(version_folder(row(1)))
     with pytest.raises(CommandError, match="1 checkpoint"):
         call_command("verify_checkpoints", two_versions.slug)
     out = capsys.readouterr().out.splitlines()
@@ -140,7 +141,7 @@ def test_verify_checkpoints_reports_the_rewritten_version(two_versions, capsys):
 
 
 def test_a_retrain_does_not_warm_start_from_a_current_version_whose_manifest_changed(two_versions):
-    rewrite_weights_and_manifest(row(2).path)
+    rewrite_weights_and_manifest(version_folder(row(2)))
     run = train_small(two_versions)
     assert run.status == "succeeded", run.error
     assert run.version.metrics["warm_start_skipped"] == f"current v2 failed verification: {REWRITTEN}"
@@ -148,7 +149,7 @@ def test_a_retrain_does_not_warm_start_from_a_current_version_whose_manifest_cha
 
 
 def test_a_manifest_only_rewrite_is_refused_naming_both_sizes(two_versions, admin_user):
-    manifest = Path(row(1).path) / MANIFEST_FILE
+    manifest = version_folder(row(1)) / MANIFEST_FILE
     manifest.write_text(json.dumps(json.loads(manifest.read_text())))  # the same entries, other bytes
     response = client_for(admin_user).post(f"/api/v1/projects/{two_versions.slug}/models/1/promote/")
     assert response.status_code == 409
@@ -159,15 +160,15 @@ def test_a_manifest_only_rewrite_is_refused_naming_both_sizes(two_versions, admi
 
 
 def test_a_deleted_manifest_is_written_again_only_when_it_matches_the_pin(two_versions, capsys):
-    os.remove(Path(row(1).path) / MANIFEST_FILE)
+    os.remove(version_folder(row(1)) / MANIFEST_FILE)
     call_command("verify_checkpoints", two_versions.slug, "--write-missing-manifests")
     assert f"{two_versions.slug} v1: ok (manifest written)" in capsys.readouterr().out
-    os.remove(Path(row(1).path) / MANIFEST_FILE)
-    flip_a_byte(row(1).path)
+    os.remove(version_folder(row(1)) / MANIFEST_FILE)
+    flip_a_byte(version_folder(row(1)))
     with pytest.raises(CommandError):
         call_command("verify_checkpoints", two_versions.slug, "--write-missing-manifests")
     assert f"v1: FAILED: {REWRITTEN}" in capsys.readouterr().out
-    assert not (Path(row(1).path) / MANIFEST_FILE).exists()  # the folder is left as it was found
+    assert not (version_folder(row(1)) / MANIFEST_FILE).exists()  # the folder is left as it was found
 
 
 # --- versions published before pins --------------------------------------------------------
@@ -193,7 +194,7 @@ def unpin(number):
 
 def test_an_unpinned_version_is_checked_against_its_manifest_only_and_says_so(two_versions, admin_user, lead, client, capsys):
     unpin(1)
-    rewrite_weights_and_manifest(row(1).path)
+    rewrite_weights_and_manifest(version_folder(row(1)))
     call_command("verify_checkpoints", two_versions.slug)
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{two_versions.slug} v1: ok (unpinned: checked against its own manifest only; --pin-unpinned pins it)"
@@ -208,17 +209,17 @@ def test_pin_unpinned_pins_what_verifies_and_a_later_rewrite_is_refused(two_vers
     unpin(1)
     call_command("verify_checkpoints", two_versions.slug, "--pin-unpinned")
     assert capsys.readouterr().out.splitlines() == [f"{two_versions.slug} v1: ok (pinned now)", f"{two_versions.slug} v2: ok"]
-    assert row(1).manifest_sha256 == manifest_pin(row(1).path).sha256
+    assert row(1).manifest_sha256 == manifest_pin(version_folder(row(1))).sha256
     assert AuditEntry.objects.get(action="model_version.pin").detail == {
         "version": 1, "manifest_sha256": row(1).manifest_sha256, "manifest_size": row(1).manifest_size,
     }  # fmt: skip
-    rewrite_weights_and_manifest(row(1).path)
+    rewrite_weights_and_manifest(version_folder(row(1)))
     assert client_for(admin_user).post(f"/api/v1/projects/{two_versions.slug}/models/1/promote/").status_code == 409
 
 
 def test_pin_unpinned_never_pins_a_folder_that_fails_its_manifest(two_versions, capsys):
     unpin(1)
-    flip_a_byte(row(1).path)
+    flip_a_byte(version_folder(row(1)))
     with pytest.raises(CommandError):
         call_command("verify_checkpoints", two_versions.slug, "--pin-unpinned")
     assert "v1: FAILED: model.safetensors does not match its sha256 in the manifest" in capsys.readouterr().out

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from annotator.celery import app
 from annotator.models import Comparison, Completion, Prompt
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import read_metadata
 from rewardtrain.models import TrainingRun
 from rewardtrain.runs import training_run_start
@@ -95,7 +96,7 @@ def test_a_worker_trains_a_version_that_plain_transformers_and_the_api_score_ali
     assert run.progress["step"] == run.progress["total"] and run.heartbeat_at and run.history
     version = run.version
     assert version.is_current and version.version == 1
-    assert read_metadata(version.path)["data"]["n_pairs"] == 48
+    assert read_metadata(version_folder(version))["data"]["n_pairs"] == 48
 
     items = [
         ("How do I boil an egg?", "Put the egg in boiling water for about nine minutes."),
@@ -111,4 +112,4 @@ def test_a_worker_trains_a_version_that_plain_transformers_and_the_api_score_ali
     )
     assert response.status_code == 200 and response.json()["version"] == 1
 
-    assert response.json()["rewards"] == pytest.approx(plain_rewards(version.path, items), abs=1e-4)
+    assert response.json()["rewards"] == pytest.approx(plain_rewards(version_folder(version), items), abs=1e-4)

@@ -6,6 +6,7 @@ import pytest
 from annotator.models import Completion, Project, Prompt
 from annotator.queue import assignment_next_for
 from rewardtrain import live_scoring
+from rewardtrain.checkpoint_store import version_folder
 from tests import factories
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 
@@ -54,7 +55,7 @@ def test_refresh_queue_scores_stores_the_current_versions_rewards(tiny_model):
     from rewardtrain.scoring import Scorer
     from rewardtrain.selectors import current_version
 
-    scorer = Scorer.load(current_version(project=project).path, device="cpu")
+    scorer = Scorer.load(version_folder(current_version(project=project)), device="cpu")
     for prompt in prompts:
         completions = list(Completion.objects.filter(prompt=prompt).order_by("id"))
         expected = scorer.score([(prompt.text, c.text) for c in completions])
@@ -79,7 +80,7 @@ def test_disagreement_sends_a_confidently_contradicted_label_to_a_second_labeler
     project = factories.project(base_model=tiny_model, queue_order=Project.QueueOrder.DISAGREEMENT, overlap=1)
     make_comparisons(project, 40)  # 11 held-out pairs: enough for v1 to beat chance and go live
     assert train_small(project).status == "succeeded"
-    scorer = Scorer.load(current_version(project=project).path, device="cpu")
+    scorer = Scorer.load(version_folder(current_version(project=project)), device="cpu")
     prompts = factories.prompts(project, 3)
     ann, bob = factories.member(project, "labeler"), factories.member(project, "labeler")
     for _ in prompts:  # ann judges all three, each time choosing what the model likes less

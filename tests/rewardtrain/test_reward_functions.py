@@ -9,6 +9,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from arbiter_reward import LocalReward, RemoteReward, RewardServerError
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 
 PROMPT = "human: tell me about the cat. assistant:"
@@ -16,7 +17,7 @@ PROMPT = "human: tell me about the cat. assistant:"
 
 @pytest.fixture
 def local(trained):
-    return LocalReward(RewardModelVersion.objects.get(project=trained, is_current=True).path)
+    return LocalReward(version_folder(RewardModelVersion.objects.get(project=trained, is_current=True)))
 
 
 @pytest.fixture

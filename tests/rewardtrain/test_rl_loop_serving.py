@@ -9,6 +9,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from arbiter_reward import LocalReward, RemoteReward, RewardServerError, UnsupportedEncoding
+from rewardtrain import checkpoint_store
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 from tests.rewardtrain.comparisons import make_comparisons, train_small
 from tests.rewardtrain.plain_transformers import plain_rewards
@@ -40,10 +42,13 @@ def score_api(user, project, items, **options):
     return post(user, f"/api/v1/projects/{project.slug}/score/", body)
 
 
-def current_folder(project):
-    from pathlib import Path
+def loaded_key(project):
+    """The serving cache's key of `project`'s current version."""
+    return checkpoint_store.identity(RewardModelVersion.objects.get(project=project, is_current=True))
 
-    return Path(RewardModelVersion.objects.get(project=project, is_current=True).path)
+
+def current_folder(project):
+    return version_folder(RewardModelVersion.objects.get(project=project, is_current=True))
 
 
 # --- get_reward (OpenRLHF) ------------------------------------------------------------------
@@ -204,32 +209,31 @@ def test_workers_load_the_current_version_at_start_and_after_a_promotion(trained
 
     serving._cache.clear()
     assert [v.version for v in serving.warm_current_scorers()] == [1]
-    assert str(current_folder(trained)) in serving._cache
+    assert loaded_key(trained) in serving._cache
     train_small(trained, learning_rate=1e-2)
     post(admin_user, f"/api/v1/projects/{trained.slug}/models/2/promote/", {})
     serving.warm_current_scorers()
-    assert str(current_folder(trained)) in serving._cache  # v2's folder, loaded before any request
+    assert loaded_key(trained) in serving._cache  # v2's folder, loaded before any request
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_warmer_thread_picks_up_a_promotion_by_itself(trained, admin_user):
+    import threading
     import time
 
     from rewardtrain import serving
-
-    import threading
 
     serving._cache.clear()
     stop = threading.Event()
     thread = serving.start_scorer_warmer(every_seconds=0.2, stop=stop)
     try:
         deadline = time.monotonic() + 30
-        while str(current_folder(trained)) not in serving._cache and time.monotonic() < deadline:
+        while loaded_key(trained) not in serving._cache and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert str(current_folder(trained)) in serving._cache
+        assert loaded_key(trained) in serving._cache
         train_small(trained, learning_rate=1e-2)
         post(admin_user, f"/api/v1/projects/{trained.slug}/models/2/promote/", {})
-        v2 = str(current_folder(trained))
+        v2 = loaded_key(trained)
         while v2 not in serving._cache and time.monotonic() < deadline:
             time.sleep(0.1)
         assert v2 in serving._cache

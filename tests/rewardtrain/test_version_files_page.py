@@ -5,11 +5,11 @@ import io
 import json
 import os
 import tarfile
-from pathlib import Path
 
 import pytest
 
 from rewardtrain.checkpoint_files import CHUNK
+from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion
 from tests.factories import PASSWORD
 from tests.rewardtrain.comparisons import make_comparisons, train_small
@@ -42,10 +42,10 @@ def test_the_version_page_shows_the_model_card_and_arbiter_json(client, version,
     page = logged_in(client, lead).get(page_url(version))
     assert page.status_code == 200
     html = page.content.decode()
-    card_title = (Path(version.path) / "README.md").read_text().splitlines()[0].lstrip("# ").strip()
+    card_title = (version_folder(version) / "README.md").read_text().splitlines()[0].lstrip("# ").strip()
     assert '<div class="md model-card">' in html and card_title.split(" ")[0] in html
     assert '<h1>' in html.split('<div class="md model-card">')[1]  # rendered markdown, not raw text
-    metadata = json.loads((Path(version.path) / "arbiter.json").read_text())
+    metadata = json.loads((version_folder(version) / "arbiter.json").read_text())
     pretty = json.dumps(metadata, indent=2, ensure_ascii=False).replace('"', "&quot;")
     assert pretty in html
     assert page_url(version, "checkpoint.tar") in html and page_url(version, "files/config.json") in html
@@ -60,7 +60,7 @@ def test_the_model_card_is_rendered_through_the_sanitising_renderer(client, vers
     """The card is text from a folder on disk: raw HTML in it is shown as text, never run."""
     from rewardtrain.checkpoints import manifest_pin, write_manifest
 
-    folder = Path(version.path)
+    folder = version_folder(version)
     (folder / "README.md").write_text("# Card\n\n<script>alert(1)</script> [x](javascript:alert(2))\n")
     write_manifest(folder)
     pin = manifest_pin(folder)
@@ -81,7 +81,7 @@ def test_the_tar_holds_every_file_byte_for_byte_and_scores_as_the_server_does(cl
     body = b"".join(chunks)
     assert max(map(len, chunks)) <= CHUNK < len(body) // 2  # streamed a piece at a time, never held whole
     assert int(response["Content-Length"]) == len(body)
-    folder = Path(version.path)
+    folder = version_folder(version)
     on_disk = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         members = archive.getmembers()
@@ -93,7 +93,7 @@ def test_the_tar_holds_every_file_byte_for_byte_and_scores_as_the_server_does(cl
     items = [("human: tell me about the cat 1. assistant:", "the cat is good and kind"),
              ("human: tell me about the dog 2. assistant:", "the dog is bad and rude")]  # fmt: skip
     extracted = LocalReward(tmp_path / f"{version.project.slug}-v1", device="cpu").score(items)
-    served = Scorer.load(version.path, device="cpu").score(items)
+    served = Scorer.load(version_folder(version), device="cpu").score(items)
     assert extracted == pytest.approx(served, abs=1e-5)
 
 
@@ -102,9 +102,9 @@ def test_a_single_file_downloads_as_an_attachment(client, version, lead):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment") and "config.json" in response["Content-Disposition"]
-    assert downloaded(response) == (Path(version.path) / "config.json").read_bytes()
+    assert downloaded(response) == (version_folder(version) / "config.json").read_bytes()
     manifest = logged_in(client, lead).get(page_url(version, "files/manifest.json"))
-    assert downloaded(manifest) == (Path(version.path) / "manifest.json").read_bytes()
+    assert downloaded(manifest) == (version_folder(version) / "manifest.json").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_labelers_get_403_and_outsiders_404(client, version, labeler, outsider, 
 
 
 def test_a_tampered_version_is_refused_with_the_reason(client, version, lead):
-    weights = Path(version.path) / "model.safetensors"
+    weights = version_folder(version) / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-1] ^= 1
     weights.write_bytes(bytes(data))
@@ -141,7 +141,7 @@ def test_a_tampered_version_is_refused_with_the_reason(client, version, lead):
 
 
 def test_a_rewritten_manifest_or_a_symlink_is_refused(client, version, lead, tmp_path):
-    folder = Path(version.path)
+    folder = version_folder(version)
     outside = tmp_path / "config.json"
     outside.write_bytes((folder / "config.json").read_bytes())
     (folder / "config.json").unlink()

@@ -14,15 +14,13 @@ Versions published before pins are checked against their own manifest only (thei
 now: from then on a manifest rewritten with its files is refused.
 """
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.models import Project
+from rewardtrain import checkpoint_store
 from rewardtrain.checkpoints import MANIFEST_FILE, CheckpointInvalid, ManifestMissing, write_manifest
 from rewardtrain.models import RewardModelVersion
 from rewardtrain.verification import version_pin, version_verify
-from rewardtrain.versions import checkpoint_root
 
 DETECTED_BY = "verify_checkpoints"
 UNPINNED = "unpinned: checked against its own manifest only; --pin-unpinned pins it"
@@ -49,10 +47,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No project {', '.join(sorted(unknown))}.")
         failed = 0
         for project in rows:
-            root = checkpoint_root(project=project)
             for version in RewardModelVersion.objects.filter(project=project).order_by("version"):
                 try:
-                    outcome = check(version, root=root, write_missing=write_missing_manifests, pin=pin_unpinned)
+                    outcome = check(version, write_missing=write_missing_manifests, pin=pin_unpinned)
                 except CheckpointInvalid as error:
                     outcome, failed = f"FAILED: {error}", failed + 1
                 self.stdout.write(f"{project.slug} v{version.version}: {outcome}")
@@ -60,30 +57,32 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} checkpoint(s) failed verification.")
 
 
-def check(version, *, root, write_missing, pin) -> str:
-    """What the version's line says; CheckpointInvalid when it fails."""
+def check(version, *, write_missing, pin) -> str:
+    """What the version's line says; CheckpointInvalid when it fails. With a remote store, the
+    version is fetched into this host's cache and checked there (a fetch that fails is refused)."""
     notes = []
     try:
-        notes += _verified(version, root=root, pin=pin)
+        notes += _verified(version, pin=pin)
     except ManifestMissing:
-        if not write_missing:
-            raise
-        manifest = Path(version.path) / MANIFEST_FILE
-        write_manifest(Path(version.path))
+        folder = checkpoint_store.cached_folder(version)
+        if not write_missing or folder is None or checkpoint_store.is_remote():
+            raise  # a manifest is written only into a local folder, never into a cache's copy
+        manifest = folder / MANIFEST_FILE
+        write_manifest(folder)
         try:
-            notes += ["manifest written", *_verified(version, root=root, pin=pin)]
+            notes += ["manifest written", *_verified(version, pin=pin)]
         except CheckpointInvalid:
             manifest.unlink(missing_ok=True)  # not the one published: leave the folder as it was found
             raise
     return f"ok ({'; '.join(notes)})" if notes else "ok"
 
 
-def _verified(version, *, root, pin) -> list[str]:
+def _verified(version, *, pin) -> list[str]:
     if version.manifest_pin is not None:
-        version_verify(version=version, root=root, detected_by=DETECTED_BY)
+        version_verify(version=version, detected_by=DETECTED_BY)
         return []
     if pin:
-        version_pin(version=version, root=root, detected_by=DETECTED_BY)
+        version_pin(version=version, detected_by=DETECTED_BY)
         return ["pinned now"]
-    version_verify(version=version, root=root, detected_by=DETECTED_BY)
+    version_verify(version=version, detected_by=DETECTED_BY)
     return [UNPINNED]
