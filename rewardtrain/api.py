@@ -310,7 +310,9 @@ TOO_LARGE = OpenApiResponse(
     f"ARBITER_SCORE_MAX_CHARS ({MAX_CHARS}) characters; `detail` says which.",
 )
 UNAVAILABLE = OpenApiResponse(
-    ErrorSerializer, description="No version yet, or none whose checkpoint verifies (or the database cannot be reached)."
+    ErrorSerializer,
+    description="No version yet, or none whose checkpoint verifies (or the database cannot be reached); or this host is "
+    "still fetching the version from the checkpoint store (with Retry-After).",
 )
 BAD_TOKEN = OpenApiResponse(
     ErrorSerializer, description="No credentials, or a token that is not valid (in the header or as `?token=` in the URL)."
@@ -446,8 +448,9 @@ REWARD_TOO_LARGE = OpenApiResponse(
 
 REWARD_UNAVAILABLE = OpenApiResponse(
     ErrorSerializer,
-    description="No version yet, or none whose checkpoint verifies (or the database cannot be reached); or the "
-    "batch was still unfinished after ARBITER_SCORE_TIME_BUDGET_SECONDS (with Retry-After: send fewer at a time).",
+    description="No version yet, or none whose checkpoint verifies (or the database cannot be reached); this host "
+    "still fetching the version from the checkpoint store (with Retry-After); or the batch was still unfinished "
+    "after ARBITER_SCORE_TIME_BUDGET_SECONDS (with Retry-After: send fewer at a time).",
 )
 
 

@@ -22,8 +22,13 @@ def _service_missing(marker):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip tests whose service was not given; with CI=true a missing service is an error."""
+    """Skip tests whose service was not given; with CI=true a missing service is an error.
+    With ARBITER_TEST_STORAGE=s3, skip the tests of the local folder store's own behaviour."""
     in_ci = os.environ.get("CI", "").lower() == "true"
+    if os.environ.get("ARBITER_TEST_STORAGE") == "s3":
+        for item in items:
+            if "local_storage" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason="local folder storage only (ARBITER_TEST_STORAGE=s3)"))
     for marker in ("postgres", "redis"):
         reason = _service_missing(marker)
         if not reason:

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotator.models import Comparison
-from rewardtrain import config, runs, selectors, training, versions
+from rewardtrain import checkpoint_store, config, runs, selectors, training, versions
 from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import read_metadata
 from rewardtrain.data import is_heldout
@@ -27,6 +27,10 @@ def trainable(project, tiny_model):
 
 
 def visible_entries(settings, project):
+    """The project's entries in the checkpoint store: its folder's (temporary ones too), or its versions in a bucket."""
+    store = checkpoint_store.store()
+    if store.remote:
+        return sorted(stored.name.rsplit("/", 1)[1] for stored in store.stored_versions(project.slug))
     root = Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 

@@ -111,6 +111,7 @@ def test_scoring_still_falls_back_when_the_refusal_cannot_be_recorded(two_versio
     assert row(2).verification_error == ""  # rolled back with its audit entry: the next check tries again
 
 
+@pytest.mark.local_storage  # a folder restored (a manifest written) in place: the local store's own
 def test_a_restored_folder_verifies_again_and_is_no_longer_shown_refused(two_versions, labeler, lead, client, tmp_path, monkeypatch):
     monkeypatch.setattr(serving, "REFUSED_RECHECK_SECONDS", 0)
     shutil.copytree(version_folder(row(2)), tmp_path / "backup")
@@ -159,6 +160,7 @@ def test_a_manifest_only_rewrite_is_refused_naming_both_sizes(two_versions, admi
     )
 
 
+@pytest.mark.local_storage  # a folder restored (a manifest written) in place: the local store's own
 def test_a_deleted_manifest_is_written_again_only_when_it_matches_the_pin(two_versions, capsys):
     os.remove(version_folder(row(1)) / MANIFEST_FILE)
     call_command("verify_checkpoints", two_versions.slug, "--write-missing-manifests")
