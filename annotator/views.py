@@ -94,7 +94,7 @@ def _item_context(request, project):
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("X-Requested-With")
 def label(request, slug):
-    project, _role = project_for_member(user=request.user, slug=slug)
+    project, _role = project_for_labeler(user=request.user, slug=slug)
     project_refuse_if_archived(project)  # a lead's GET too: it leases an item
     if request.method == "POST":
         return _label_submit(request, project)
