@@ -7,6 +7,7 @@ fetched on first use. A row whose path is absolute (published before names, outs
 ARBITER_CHECKPOINT_DIR, so the migration left it) is read from that folder as before.
 """
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -18,6 +19,8 @@ from django.conf import settings
 from rewardtrain.checkpoints import manifest_pin
 from rewardtrain.model_cache import ModelCache
 from rewardtrain.storage import CheckpointStore, store_from_url, version_name
+
+log = logging.getLogger(__name__)
 
 _stores: dict[tuple, CheckpointStore] = {}
 _stores_lock = threading.Lock()
@@ -119,9 +122,13 @@ def unpublish(folder: Path, *, name: str) -> None:
 
 
 def published(folder: Path, *, name: str) -> None:
-    """The row is written: keep the staging copy as this host's cached copy (remote store only)."""
+    """The row is written: keep the staging copy as this host's cached copy (remote store only).
+    The version is published whatever happens here: a copy not kept is fetched when needed."""
     if is_remote():
-        model_cache().adopt(name, folder)
+        try:
+            model_cache().adopt(name, folder)
+        except OSError as error:
+            log.warning("could not keep %s in the model cache: %s", name, error)
         _remove_staging(folder)
 
 

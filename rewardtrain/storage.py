@@ -184,8 +184,8 @@ class S3Store(CheckpointStore):
         for item in self._objects(base):
             rel = item["Key"][len(base):]
             target = Path(dest) / rel
-            if not rel or ".." in Path(rel).parts:  # a key no publisher writes: the manifest check refuses the rest
-                continue
+            if not rel or ".." in Path(rel).parts or Path(rel).is_absolute():
+                continue  # a key no publisher writes (`a/../b`, `//etc`): never written outside `dest`
             target.parent.mkdir(parents=True, exist_ok=True)
             self.client.download_file(self.bucket, item["Key"], str(target))
             moved += item["Size"]

@@ -2,6 +2,7 @@
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,15 @@ def test_the_setting_picks_the_store(tmp_path, monkeypatch):
     for bad in ("s3://", "gs://bucket/x"):
         with pytest.raises(ValueError):
             store_from_url(bad, local_root=tmp_path)
+
+
+def test_a_key_that_would_land_outside_the_download_folder_is_not_written(s3_storage, tmp_path):
+    folder = checkpoint_folder(tmp_path / "a")
+    s3_storage.publish(folder, "proj/v1")
+    for rel in ("sub/../../escaped.txt", "/escaped.txt"):
+        s3_storage.client.put_object(Bucket=s3_storage.bucket, Key=f"{s3_storage.prefix}/proj/v1/{rel}", Body=b"x")
+    (tmp_path / "dl" / "copy").mkdir(parents=True)
+    s3_storage.download("proj/v1", tmp_path / "dl" / "copy")
+    assert not (tmp_path / "dl" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
+    assert not Path("/escaped.txt").exists()  # Path(dest) / "/escaped.txt" is the filesystem root's
+    assert files_under(tmp_path / "dl" / "copy") == files_under(folder)
