@@ -99,9 +99,11 @@ def staging_folder(*, project, number) -> Path:
     folder in the cache (same filesystem as its final place there) when the store is remote."""
     if not is_remote():
         return store().local_folder(version_name(project.slug, number))
-    temp_root = model_cache().root / ".staging"
+    temp_root = model_cache().root / ".staging" / project.slug
+    # The project's only run writes here (single flight): anything left is a killed run's.
+    shutil.rmtree(temp_root, ignore_errors=True)
     temp_root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{project.slug}-v{number}-", dir=temp_root)) / f"v{number}"
+    return Path(tempfile.mkdtemp(prefix=f"v{number}-", dir=temp_root)) / f"v{number}"
 
 
 def publish(folder: Path, *, project, number):

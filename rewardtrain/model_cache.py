@@ -91,7 +91,8 @@ class ModelCache:
         never `keep` nor one in use. The names removed."""
         entries = []
         for folder in self.root.glob("*/v*"):
-            if folder.is_dir() and folder.parent.name not in (LOCKS, TEMP):
+            # Not .locks, .tmp nor a trainer's .staging: only <slug>/v<N> folders are versions.
+            if folder.is_dir() and not folder.parent.name.startswith(".") and folder.name[1:].isdigit():
                 name = f"{folder.parent.name}/{folder.name}"
                 entries.append((folder.stat().st_mtime, name, _size(folder)))
         total = sum(size for _, _, size in entries)

@@ -203,3 +203,13 @@ def test_the_migration_names_versions_by_slug_and_number(project, settings, tmp_
     assert paths == {1: f"{project.slug}/v1", 2: "/elsewhere/v2"}  # one outside the folder keeps its folder
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_the_next_run_on_a_host_removes_what_a_killed_run_left_in_its_staging_folder(published_to_s3, settings, tmp_path, monkeypatch):
+    left = tmp_path / "worker-a" / ".staging" / published_to_s3.slug / "v2-killed" / "v2"
+    left.mkdir(parents=True)
+    (left / "model.safetensors").write_bytes(b"half")
+    new_version_goes_live(monkeypatch, settings)
+    assert train_small(published_to_s3).version.version == 2
+    assert list((tmp_path / "worker-a" / ".staging" / published_to_s3.slug).iterdir()) == []
+    assert checkpoint_store.cached_folder(RewardModelVersion.objects.get(project=published_to_s3, version=2)) is not None

@@ -95,3 +95,13 @@ def test_the_least_recently_used_versions_are_evicted_whole_never_one_in_use(s3_
         cache.cached("proj/v3")  # v1 is now the oldest, but in use
         cache.fetch("proj/v4", store=s3_storage, pin=pins[4])
         assert [cache.cached(f"proj/v{n}") is not None for n in (1, 3, 4)] == [True, False, True]
+
+
+def test_eviction_counts_versions_only_never_a_trainers_staging_folder(s3_storage, tmp_path):
+    _, pin = published(s3_storage, tmp_path, "proj/v1")
+    staging = tmp_path / "cache" / ".staging" / "vision" / "v3-abc"  # a run of project "vision" writing v3
+    staging.mkdir(parents=True)
+    (staging / "big.bin").write_bytes(b"x" * 10_000)
+    cache = ModelCache(tmp_path / "cache", max_bytes=0)
+    cache.fetch("proj/v1", store=s3_storage, pin=pin)
+    assert cache.evict() == ["proj/v1"] and (staging / "big.bin").exists()
