@@ -106,10 +106,12 @@ class ProjectJudgmentsApi(ApiView):
             judgments = judgments.filter(review="" if review == UNREVIEWED else review)
         if params.get("labeler"):
             judgments = judgments.filter(annotator__username=params["labeler"])
-        after = params.get("after", "0")
-        if not after.isdigit():
-            raise ValidationError({"after": ["Must be a judgment id (a whole number)."]})
-        page = list(judgments.filter(id__gt=int(after)).order_by("id")[: PAGE_SIZE + 1])
+        try:
+            after = int(params.get("after", "0"))  # any integer: ids are positive, so below 1 is "from the start"
+        except ValueError:
+            raise ValidationError({"after": ["Must be a judgment id (a whole number)."]}) from None
+        after = min(max(after, 0), 2**62)  # within a bigint: an id past every id is an empty page, not a database error
+        page = list(judgments.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
         more = len(page) > PAGE_SIZE
         page = page[:PAGE_SIZE]
         return Response(self.OutputSerializer({"results": page, "next_after": page[-1].pk if more else None}).data)
@@ -144,14 +146,15 @@ class JudgmentReviewApi(ApiView):
         "labeler. Reviewing again with the same answer changes nothing.",
     )
     def post(self, request, judgment_id):
+        # The body first, as every other operation does: a malformed one is a 400 whatever the id.
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         judgment = Judgment.objects.select_related("prompt__project", "annotator").filter(pk=judgment_id).first()
         if judgment is None:
             raise Http404("No such judgment.")
         project, _role = project_for_reviewer(user=request.user, slug=judgment.prompt.project.slug)
         project_refuse_if_archived(project)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
         try:
             if data["review"] == Judgment.Review.ACCEPTED:
                 stored = judgment_review_accept(judgment=judgment, actor=request.user)

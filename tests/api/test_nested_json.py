@@ -26,6 +26,7 @@ def filled(route, project):
     return "/" + (
         route.replace("<slug:slug>", project.slug)
         .replace("<int:assignment_id>", "1")
+        .replace("<int:judgment_id>", "1")
         .replace("<int:run_id>", "1")
         .replace("<int:version>", "1")
     )

@@ -42,7 +42,9 @@ def test_the_version_page_shows_the_model_card_and_arbiter_json(client, version,
     page = logged_in(client, lead).get(page_url(version))
     assert page.status_code == 200
     html = page.content.decode()
-    card_title = (version_folder(version) / "README.md").read_text().splitlines()[0].lstrip("# ").strip()
+    # The card's first heading: its YAML metadata block above it is Hub metadata, not shown as text.
+    card_title = next(line for line in (version_folder(version) / "README.md").read_text().splitlines() if line.startswith("# "))
+    card_title = card_title.lstrip("# ").strip()
     assert '<div class="md model-card">' in html and card_title.split(" ")[0] in html
     assert '<h1>' in html.split('<div class="md model-card">')[1]  # rendered markdown, not raw text
     metadata = json.loads((version_folder(version) / "arbiter.json").read_text())
