@@ -104,6 +104,7 @@ def test_scoring_without_a_version_is_503_with_a_clear_message(project, labeler)
     assert "no reward model yet" in response.json()["detail"]
 
 
+@pytest.mark.local_storage  # a bucket's version is fetched again instead
 def test_an_unreadable_checkpoint_is_503(trained, labeler):
     version = RewardModelVersion.objects.get(is_current=True)
     shutil.rmtree(version_folder(version))

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from rewardtrain import runs
+from rewardtrain import checkpoint_store, runs
 from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.models import RewardModelVersion, TrainingRun
 from rewardtrain.scoring import Scorer
@@ -32,6 +32,7 @@ def train_sync(project, *extra, capsys):
 def test_sync_training_prints_the_version_and_a_progress_line(trainable, capsys):
     out = train_sync(trainable, "--epochs", "2", capsys=capsys)
     assert "published v1, now current" in out.out and '"heldout_accuracy"' in out.out
+    assert f"as {trainable.slug}/v1 in {checkpoint_store.store()!r}" in out.out  # its name, and which store
     assert "\rstep 1/" in out.err and "pairs/s" in out.err
     run = TrainingRun.objects.get()
     assert (run.trigger, run.status, run.options["epochs"]) == ("cli", "succeeded", 2)

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotator.models import Project
 from annotator.project_lifecycle import ProjectArchived
 from arbiter_reward.reward import POOLINGS
-from rewardtrain import config, runs
+from rewardtrain import checkpoint_store, config, runs
 from rewardtrain.config import REVIEW_FILTERS
 from rewardtrain.models import TrainingRun
 
@@ -93,7 +93,7 @@ class Command(BaseCommand):
         if not version.is_current:  # rejected by the gate, or pending evidence
             self.stdout.write(f"Run {run.id} published v{version.version} but it was NOT made current: {version.rejected_reason}")
         else:
-            self.stdout.write(f"Run {run.id} published v{version.version}, now current, at {version.path}")
+            self.stdout.write(f"Run {run.id} published v{version.version}, now current, as {version.path} in {checkpoint_store.store()!r}")
         self.stdout.write(metrics)
 
     def show_progress(self, report):
