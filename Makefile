@@ -39,7 +39,7 @@ run: demo
 	@echo ""
 	@echo "Arbiter runs at http://$${ARBITER_BIND:-127.0.0.1:8000}/  (web, Celery worker and beat; Ctrl-C stops all)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m annotator.procfile_runner
 
 # Without DATABASE_URL the suite runs on SQLite and lists the PostgreSQL tests it skipped.
 # With CI=true a missing service is an error, never a skip.

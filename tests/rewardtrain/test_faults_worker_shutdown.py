@@ -39,7 +39,7 @@ def free_port():
 
 @contextmanager
 def make_run(tmp_path, broker_url, log_path):
-    """`honcho start` on the repository's Procfile, as `make run` starts it; yields the process."""
+    """The repository's Procfile under annotator.procfile_runner, as `make run` starts it; yields the process."""
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
@@ -59,7 +59,7 @@ def make_run(tmp_path, broker_url, log_path):
     no_env_file.write_text("")
     log = open(log_path, "w")
     honcho = subprocess.Popen(
-        [str(Path(sys.executable).parent / "honcho"), "start", "-e", str(no_env_file)],
+        [sys.executable, "-m", "annotator.procfile_runner", "-e", str(no_env_file)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
