@@ -36,6 +36,10 @@ def running_worker(*, broker_url, result_backend, log_path: Path, queues="defaul
         "CELERY_RESULT_BACKEND": result_backend,
         "ARBITER_DATA_DIR": str(settings.DATA_DIR),
         "ARBITER_CHECKPOINT_DIR": str(settings.ARBITER_CHECKPOINT_DIR),
+        # The test's checkpoint storage (a moto bucket with ARBITER_TEST_STORAGE=s3) and its own cache.
+        "ARBITER_CHECKPOINT_STORAGE": settings.ARBITER_CHECKPOINT_STORAGE,
+        "ARBITER_S3_ENDPOINT_URL": settings.ARBITER_S3_ENDPOINT_URL,
+        "ARBITER_MODEL_CACHE": str(Path(settings.ARBITER_MODEL_CACHE).with_name("worker-model-cache")),
         "ARBITER_MODEL_ROOTS": ":".join(str(root) for root in settings.ARBITER_MODEL_ROOTS),
         **(extra_env or {}),
     }

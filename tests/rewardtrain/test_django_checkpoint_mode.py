@@ -31,6 +31,7 @@ def mode(path):
     return stat.S_IMODE(Path(path).stat().st_mode)
 
 
+@pytest.mark.local_storage  # the modes of the local store's files
 def test_by_default_a_published_version_is_readable_by_group_and_others(trainable, settings, strict_umask, tmp_path):
     settings.ARBITER_CHECKPOINT_DIR = tmp_path / "checkpoints"
     assert settings.ARBITER_CHECKPOINT_MODE == 0o644

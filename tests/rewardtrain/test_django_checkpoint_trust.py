@@ -3,6 +3,7 @@
 import os
 import shutil
 
+import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
@@ -91,6 +92,7 @@ def test_a_rejected_version_is_not_a_fallback(two_versions, labeler):
     )
 
 
+@pytest.mark.local_storage  # swaps the local folder for a link
 def test_when_no_version_verifies_scoring_is_503_naming_versions_not_paths(two_versions, labeler, tmp_path):
     (tmp_path / "outside").mkdir()
     shutil.rmtree(path_of(two_versions, 1))

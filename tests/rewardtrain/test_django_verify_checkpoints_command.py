@@ -34,6 +34,7 @@ def test_every_version_is_reported_and_a_failure_exits_non_zero(two_versions, ca
     assert f"{two_versions.slug} v2: FAILED: missing: config.json" in capsys.readouterr().out
 
 
+@pytest.mark.local_storage  # manifests are written into local folders only
 def test_a_folder_published_before_manifests_gets_one_only_when_asked(two_versions, capsys):
     os.remove(os.path.join(path_of(1), MANIFEST_FILE))
     with pytest.raises(CommandError):
@@ -44,6 +45,7 @@ def test_a_folder_published_before_manifests_gets_one_only_when_asked(two_versio
     call_command("verify_checkpoints", two_versions.slug)
 
 
+@pytest.mark.local_storage  # manifests are written into local folders only
 def test_writing_manifests_never_blesses_a_folder_that_fails_otherwise(two_versions, capsys):
     os.remove(os.path.join(path_of(1), MANIFEST_FILE))
     os.symlink("/etc/hostname", os.path.join(path_of(1), "added_tokens.json"))
