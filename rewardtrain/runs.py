@@ -582,9 +582,15 @@ def _best_of_k_metrics(gate) -> dict:
 
 
 def reap_stale_runs() -> list[int]:
-    """Mark running runs whose heartbeat stopped failed, and remove their partial checkpoints.
+    """Take running runs whose heartbeat stopped from their worker, and remove their partial
+    checkpoints: one that has an attempt left is queued again under a new task id, for another
+    worker (host) to train; one whose last attempt it was is failed. The ids reaped.
 
-    Also sends queued runs whose message seems lost again (see _resend_lost_runs).
+    The broker's own redelivery of the dead worker's message is not waited for: Redis's comes
+    after its visibility timeout, hours later. Should it come, its task id no longer matches the
+    run's and it claims nothing; should the worker still be alive after all, its next heartbeat
+    finds the row changed and it stops (RunAborted). Also sends queued runs whose message seems
+    lost again (see _resend_lost_runs).
     """
     now = timezone.now()
     _resend_lost_runs(now)
@@ -594,14 +600,27 @@ def reap_stale_runs() -> list[int]:
     )
     reaped = []
     for run in stale:
-        error = f"worker stopped sending heartbeats (last at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        silent = f"stopped sending heartbeats (last at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        this_attempt = TrainingRun.objects.filter(
+            id=run.id, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff, attempts=run.attempts
+        )
         with transaction.atomic():
-            updated = TrainingRun.objects.filter(
-                id=run.id, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff
-            ).update(status=TrainingRun.Status.FAILED, error=error, finished_at=now)
-            if updated:
-                _audit_finish(run, status=TrainingRun.Status.FAILED, reason=error)
+            if run.attempts < MAX_ATTEMPTS:
+                run.task_id = str(uuid.uuid4())
+                run.note = f"its worker {silent} in attempt {run.attempts}; queued again for another worker"
+                updated = this_attempt.update(
+                    status=TrainingRun.Status.QUEUED, task_id=run.task_id, note=run.note, started_at=None,
+                    heartbeat_at=None, progress={}, history=[],
+                )  # fmt: skip
+                if updated:
+                    transaction.on_commit(lambda run=run: _enqueue(run))
+            else:
+                error = f"worker {silent}, in attempt {run.attempts} of {MAX_ATTEMPTS}; not retried again"
+                updated = this_attempt.update(status=TrainingRun.Status.FAILED, error=error, finished_at=now)
+                if updated:
+                    _audit_finish(run, status=TrainingRun.Status.FAILED, reason=error)
         if updated:
+            log.warning("training run %s: its worker %s", run.id, silent)
             reaped.append(run.id)
             # The project's only writer is gone (single flight), so any temp folder is partial.
             cleanup_partial(checkpoint_root(project=run.project))

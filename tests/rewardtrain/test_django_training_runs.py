@@ -272,12 +272,13 @@ def test_a_finished_run_delivered_again_is_left_alone(trainable, monkeypatch):
     assert again.status == TrainingRun.Status.SUCCEEDED and again.error == ""
 
 
-def test_the_reaper_fails_runs_with_a_stale_heartbeat_and_removes_partial_folders(project, settings):
+def test_the_reaper_fails_runs_with_a_stale_heartbeat_in_their_last_attempt_and_removes_partial_folders(project, settings):
     settings.ARBITER_HEARTBEAT_STALE_SECONDS = 60
     other = factories.project()
     stale = TrainingRun.objects.create(
-        project=project, status="running", heartbeat_at=timezone.now() - timedelta(seconds=120)
-    )
+        project=project, status="running", heartbeat_at=timezone.now() - timedelta(seconds=120),
+        attempts=runs.MAX_ATTEMPTS,
+    )  # fmt: skip
     fresh = TrainingRun.objects.create(project=other, status="running", heartbeat_at=timezone.now())
     partial = Path(settings.ARBITER_CHECKPOINT_DIR) / project.slug / ".v1.tmp-abc"
     partial.mkdir(parents=True)

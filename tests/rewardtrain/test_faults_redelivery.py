@@ -80,7 +80,7 @@ def test_a_run_reaped_after_its_last_heartbeat_publishes_nothing(trainable, monk
     assert not (versions.checkpoint_root(project=trainable) / "v1").exists()
 
 
-def test_a_dead_run_frees_its_project_within_about_two_minutes_by_default(trainable, settings):
+def test_a_dead_workers_run_is_taken_from_it_within_about_two_minutes_by_default(trainable, settings):
     assert settings.ARBITER_HEARTBEAT_STALE_SECONDS == 120
     run = training_run_start(project=trainable, trigger="manual", options=SMALL)
     running_since(run, seconds=121)

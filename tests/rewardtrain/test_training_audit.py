@@ -68,7 +68,8 @@ def test_a_reaped_run_is_audited(trainable, settings):
 
     run = training_run_start(project=trainable, trigger="manual", options=SMALL, enqueue=False)
     long_ago = timezone.now() - timedelta(hours=1)
-    TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=long_ago, attempts=1)
+    # Its last attempt: a run with one left is queued again instead (its finish is still to come).
+    TrainingRun.objects.filter(id=run.id).update(status="running", heartbeat_at=long_ago, attempts=runs.MAX_ATTEMPTS)
     assert runs.reap_stale_runs() == [run.id]
     [finish] = entries("run.finish")
     assert finish.detail["status"] == "failed" and "stopped sending heartbeats" in finish.detail["reason"]
