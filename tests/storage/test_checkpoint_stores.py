@@ -106,6 +106,8 @@ def test_the_setting_picks_the_store(tmp_path, monkeypatch):
     s3 = store_from_url("s3://bucket/some/prefix", local_root=tmp_path, endpoint_url="http://127.0.0.1:9")
     assert isinstance(s3, S3Store) and (s3.bucket, s3.prefix) == ("bucket", "some/prefix")
     assert s3.client.meta.endpoint_url == "http://127.0.0.1:9"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://store.internal:8333")  # boto3's own variable, as the hosts set it
+    assert store_from_url("s3://bucket", local_root=tmp_path).client.meta.endpoint_url == "http://store.internal:8333"
     for bad in ("s3://", "gs://bucket/x"):
         with pytest.raises(ValueError):
             store_from_url(bad, local_root=tmp_path)
