@@ -143,9 +143,25 @@ def modeling():
     return modeling_arbiter
 
 
+# A checkpoint trained with LoRA and published unmerged (lora_merge=False): the base model's
+# weights in base/, peft's adapter (the LoRA weights and the trained head) in adapter/. No
+# config.json at the top, so loaders without peft refuse it rather than read the bare base.
+LORA_BASE_FOLDER = "base"
+LORA_ADAPTER_FOLDER = "adapter"
+
+
+def is_adapter_checkpoint(path) -> bool:
+    return (Path(path) / LORA_ADAPTER_FOLDER / "adapter_config.json").is_file()
+
+
+def model_folder(path) -> Path:
+    """The folder of the model's config.json and weights: `path`, or an adapter checkpoint's base/."""
+    return Path(path) / LORA_BASE_FOLDER if is_adapter_checkpoint(path) else Path(path)
+
+
 def saved_model_type(path) -> str | None:
-    """config.json's model_type in the model folder `path`."""
-    return json.loads((Path(path) / "config.json").read_text()).get("model_type")
+    """config.json's model_type in the model folder `path` (an adapter checkpoint's: its base's)."""
+    return json.loads((model_folder(path) / "config.json").read_text()).get("model_type")
 
 
 def load_tokenizer(path, **kwargs):
@@ -154,7 +170,7 @@ def load_tokenizer(path, **kwargs):
     question to a server's log): given the package's config class instead, it does not ask."""
     from transformers import AutoTokenizer
 
-    config = modeling().mean_pooled_config(path) if saved_model_type(path) == modeling().MODEL_TYPE else None
+    config = modeling().mean_pooled_config(model_folder(path)) if saved_model_type(path) == modeling().MODEL_TYPE else None
     return AutoTokenizer.from_pretrained(path, config=config, **kwargs)
 
 
@@ -170,6 +186,8 @@ def load_reward_model(path, pooling: str, *, config: dict | None = None, cls_tok
     """
     from transformers import AutoModelForSequenceClassification
 
+    if is_adapter_checkpoint(path):
+        return load_adapter(load_reward_model(model_folder(path), pooling, config=config, cls_token_id=cls_token_id, **kwargs), path)
     if pooling not in POOLINGS:
         raise UnsupportedEncoding(f"pooling {pooling!r} is not one this arbiter_reward implements ({', '.join(POOLINGS)})")
     models = modeling()
@@ -187,6 +205,18 @@ def load_reward_model(path, pooling: str, *, config: dict | None = None, cls_tok
     if model_type == models.MODEL_TYPE:
         raise UnsupportedEncoding(f"{Path(path).name} is a mean-pooled model ({model_type}); it cannot be read with pooling {pooling!r}")
     return AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=False, **(config or {}), **kwargs)
+
+
+def load_adapter(base_model, path):
+    """`base_model` with the LoRA adapter of the adapter checkpoint `path` (peft's PeftModel)."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise UnsupportedEncoding(
+            f"{Path(path).name} keeps its LoRA adapter apart from the base model (trained with lora_merge=False): "
+            "loading it needs peft (pip install peft)"
+        ) from None
+    return PeftModel.from_pretrained(base_model, Path(path) / LORA_ADAPTER_FOLDER)
 
 
 def reward_column(head: dict | None) -> int:

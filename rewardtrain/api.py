@@ -140,6 +140,22 @@ class TrainStartApi(ApiView):
             "accepted judgments' (no imported rows), or any.",
         )
         from_scratch = StrictBooleanField(required=False)
+        micro_batch_size = serializers.IntegerField(
+            min_value=0, max_value=4096, required=False,
+            help_text="Pairs per forward/backward (gradient accumulation; 0 = the whole batch): the same step in less memory.",
+        )
+        activation_checkpointing = StrictBooleanField(required=False, help_text="Recompute activations in backward: less memory, slower.")
+        bf16_cpu = StrictBooleanField(required=False, help_text="bfloat16 autocast on a CPU too (GPUs that support it use it anyway).")
+        lora_r = serializers.IntegerField(min_value=0, max_value=1024, required=False, help_text="LoRA rank; 0 (the default) trains the weights themselves.")
+        lora_alpha = serializers.FloatField(min_value=0, required=False)
+        lora_dropout = serializers.FloatField(min_value=0, max_value=0.99, required=False)
+        lora_target_modules = serializers.ListField(
+            child=serializers.CharField(max_length=200), min_length=1, max_length=64, required=False,
+            help_text="Module names LoRA adapts; by default the attention projections of the model's family.",
+        )
+        lora_merge = StrictBooleanField(
+            required=False, help_text="Publish the adapters merged into the weights (the default) or kept apart (false; loading needs peft).",
+        )
 
     @extend_schema(
         operation_id="projects_train",

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from arbiter_reward import reward as reward_module
-from arbiter_reward.reward import encoding_spec
+from arbiter_reward.reward import LORA_ADAPTER_FOLDER, LORA_BASE_FOLDER, encoding_spec
+from rewardtrain.lora import is_lora, save_model
 from rewardtrain.model_card import base_model_name, model_card
 
 if TYPE_CHECKING:  # the trainer imports torch; publishing and verifying need none of it
@@ -102,9 +103,15 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict, f
             "encoding": encoding_spec(config.max_length, config.pooling),  # LocalReward refuses one it does not implement
             "head": result.head,  # which output is the reward (a classifier's positive label)
         }
+        if is_lora(result.model):  # published unmerged (lora_merge=False): say what a loader needs
+            full["lora_adapter"] = {
+                "base": LORA_BASE_FOLDER,
+                "adapter": LORA_ADAPTER_FOLDER,
+                "loads_with": "arbiter_reward.LocalReward, or peft: PeftModel.from_pretrained(base model, adapter folder)",
+            }
         meta_text = json.dumps(full, indent=2, sort_keys=True)  # fails early on unserialisable metadata
         result.model.config.problem_type = None  # one raw logit, no regression/classification loss implied
-        result.model.save_pretrained(temp)  # model.safetensors + config.json
+        save_model(result.model, temp)  # model.safetensors + config.json, or a LoRA adapter checkpoint's base/ and adapter/
         # Saved so that a plain tokenizer(prompt, completion, truncation="only_first") cuts the
         # prompt from its start at max_length, as Arbiter does.
         # (transformers 5 saves truncation_side only from init_kwargs.)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
 from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
+from rewardtrain.lora import apply_lora, merged
 from rewardtrain.scoring import (
     REWARD_HEAD,
     collate,
@@ -75,7 +76,8 @@ def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD, poolin
         ignore_mismatched_sizes=True,
         local_files_only=True,
     )
-    return model.to(device), tokenizer
+    # A checkpoint kept as base + LoRA adapter (lora_merge=False) warm-starts as plain weights.
+    return merged(model).to(device), tokenizer
 
 
 def device_name(device: torch.device) -> str:
@@ -138,6 +140,38 @@ def make_batches(lengths: list[int], sizes: list[int], batch_size: int, rng: ran
     return batches
 
 
+def micro_batches(sizes: list[int], micro_batch_size: int) -> list[list[int]]:
+    """Positions 0..len(sizes)-1 of a batch's units in consecutive runs of about
+    `micro_batch_size` examples (a unit is never split); 0 = one run, the whole batch."""
+    if not micro_batch_size:
+        return [list(range(len(sizes)))]
+    runs, run, n = [], [], 0
+    for position, size in enumerate(sizes):
+        run.append(position)
+        n += size
+        if n >= micro_batch_size:
+            runs.append(run)
+            run, n = [], 0
+    if run:
+        runs.append(run)
+    return runs
+
+
+def backward_in_micro_batches(task, forward, batch: list[int], device, micro_batch_size: int) -> tuple[torch.Tensor, int]:
+    """Gradients of the batch's mean loss, one micro-batch's forward and backward at a time:
+    each micro-batch's mean loss weighted by its share of the batch's examples, so the summed
+    gradients are those of the whole batch at once (less memory, same step). Returns the
+    batch's mean loss (no graph) and its examples."""
+    sizes = [task.size(unit) for unit in batch]
+    total = sum(sizes)
+    loss_sum = torch.zeros((), device=device)
+    for run in micro_batches(sizes, micro_batch_size):
+        loss, n = task.loss(forward, [batch[i] for i in run], device)
+        (loss * (n / total)).backward()
+        loss_sum += loss.detach() * n
+    return loss_sum / total, total
+
+
 def pair_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, margin: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
     """Bradley-Terry loss with a margin: the chosen reward must beat the rejected one by `margin`.
 
@@ -168,6 +202,10 @@ class PairwiseTask:
 
     def counts(self, side: str) -> dict:
         return {f"n_{side}_pairs": self.n_examples, f"n_{side}_prompts": len(self.groups)}
+
+    def size(self, group: int) -> int:
+        """Examples (pairs) in a unit of a batch."""
+        return len(self.groups[group].pairs)
 
     def batches(self, rng: random.Random) -> list[list[int]]:
         lengths = [max(len(e["input_ids"]) for e in group) for group in self.encoded]
@@ -234,6 +272,9 @@ class ClassifyTask:
 
     def counts(self, side: str) -> dict:
         return {f"n_{side}_items": len(self.items), f"n_{side}_prompts": len({i.prompt for i in self.items})}
+
+    def size(self, item: int) -> int:
+        return 1
 
     def batches(self, rng: random.Random) -> list[list[int]]:
         lengths = [len(e["input_ids"]) for e in self.encoded]
@@ -368,11 +409,17 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
     base = str(init_from or config.base_model or default_base_model())
     model, tokenizer = load_model(base, device, head=head, pooling=config.pooling)
     set_dropout(model, config.dropout)
-    freeze(model, config)
+    config.check_for_model(model.config.to_dict())  # max_length within the model's positions
+    if not config.lora_r:
+        freeze(model, config)
     if config.activation_checkpointing:
         # Non-reentrant: the frozen layers below hand the first trained layer inputs without grad.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    use_bf16 = config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if config.lora_r:
+        model = apply_lora(model, config)  # after set_dropout: the adapters keep lora_dropout
+    use_bf16 = (config.bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported()) or (
+        config.bf16_cpu and device.type == "cpu"
+    )
     # config.bf16 and device are wishes ("auto", bf16 that CPUs skip); the card says what ran.
     used = {"device": device_name(device), "precision": "bf16 autocast" if use_bf16 else "fp32"}
 
@@ -417,8 +464,7 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
         for batch in epoch_batches:
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, config)
-            loss, n = task.loss(forward, batch, device)
-            loss.backward()
+            loss, n = backward_in_micro_batches(task, forward, batch, device, config.micro_batch_size)
             torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -461,5 +507,7 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
         report_phase(PHASE_EVALUATING)
         train_stats = task.metrics(model)
         metrics["reward_mean"], metrics["reward_std"] = train_stats["reward_mean"], train_stats["reward_std"]
+    if config.lora_merge:  # published as plain weights: loaders need no peft
+        model = merged(model)
     model.eval()
     return TrainResult(model, tokenizer, config, metrics, history, head)

@@ -25,6 +25,13 @@ from rewardtrain.config import REVIEW_FILTERS
 from rewardtrain.models import TrainingRun
 
 
+# TrainConfig fields that the options below set under their own names.
+LORA_AND_MEMORY_OPTIONS = (
+    "micro_batch_size", "activation_checkpointing", "bf16_cpu",
+    "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "lora_merge",
+)
+
+
 class Command(BaseCommand):
     help = "Train a reward model on a project's comparisons."
 
@@ -45,7 +52,19 @@ class Command(BaseCommand):
             "(the default) or any.",
         )
 
-    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, pooling, review, **_):
+        parser.add_argument("--micro-batch-size", type=int, help="Pairs per forward/backward (gradient accumulation).")
+        parser.add_argument("--activation-checkpointing", action="store_true", default=None, help="Recompute activations in backward: less memory.")
+        parser.add_argument("--bf16-cpu", action="store_true", default=None, help="bfloat16 autocast on the CPU too.")
+        parser.add_argument("--lora-r", type=int, help="Train LoRA adapters of this rank (0: the weights themselves).")
+        parser.add_argument("--lora-alpha", type=float, help="LoRA scale numerator (scale = alpha / r).")
+        parser.add_argument("--lora-dropout", type=float, help="Dropout on the LoRA adapters' input.")
+        parser.add_argument("--lora-target-modules", nargs="+", help="Module names LoRA adapts (default: by model family).")
+        parser.add_argument(
+            "--lora-keep-adapter", dest="lora_merge", action="store_false", default=None,
+            help="Publish base weights and adapter apart (loading needs peft) instead of merged.",
+        )
+
+    def handle(self, *args, project, sync, epochs, from_scratch, max_length, batch_size, base_model, pooling, review, **extra):
         project_row = Project.objects.filter(slug=project).first()
         if project_row is None:
             raise CommandError(f"No project {project!r}.")
@@ -58,6 +77,7 @@ class Command(BaseCommand):
                 "base_model": base_model,
                 "pooling": pooling,
                 "review": review,
+                **{name: extra[name] for name in LORA_AND_MEMORY_OPTIONS},
             }.items()
             if value is not None
         }
