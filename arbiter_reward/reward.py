@@ -28,14 +28,22 @@ from typing import Sequence
 
 ENCODING_FORMAT = "arbiter-encoding/1"
 # The encodings this file implements; a checkpoint recording anything else is refused.
-TEXT_PAIR = "text_pair"  # [CLS] prompt [SEP] completion [SEP]
-SUPPORTED_INPUTS = (TEXT_PAIR,)
+TEXT_PAIR = "text_pair"  # [CLS] prompt [SEP] completion [SEP]; a decoder: tokenizer(prompt, completion)
+# A decoder LM's tokenizer with a chat template: the prompt as user/assistant turns (an HH
+# dialogue split at its "\n\nHuman:"/"\n\nAssistant:" markers, else one user turn) and the
+# completion as the last assistant turn, rendered by apply_chat_template (see encode_decoder_text).
+CHAT_TEMPLATE = "chat_template"
+SUPPORTED_INPUTS = (TEXT_PAIR, CHAT_TEMPLATE)
 # What the head reads (arbiter.json "encoding" "pooling"): BERT's [CLS] pooler (dense + tanh over
 # the [CLS] state), or the mean of the last hidden states over the real tokens, as
 # all-MiniLM-L6-v2 was trained to be read. Absent means "cls" (checkpoints before it was recorded).
 CLS_POOLER = "cls"
 MEAN_POOLING = "mean"
-POOLINGS = (CLS_POOLER, MEAN_POOLING)
+# A decoder LM's: the head on the last real token's state, as transformers' *ForSequenceClassification
+# of Qwen2/3, Llama, Mistral and GPT-2 read it (the rightmost token that is not config.pad_token_id),
+# and as TEI and vLLM serve such a model; inputs are right-padded.
+LAST_TOKEN = "last_token"
+POOLINGS = (CLS_POOLER, MEAN_POOLING, LAST_TOKEN)
 # What a checkpoint's outputs mean (arbiter.json "head"): one output that is the reward, or a
 # classifier's labels, whose positive label's logit is the reward. Absent means the former.
 REWARD_HEAD = {"kind": "reward"}
@@ -61,12 +69,12 @@ def completion_budget(max_length: int) -> int:
     return max_length - 3 - max_length // 4
 
 
-def encoding_spec(max_length: int, pooling: str = CLS_POOLER) -> dict:
-    """What `encode_pair_text` does at this max_length, and what the head reads (`use_pooling`),
-    as recorded in a checkpoint's arbiter.json."""
+def encoding_spec(max_length: int, pooling: str = CLS_POOLER, input: str = TEXT_PAIR) -> dict:
+    """What `encode` does at this max_length with this `input` (TEXT_PAIR or, for a decoder,
+    CHAT_TEMPLATE), and what the head reads (`use_pooling`), as recorded in a checkpoint's arbiter.json."""
     return {
         "format": ENCODING_FORMAT,
-        "input": TEXT_PAIR,
+        "input": input,
         "max_length": max_length,
         "truncation": {
             "prompt": "from the start (its end, the last turn, is kept)",
@@ -90,7 +98,32 @@ def check_encoding(encoding: dict) -> int:
         raise UnsupportedEncoding(f"the checkpoint's completion budget {encoding.get('completion_budget')} is not this file's")
     if recorded_pooling(encoding) not in POOLINGS:
         raise UnsupportedEncoding(f"the checkpoint's pooling {encoding.get('pooling')!r} is not one this arbiter_reward implements")
+    if encoding["input"] == CHAT_TEMPLATE and recorded_pooling(encoding) != LAST_TOKEN:
+        raise UnsupportedEncoding(f"the checkpoint's input {CHAT_TEMPLATE!r} is a decoder's: only with pooling {LAST_TOKEN!r}")
     return max_length
+
+
+def input_for(tokenizer, pooling: str) -> str:
+    """The input a model reading `pooling` gets from `tokenizer`: a decoder's chat template when
+    the tokenizer has one, the text pair otherwise (and always for BERT-style poolings)."""
+    return CHAT_TEMPLATE if pooling == LAST_TOKEN and getattr(tokenizer, "chat_template", None) else TEXT_PAIR
+
+
+def encoding_for(tokenizer, max_length: int, pooling: str) -> dict:
+    """The encoding spec a model reading `pooling` with `tokenizer` trains and scores with."""
+    return encoding_spec(max_length, pooling, input_for(tokenizer, pooling))
+
+
+def set_pad_token(tokenizer) -> None:
+    """A decoder tokenizer without a pad token (GPT-2, Llama, most base LMs) pads with its end of
+    text. Only right padding with an attention mask is used, and the head reads the rightmost
+    token that is not the pad: a sequence ending in that token is read one token earlier, by
+    every loader alike."""
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise UnsupportedEncoding("the tokenizer has neither a pad token nor an end-of-text token to pad with")
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
 
 
 def recorded_pooling(encoding: dict | None) -> str:
@@ -111,7 +144,7 @@ def use_pooling(model, pooling: str):
     """
     if pooling not in POOLINGS:
         raise UnsupportedEncoding(f"pooling {pooling!r} is not one this arbiter_reward implements ({', '.join(POOLINGS)})")
-    if pooling == CLS_POOLER:
+    if pooling in (CLS_POOLER, LAST_TOKEN):  # both are the model's own head
         return model
     base = model.base_model
     if getattr(base, "pooler", None) is None:
@@ -180,7 +213,8 @@ def load_reward_model(path, pooling: str, *, config: dict | None = None, cls_tok
 
     "mean" gives modeling_arbiter's MeanPooledBertForSequenceClassification, from a checkpoint of
     that type or from a plain BERT (a base model, or a checkpoint published before that type,
-    whose arbiter.json records the pooling); "cls" a plain AutoModelForSequenceClassification.
+    whose arbiter.json records the pooling); "cls" and "last_token" a plain
+    AutoModelForSequenceClassification (a decoder's reads its last non-pad token by itself).
     `config` overrides saved settings (num_labels...); `cls_token_id` is saved in a mean-pooled
     model's config so that it can refuse inputs without [CLS]; `kwargs` go to from_pretrained.
     """
@@ -254,6 +288,92 @@ def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -
     if "token_type_ids" in tokenizer.model_input_names:
         encoded["token_type_ids"] = [0] * len(first) + [1] * len(second)
     return encoded
+
+
+def encode(tokenizer, prompt: str, completion: str, encoding: dict) -> dict:
+    """(prompt, completion) encoded, unpadded, as a model with the recorded `encoding` reads it:
+    a decoder's (pooling "last_token") by encode_decoder_text, a BERT-style model's by encode_pair_text."""
+    if recorded_pooling(encoding) == LAST_TOKEN:
+        chat = encoding.get("input") == CHAT_TEMPLATE
+        return encode_decoder_text(tokenizer, prompt, completion, encoding["max_length"], chat=chat)
+    return encode_pair_text(tokenizer, prompt, completion, encoding["max_length"])
+
+
+def prompt_messages(prompt: str) -> list[dict]:
+    """A stored prompt as chat turns: an HH dialogue ("\\n\\nHuman: ...\\n\\nAssistant: ...", which
+    is also what prompt_text makes of a message list) turn by turn, its trailing empty
+    "Assistant:" dropped; any other text is one user turn. Contents are stripped of surrounding
+    whitespace (HH replies start with a space)."""
+    parts = re.split(r"\n\n(Human|Assistant):", prompt)
+    if len(parts) < 3 or parts[0].strip():
+        return [{"role": "user", "content": prompt.strip()}]
+    messages = [
+        {"role": "user" if name == "Human" else "assistant", "content": text.strip()} for name, text in zip(parts[1::2], parts[2::2])
+    ]
+    if messages[-1]["role"] == "assistant" and not messages[-1]["content"]:
+        messages.pop()
+    return messages
+
+
+def encode_decoder_text(tokenizer, prompt: str, completion: str, max_length: int, *, chat: bool) -> dict:
+    """A decoder LM's input, unpadded. With `chat`: the tokenizer's chat template rendering the
+    prompt's turns (prompt_messages) and the completion, stripped, as the last assistant turn,
+    tokenised as `apply_chat_template(messages, tokenize=True)` does (no special tokens beyond the
+    template's). Without: the text pair, `tokenizer(prompt, completion)`.
+
+    Within max_length it equals those plain calls. Beyond, as encode_pair_text: the completion
+    keeps at least completion_budget(max_length) tokens (its end cut), the prompt is cut from its
+    start (the template's tokens before the first turn, e.g. a BOS, are kept), and if the
+    template's own tokens still leave too little room, the completion's end is cut further.
+    """
+    if chat:
+        messages = [*prompt_messages(prompt), {"role": "assistant", "content": completion.strip()}]
+        text = tokenizer.apply_chat_template(messages, tokenize=False)
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        roles = _chat_roles(text, messages, encoded["offset_mapping"])
+    else:
+        encoded = tokenizer(prompt, completion, verbose=False)
+        roles = ["prompt" if s == 0 else "completion" if s == 1 else "fixed" for s in encoded.sequence_ids()]
+    n_fixed, n_prompt = roles.count("fixed"), roles.count("prompt")
+    if n_fixed > max_length:
+        raise UnsupportedEncoding(f"the template's own {n_fixed} tokens exceed max_length {max_length}")
+    keep_completion = min(roles.count("completion"), max(completion_budget(max_length), max_length - n_fixed - n_prompt))
+    keep_completion = min(keep_completion, max_length - n_fixed)
+    cut_prompt = max(0, n_fixed + n_prompt + keep_completion - max_length)
+    kept, seen = [], {"prompt": 0, "completion": 0}
+    for i, role in enumerate(roles):
+        if role != "fixed":
+            seen[role] += 1
+            if (role == "prompt" and seen[role] <= cut_prompt) or (role == "completion" and seen[role] > keep_completion):
+                continue
+        kept.append(i)
+    result = {"input_ids": [encoded["input_ids"][i] for i in kept], "attention_mask": [1] * len(kept)}
+    if "token_type_ids" in encoded and "token_type_ids" in tokenizer.model_input_names:
+        result["token_type_ids"] = [encoded["token_type_ids"][i] for i in kept]
+    return result
+
+
+def _chat_roles(text: str, messages: list[dict], offsets) -> list[str]:
+    """Each token of the rendered `text`: "completion" (inside the last message's content),
+    "prompt" (from the first message's content up to the completion) or "fixed" (the template's
+    opening and closing)."""
+    spans, position = [], 0
+    for message in messages:
+        start = text.find(message["content"], position)
+        if start < 0:
+            raise UnsupportedEncoding(f"the chat template does not render a {message['role']} turn's text as it is")
+        position = start + len(message["content"])
+        spans.append((start, position))
+    prompt_start, (completion_start, completion_end) = spans[0][0], spans[-1]
+    roles = []
+    for start, end in offsets:
+        if completion_start <= start and end <= completion_end and end > start:
+            roles.append("completion")
+        elif prompt_start <= start and end <= completion_start:
+            roles.append("prompt")
+        else:
+            roles.append("fixed")
+    return roles
 
 
 # --- batching -------------------------------------------------------------------------------
@@ -360,6 +480,7 @@ class LocalReward:
         if encoding is None:
             raise UnsupportedEncoding(f"{path}/arbiter.json records no encoding (a checkpoint older than arbiter_reward)")
         self.max_length = check_encoding(encoding)
+        self.encoding = encoding
         self.pooling = recorded_pooling(encoding)
         self.column = reward_column(self.metadata.get("head"))
         self.version = self.metadata.get("version")
@@ -372,7 +493,7 @@ class LocalReward:
 
     def score(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """Rewards of (prompt, completion) strings, in input order."""
-        encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
+        encodings = [encode(self.tokenizer, p, c, self.encoding) for p, c in items]
         return score_encodings(self.model, encodings, self.tokenizer.pad_token_id, self.batch_size, self.column)
 
     def __call__(self, prompts, completions, **kwargs) -> list[float]:

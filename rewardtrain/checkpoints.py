@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from arbiter_reward import reward as reward_module
-from arbiter_reward.reward import LORA_ADAPTER_FOLDER, LORA_BASE_FOLDER, encoding_spec
+from arbiter_reward.reward import LORA_ADAPTER_FOLDER, LORA_BASE_FOLDER, encoding_for
 from rewardtrain.lora import is_lora, save_model
 from rewardtrain.model_card import base_model_name, model_card
 
@@ -100,7 +100,8 @@ def write_checkpoint(result: TrainResult, target_dir: Path, *, metadata: dict, f
             "train_config": {**config.to_dict(), "base_model": base_model},
             "base_model": base_model,
             "history": result.history,
-            "encoding": encoding_spec(config.max_length, config.pooling),  # LocalReward refuses one it does not implement
+            # LocalReward refuses one it does not implement; a decoder's says whether its chat template renders the input.
+            "encoding": encoding_for(result.tokenizer, config.max_length, config.pooling),
             "head": result.head,  # which output is the reward (a classifier's positive label)
         }
         if is_lora(result.model):  # published unmerged (lora_merge=False): say what a loader needs

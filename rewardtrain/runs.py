@@ -26,6 +26,7 @@ from annotator.project_lifecycle import project_refuse_if_archived
 from arbiter_reward.reward import POOLINGS, recorded_pooling
 from rewardtrain import checkpoint_store, selectors, worker_shutdown
 from rewardtrain.checkpoints import CheckpointInvalid, cleanup_partial, read_metadata, write_checkpoint
+from rewardtrain.base_models import with_base_pooling
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig, default_base_model, saved_model_config
 from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.model_roots import base_model_check
@@ -91,7 +92,7 @@ def train_config_for(*, project, options) -> TrainConfig:
     config.check_for_model(saved_model_config(config.base_model or default_base_model()))
     if config.pooling not in POOLINGS:
         raise InvalidTrainingOptions(f"pooling {config.pooling!r} is not one of {', '.join(POOLINGS)}")
-    return config
+    return with_base_pooling(config)  # a decoder LM's head reads its last token: recorded so on the run
 
 
 def base_model_label(config: TrainConfig) -> str:

@@ -11,18 +11,21 @@ from typing import Sequence
 import torch
 
 # Batching is the reward-function client's, so Arbiter and LocalReward score alike.
-from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits, REWARD_HEAD and the loader)
+from arbiter_reward.reward import (  # noqa: F401  (training uses collate, score_logits, REWARD_HEAD, the loader and encoding)
+    LAST_TOKEN,
     REWARD_HEAD,
     check_encoding,
     collate,
+    encode,
+    encoding_for,
     load_reward_model,
     load_tokenizer,
     recorded_pooling,
     reward_column,
     score_encodings,
     score_logits,
+    set_pad_token,
 )
-from rewardtrain.data import encode_pair_text
 
 
 def resolve_device(device: str) -> torch.device:
@@ -48,8 +51,13 @@ class Scorer:
         self.tokenizer = tokenizer
         self.metadata = metadata
         self.version = metadata.get("version")
-        encoding = metadata.get("encoding")  # checkpoints before it was recorded: the config's max_length
-        self.max_length = check_encoding(encoding) if encoding else int(metadata.get("train_config", {}).get("max_length", 256))
+        # Checkpoints before it was recorded, and a just-trained model (the gate's): what its
+        # train_config and tokenizer give ([CLS] pooling for a config that names none).
+        train_config = metadata.get("train_config", {})
+        self.encoding = metadata.get("encoding") or encoding_for(
+            tokenizer, int(train_config.get("max_length", 256)), train_config.get("pooling", "cls")
+        )
+        self.max_length = check_encoding(self.encoding)
         self.head = metadata.get("head") or REWARD_HEAD
         self.column = reward_column(self.head)  # a classifier's reward is its positive label's logit
         self.labels = self.head.get("labels")  # None for a pairwise reward model
@@ -78,7 +86,7 @@ class Scorer:
 
     def logits(self, items: Sequence[tuple[str, str]], batch_size: int = 32) -> list[list[float]]:
         """Every output of each (prompt, completion), in input order."""
-        encodings = [encode_pair_text(self.tokenizer, p, c, self.max_length) for p, c in items]
+        encodings = [encode(self.tokenizer, p, c, self.encoding) for p, c in items]
         with self._lock:
             return score_logits(self.model, encodings, self.tokenizer.pad_token_id, batch_size)
 

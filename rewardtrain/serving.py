@@ -23,7 +23,7 @@ from itertools import chain
 
 from django.conf import settings
 
-from arbiter_reward.reward import encode_pair_text
+from arbiter_reward.reward import encode
 from rewardtrain import checkpoint_store, selectors
 from rewardtrain.checkpoints import CheckpointInvalid
 from rewardtrain.verification import version_verify
@@ -292,7 +292,7 @@ def rerank_documents(*, project, query, documents, version=None, normalize=False
     keep_audit_sample(project=project, version=answered.version, items=items, rewards=raw)
     shown = [scorer.normalized(r) for r in raw] if normalize else raw
     # Encoded a second time to count: cheap beside the forward pass, and the Scorer stays as is.
-    tokens = sum(len(encode_pair_text(scorer.tokenizer, q, d, scorer.max_length)["input_ids"]) for q, d in items)
+    tokens = sum(len(encode(scorer.tokenizer, q, d, scorer.encoding)["input_ids"]) for q, d in items)
     return answered.version, _best_first(documents, shown), tokens
 
 

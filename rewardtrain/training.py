@@ -13,7 +13,7 @@ import os
 import random
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,17 +21,22 @@ import torch
 import torch.nn.functional as F
 
 from rewardtrain.config import EVALS_PER_RUN, TrainConfig, default_base_model  # noqa: F401  (part of the trainer's API)
-from rewardtrain.data import LabelledText, Pair, PromptGroup, encode_pair_text, group_pairs
+from rewardtrain.base_models import with_base_pooling
+from rewardtrain.data import LabelledText, Pair, PromptGroup, group_pairs
 from rewardtrain.lora import apply_lora, merged
 from rewardtrain.scoring import (
+    LAST_TOKEN,
     REWARD_HEAD,
     collate,
+    encode,
+    encoding_for,
     load_reward_model,
     load_tokenizer,
     pairwise_accuracy,
     recorded_pooling,
     resolve_device,
     score_logits,
+    set_pad_token,
 )
 
 
@@ -67,10 +72,16 @@ def load_model(path: str, device: torch.device, head: dict = REWARD_HEAD, poolin
     tokenizer = load_tokenizer(path, local_files_only=True)
     # The outputs named, so pipelines and the Hub widget show "reward" or the labels, not LABEL_0.
     names = head["labels"] if head["kind"] == "classifier" else ["reward"]
+    settings = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {name: i for i, name in enumerate(names)}}
+    if pooling == LAST_TOKEN:
+        # A decoder's head reads the last token that is not config.pad_token_id: saved in the
+        # checkpoint's config.json, so plain transformers, TEI and vLLM read the same token.
+        set_pad_token(tokenizer)
+        settings["pad_token_id"] = tokenizer.pad_token_id
     model = load_reward_model(
         path,
         pooling,
-        config={"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {name: i for i, name in enumerate(names)}},
+        config=settings,
         cls_token_id=tokenizer.cls_token_id,
         # A folder whose head has another size (a reward model under a new classifier) gets a new head.
         ignore_mismatched_sizes=True,
@@ -95,21 +106,32 @@ def set_dropout(model, p: float) -> None:
 
 
 def freeze(model, config: TrainConfig) -> None:
-    """Freeze the embeddings and the lowest layers (BERT-style models); their backward is skipped."""
+    """Freeze the embeddings and the lowest layers; their backward is skipped."""
     base = model.base_model
     if config.freeze_embeddings:
-        base.embeddings.requires_grad_(False)
-    for layer in base.encoder.layer[: config.freeze_layers]:
+        # BERT's embeddings module (tokens, positions, segments); a decoder's token embeddings.
+        (getattr(base, "embeddings", None) or base.get_input_embeddings()).requires_grad_(False)
+    for layer in layer_stack(base)[: config.freeze_layers]:
         layer.requires_grad_(False)
 
 
-def encode_groups(tokenizer, groups: list[PromptGroup], max_length: int) -> list[list[dict]]:
-    """Every distinct completion of every group, tokenised once for the whole run.
+def layer_stack(base) -> torch.nn.ModuleList:
+    """The transformer layers of a base model, lowest first: BERT's encoder.layer, Qwen/Llama/
+    Mistral's layers, GPT-2's h."""
+    encoder = getattr(base, "encoder", None)
+    for layers in (getattr(encoder, "layer", None), getattr(base, "layers", None), getattr(base, "h", None)):
+        if isinstance(layers, torch.nn.ModuleList):
+            return layers
+    raise ValueError(f"{type(base).__name__} has no layer stack this trainer knows (encoder.layer, layers or h)")
+
+
+def encode_groups(tokenizer, groups: list[PromptGroup], encoding: dict) -> list[list[dict]]:
+    """Every distinct completion of every group, tokenised once for the whole run, as `encoding` says.
 
     Kept as int32 arrays: a Python list spends 36 bytes on a token id, an array 4.
     """
     return [
-        [{k: array("i", v) for k, v in encode_pair_text(tokenizer, g.prompt, c, max_length).items()} for c in g.completions]
+        [{k: array("i", v) for k, v in encode(tokenizer, g.prompt, c, encoding).items()} for c in g.completions]
         for g in groups
     ]
 
@@ -193,7 +215,7 @@ class PairwiseTask:
 
     def __init__(self, pairs: list[Pair], tokenizer, config: TrainConfig):
         self.groups = group_pairs(pairs)
-        self.encoded = encode_groups(tokenizer, self.groups, config.max_length)
+        self.encoded = encode_groups(tokenizer, self.groups, encoding_for(tokenizer, config.max_length, config.pooling))
         self.pad_id, self.config = tokenizer.pad_token_id, config
 
     @property
@@ -259,8 +281,9 @@ class ClassifyTask:
 
     def __init__(self, items: list[LabelledText], tokenizer, config: TrainConfig, *, labels: list[str], positive: str):
         self.items, self.labels, self.positive = items, labels, labels.index(positive)
+        encoding = encoding_for(tokenizer, config.max_length, config.pooling)
         self.encoded = [
-            {k: array("i", v) for k, v in encode_pair_text(tokenizer, i.prompt, i.completion, config.max_length).items()}
+            {k: array("i", v) for k, v in encode(tokenizer, i.prompt, i.completion, encoding).items()}
             for i in items
         ]
         self.targets = [i.label for i in items]
@@ -352,7 +375,7 @@ def evaluate_checkpoint(path: str | Path, pairs: list[Pair], config: TrainConfig
     # The pooling it was trained with, whatever `config` says (a checkpoint before pooling was recorded: [CLS]).
     pooling = recorded_pooling(metadata.get("encoding"))
     model, tokenizer = load_model(str(path), resolve_device(config.device), pooling=pooling)
-    return evaluate(model, tokenizer, pairs, config)
+    return evaluate(model, tokenizer, pairs, replace(config, pooling=pooling))  # encoded as it reads
 
 
 def train(
@@ -365,6 +388,7 @@ def train(
 ) -> TrainResult:
     """Train a pairwise reward model; `progress` is called after every step and at every change of
     phase (PHASE_*), and may raise to abort."""
+    config = with_base_pooling(config, init_from)  # a decoder LM reads its last token
     return _train(
         lambda tokenizer: (PairwiseTask(train_pairs, tokenizer, config), PairwiseTask(heldout_pairs, tokenizer, config)),
         config,
@@ -385,6 +409,7 @@ def train_classifier(
     progress: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train a K-label classifier whose reward is the `positive` label's logit; the same loop as `train`."""
+    config = with_base_pooling(config, init_from)  # a decoder LM reads its last token
 
     def tasks(tokenizer):
         make = lambda items: ClassifyTask(items, tokenizer, config, labels=labels, positive=positive)  # noqa: E731
