@@ -252,3 +252,22 @@ def test_command_options_reach_the_run_and_max_length_is_checked_against_the_bas
         "lora_r": 8, "lora_target_modules": ["query", "key"], "lora_merge": False,
         "micro_batch_size": 4, "activation_checkpointing": True,
     }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_adapter_kept_version_is_served_and_warm_started_from(trainable, labeler):
+    from rewardtrain.checkpoint_store import version_folder
+    from tests.rewardtrain.comparisons import train_small
+
+    first = train_small(trainable, lora_r=4, lora_merge=False, learning_rate=1e-2)
+    assert first.status == "succeeded" and first.version.is_current, first.error
+    folder = version_folder(first.version)
+    assert (folder / "adapter" / "adapter_config.json").is_file() and not (folder / "config.json").exists()
+    items = [{"prompt": p, "completion": c} for p, c in ITEMS]
+    answer = api_client(labeler).post(f"/api/v1/projects/{trainable.slug}/score/", {"items": items}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["rewards"] == pytest.approx(LocalReward(folder).score(ITEMS), abs=1e-5)
+
+    second = train_small(trainable, lora_r=4, lora_merge=False, learning_rate=1e-2)  # warm: base + adapter, merged, then new adapters
+    assert second.status == "succeeded", second.error
+    assert read_metadata(version_folder(second.version))["warm_start"] is True
