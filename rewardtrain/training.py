@@ -385,9 +385,11 @@ def train(
     *,
     init_from: str | None = None,
     progress: Callable[[dict], None] | None = None,
+    parallel=None,
 ) -> TrainResult:
     """Train a pairwise reward model; `progress` is called after every step and at every change of
-    phase (PHASE_*), and may raise to abort."""
+    phase (PHASE_*), and may raise to abort. `parallel` (parallel.Ranks) under torchrun: each
+    global batch is split across the ranks."""
     config = with_base_pooling(config, init_from)  # a decoder LM reads its last token
     return _train(
         lambda tokenizer: (PairwiseTask(train_pairs, tokenizer, config), PairwiseTask(heldout_pairs, tokenizer, config)),
@@ -395,6 +397,7 @@ def train(
         head=REWARD_HEAD,
         init_from=init_from,
         progress=progress,
+        parallel=parallel,
     )
 
 
@@ -407,6 +410,7 @@ def train_classifier(
     positive: str,
     init_from: str | None = None,
     progress: Callable[[dict], None] | None = None,
+    parallel=None,
 ) -> TrainResult:
     """Train a K-label classifier whose reward is the `positive` label's logit; the same loop as `train`."""
     config = with_base_pooling(config, init_from)  # a decoder LM reads its last token
@@ -416,10 +420,10 @@ def train_classifier(
         return make(train_items), make(heldout_items)
 
     head = {"kind": "classifier", "labels": list(labels), "positive": positive}
-    return _train(tasks, config, head=head, init_from=init_from, progress=progress)
+    return _train(tasks, config, head=head, init_from=init_from, progress=progress, parallel=parallel)
 
 
-def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) -> TrainResult:
+def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress, parallel=None) -> TrainResult:
     """The one training loop: `make_tasks(tokenizer)` gives the (train, held-out) tasks, which
     say how a batch is built, what its loss is and what a held-out evaluation measures."""
 
@@ -447,10 +451,14 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
     )
     # config.bf16 and device are wishes ("auto", bf16 that CPUs skip); the card says what ran.
     used = {"device": device_name(device), "precision": "bf16 autocast" if use_bf16 else "fp32"}
+    if parallel:
+        used["processes"] = parallel.world
+    # Under torchrun the steps run through DDP, which averages the gradients over the ranks.
+    stepped = parallel.wrap(model) if parallel else model
 
     def forward(inputs):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            return model(**inputs).logits.float()
+            return stepped(**inputs).logits.float()
 
     report_phase(PHASE_TOKENISING)
     started = time.perf_counter()
@@ -472,7 +480,7 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
 
     def run_eval(step: int, train_loss: float) -> dict:
         entry = {"step": step, "train_loss": train_loss}
-        if held.n_examples:
+        if held.n_examples and (not parallel or parallel.leads):  # the other ranks' results are not read
             heldout = held.metrics(model)
             # Numbers only: the run page charts every entry (per-label F1 is in the final metrics).
             entry.update({f"heldout_{k}": v for k, v in heldout.items() if isinstance(v, (int, float))})
@@ -489,7 +497,10 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress) 
         for batch in epoch_batches:
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, config)
-            loss, n = backward_in_micro_batches(task, forward, batch, device, config.micro_batch_size)
+            if parallel:  # this rank's share of the global batch
+                loss, n = parallel.backward(task, forward, batch, device, config.micro_batch_size)
+            else:
+                loss, n = backward_in_micro_batches(task, forward, batch, device, config.micro_batch_size)
             torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
