@@ -249,3 +249,12 @@ def test_a_decoder_reward_model_scores_the_same_through_every_loader(decoder_pro
     # the trained model learned something: "good" replies above "bad" ones on its own prompts
     good, bad = LocalReward(folder, device="cpu").score([(ITEMS[0][0], "the cat is good and kind"), (ITEMS[0][0], "the cat is bad and rude")])
     assert good > bad
+
+
+def test_the_readme_shows_the_decoder_loader_table():
+    from pathlib import Path
+
+    from rewardtrain.model_card import decoder_loader_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "### Base models" in readme and decoder_loader_table() in readme
