@@ -311,11 +311,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reap-stale-training-runs": {
         "task": "rewardtrain.tasks.reap_stale_runs",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(minutes=env_float("ARBITER_REAP_MINUTES", 1)),
     },
     "reap-stale-import-jobs": {
         "task": "annotator.tasks.reap_stale_import_jobs",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(minutes=env_float("ARBITER_REAP_MINUTES", 1)),
     },
     # Live model agreement: the current versions score the human labels made since they trained.
     "score-fresh-labels": {

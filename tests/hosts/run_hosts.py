@@ -57,10 +57,12 @@ BUCKET = "arbiter"
 HH_FILE = REPO.parent / "shared" / "data" / "hh-harmless-1800.jsonl"
 SECRET = "many-hosts-test-secret-key"
 PASSWORD = "many-hosts-password"
-# Redis hands a run whose worker died (its message unacknowledged) to another worker after this
-# (CELERY_VISIBILITY_TIMEOUT; 6 hours by default). Every run here trains in under 30 s: a live
-# run redelivered would be taken over as its second attempt.
-VISIBILITY_TIMEOUT_S = 30
+# A run whose worker host died is queued again for another worker by the reaper (celery beat on
+# web, every ARBITER_REAP_MINUTES) once its heartbeat (every 5 s) is this old; Redis's own
+# redelivery (CELERY_VISIBILITY_TIMEOUT, 6 hours) is left at its default, so it cannot be what
+# moves the run.
+HEARTBEAT_STALE_S = 15
+REAP_EVERY_S = 5
 CUT_S = 20
 LABELED = 12  # prompts labelled through the API
 SCORE_ITEMS = [
@@ -256,7 +258,8 @@ class Hosts:
             "ALLOWED_HOSTS": f"{self.net.addr('web')},localhost",
             "DATABASE_URL": f"postgres://postgres@{self.net.addr('db')}:5432/arbiter",
             "REDIS_URL": f"redis://{self.net.addr('broker')}:6379/0",
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
+            "ARBITER_HEARTBEAT_STALE_SECONDS": str(HEARTBEAT_STALE_S),
+            "ARBITER_REAP_MINUTES": str(REAP_EVERY_S / 60),
             "ARBITER_DATA_DIR": str(home / "var"),
             "STATIC_ROOT": str(home / "var" / "static"),
             "ARBITER_CHECKPOINT_STORAGE": f"s3://{BUCKET}/checkpoints",
@@ -276,14 +279,16 @@ class Hosts:
         }
         return env
 
-    def start(self, host, argv, *, env=None):
-        """A long-running process on `host`, in a session of its own; stdout to logs/<host>.log."""
-        with open(self.log_path(host), "ab") as out:
+    def start(self, host, argv, *, env=None, name=None):
+        """A long-running process on `host`, in a session of its own; stdout to logs/<name>.log
+        (`name`: the host's name unless the host runs more than one)."""
+        name = name or host
+        with open(self.log_path(name), "ab") as out:
             proc = subprocess.Popen(
                 self.net.wrap(host, argv), cwd=REPO, env=env or self.django_env(host),
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        self.procs[host] = proc
+        self.procs[name] = proc
         with open(self.root / "pids", "a") as pids:
             pids.write(f"{proc.pid} {_start_time(proc.pid)}\n")
         return proc
@@ -451,6 +456,14 @@ def start_web(hosts: Hosts):
             return False
 
     wait_for("gunicorn on web", answers, timeout=90, detail=lambda: tail(hosts.log_path("web")))
+    # web's light worker (the default queue: reapers, imports) and beat, as in docker-compose.yml
+    hosts.start("web", [
+        sys.executable, "-m", "celery", "-A", "annotator", "worker", "-Q", "default", "-P", "solo",
+        "-n", "web@arbiter-hosts", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+    ], name="web-worker")  # fmt: skip
+    hosts.start("web", [
+        sys.executable, "-m", "celery", "-A", "annotator", "beat", "-l", "info",
+    ], name="web-beat")  # fmt: skip
     return f"migrated in {migrated:.1f} s, gunicorn answering after {time.monotonic() - started:.1f} s"
 
 
@@ -716,7 +729,7 @@ class Steps:
             count = self.net.kill_host("worker-a", self.hosts.procs["worker-a"])
             killed.update(step=run["progress"].get("step"), total=run["progress"].get("total"))
             log(f"  SIGKILL to worker-a's {count} processes at step {killed['step']} of {killed['total']}")
-            self.start_worker_b_after(VISIBILITY_TIMEOUT_S)
+            self.start_worker_b_after(0)
 
         before = self.store_objects()
         run, seconds, _ = self.train("the second run", {"epochs": 4}, on_running=kill_worker_a)
@@ -731,6 +744,9 @@ class Steps:
         log(f"  new version prefixes in the store: {new_versions}; manifests: {len(manifests)}")
         assert new_versions == [f"v{number}"], new_versions
         assert finished_by == "worker-b" and run.get("attempts") == 2, self.worker_logs()
+        requeued = f"training run {run['id']}: its worker stopped sending heartbeats"
+        assert requeued in tail(self.hosts.log_path("web-worker"), 2000), tail(self.hosts.log_path("web-worker"))
+        log(f"  the reaper on web queued it again for another worker ({HEARTBEAT_STALE_S} s without a heartbeat)")
         versions = self.versions()
         rows = versions["results"] if isinstance(versions, dict) and "results" in versions else versions
         numbers = [row["version"] for row in rows]
