@@ -206,7 +206,27 @@ def training_rows(meta: dict) -> list[tuple[str, object]]:
     for key in ("epochs", "batch_size", "learning_rate", "seed"):
         if key in config:
             rows.append((key, config[key]))
+    if config.get("lora_r"):
+        targets = ", ".join(config.get("lora_target_modules") or ()) or "its family's default modules"
+        rows.append(("LoRA", f"rank {config['lora_r']}, alpha {config.get('lora_alpha')}, on {targets}; "
+                             + ("kept as an adapter" if meta.get("lora_adapter") else "merged into the weights")))
     return rows
+
+
+def adapter_note(meta: dict) -> str:
+    """For a checkpoint kept as base + LoRA adapter: how to load it (the snippets below assume
+    plain weights at the top of the folder, which it does not have)."""
+    kept = meta.get("lora_adapter")
+    if not kept:
+        return ""
+    return f"""
+**This checkpoint keeps its LoRA adapter apart** (trained with `lora_merge=False`): the base
+weights are in `{kept["base"]}/`, the adapter with the trained head in `{kept["adapter"]}/`, and there is no
+`config.json` at the top, so loaders without peft refuse it. `arbiter_reward.LocalReward(path)`
+loads both (with peft installed); with transformers and peft, load the model below as
+`PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(path + "/{kept["base"]}"), path + "/{kept["adapter"]}")`
+(`.merge_and_unload()` gives plain weights), and the tokenizer from `path` as shown.
+"""
 
 
 def model_card(meta: dict, name: str) -> str:
@@ -273,7 +293,7 @@ reward_pipeline = pipeline("text-classification", model=path, function_to_apply=
 
 {kind}
 The full training configuration, history and encoding are in `arbiter.json`.
-
+{adapter_note(meta)}
 ## Training data
 
 {_table(data_rows(meta))}

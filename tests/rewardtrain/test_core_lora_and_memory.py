@@ -66,6 +66,8 @@ def test_merged_checkpoint_scores_as_the_adapter_model_and_loads_in_plain_transf
     write_checkpoint(merged_result, folder, metadata={"version": 1})
     assert not (folder / "adapter").exists() and (folder / "config.json").is_file()
     assert "lora_adapter" not in read_metadata(folder)
+    card = (folder / "README.md").read_text()
+    assert "LoRA adapter apart" not in card and "| LoRA | rank 4, alpha 8, on its family's default modules; merged into the weights |" in card
     plain = AutoModelForSequenceClassification.from_pretrained(folder)
     assert not any("lora" in name for name in plain.state_dict())
     assert LocalReward(folder).score(ITEMS) == pytest.approx(adapter_scores, abs=1e-5)
@@ -87,6 +89,9 @@ def test_a_kept_adapter_checkpoint_loads_through_local_reward(tiny_model, tmp_pa
     metadata = read_metadata(folder)
     assert metadata["lora_adapter"]["adapter"] == "adapter" and metadata["train_config"]["lora_merge"] is False
     verify_checkpoint(folder, root=tmp_path)  # the manifest lists base/ and adapter/ files
+    card = (folder / "README.md").read_text()
+    assert "keeps its LoRA adapter apart" in card and 'PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(path + "/base"), path + "/adapter")' in card
+    assert "| LoRA | rank 4, alpha 16.0, on its family's default modules; kept as an adapter |" in card
     assert LocalReward(folder).score(ITEMS) == pytest.approx(expected, abs=1e-5)
     # Warm-starting from it: the trainer reads it as plain, merged weights.
     warm, _ = load_model(str(folder), torch.device("cpu"), pooling="mean")
