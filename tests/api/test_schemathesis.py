@@ -101,7 +101,13 @@ def seeded_with_a_model(seeded, settings, tiny_model_root):
 @schema.exclude(path_regex=SCORING).parametrize()
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_api_answers_what_the_schema_says(case, seeded, wsgi_keeps_the_test_transaction):
-    case.call_and_validate()
+    if case.path.endswith("/train/") and case.method == "POST":
+        # Rules between training options OpenAPI cannot state (a LoRA option without lora_r, a
+        # micro-batch larger than the batch): a request the schema allows may break one and gets
+        # a 400 that names it. Every other check still runs.
+        case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    else:
+        case.call_and_validate()
 
 
 @schema.include(path_regex=SCORING).parametrize()

@@ -289,7 +289,7 @@ def _projects_judgments(w):
     page = w.call(listing, 200, w.as_(w.lead), m.JudgmentPage, slug="generated", review=m.ProjectsJudgmentsReview("none"))
     assert [j.id for j in page.results] == [stored.id] and page.results[0].labeler == "gen-labeler"
     assert page.next_after is None
-    w.call(listing, 400, w.as_(w.lead), slug="generated", after=-1)
+    w.call(listing, 400, w.as_(w.lead), slug="generated", after="the-first")  # not an id: the client sends what it is given
     w.call(listing, 403, w.as_(w.labeler), slug="generated")
     w.call(listing, 404, w.as_(w.lead), slug="someone-elses")
     w.refuses_strangers(listing, slug="generated")
