@@ -417,6 +417,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(ARBITER_SCORE_MAX_BODY_BYTES, ARBITER_MAX_BODY
 ARBITER_STRIP_SUFFIXES = [s.strip() for s in env_str("ARBITER_STRIP_SUFFIXES").split(",") if s.strip()]
 ARBITER_SCORE_MAX_CHARS = env_int("ARBITER_SCORE_MAX_CHARS", ARBITER_MAX_TEXT_CHARS)
 ARBITER_TRAIN_DEVICE = env_str("ARBITER_TRAIN_DEVICE", "auto")
+# Processes per host that train a run together, through torchrun (rewardtrain/distributed_train.py):
+# one per GPU. 1 trains in the worker's own process. A run's `procs` option overrides it.
+ARBITER_TRAIN_PROCS = env_int("ARBITER_TRAIN_PROCS", 1)
+# Hosts that train a run together (each with ARBITER_TRAIN_PROCS processes): above 1, the
+# worker's torchrun meets the other hosts' at the c10d rendezvous ARBITER_TRAIN_RDZV_ENDPOINT
+# (host:port), and the job folder, under ARBITER_TRAIN_JOB_DIR, must be on a filesystem they share.
+ARBITER_TRAIN_NNODES = env_int("ARBITER_TRAIN_NNODES", 1)
+ARBITER_TRAIN_RDZV_ENDPOINT = env_str("ARBITER_TRAIN_RDZV_ENDPOINT")
+ARBITER_TRAIN_JOB_DIR = env_str("ARBITER_TRAIN_JOB_DIR")  # "" = the system's temporary folder
 # The promotion gate compares a new version with the current one only on at least this many
 # held-out pairs (fewer: the new version waits as "pending evidence" for an admin), and rejects
 # it only when it is worse at this confidence (exact McNemar test on the same pairs). A first

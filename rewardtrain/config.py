@@ -97,6 +97,9 @@ class TrainConfig:
     freeze_layers: int = 2  # lowest encoder layers kept frozen: no backward pass through them
     activation_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower (TRL's default)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)  # torch CPU threads = the cores
+    # Processes on this host that train the run together (torchrun, one per GPU; on CPUs they
+    # share the threads): each global batch of batch_size pairs is split across them. 1 = this process.
+    procs: int = 1
     eval_every: int = 0  # evaluate held-out pairs every N steps (and after the last); 0 = about EVALS_PER_RUN times a run
     review: str = REVIEW_DEFAULT  # whose rows are read: see REVIEW_FILTERS; a rejected judgment's never by default
     # LoRA (peft): low-rank adapters of rank lora_r on lora_target_modules (None = LORA_TARGETS by
@@ -112,6 +115,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.review not in REVIEW_FILTERS:
             raise InvalidTrainingOptions(f"review {self.review!r} is not one of {', '.join(REVIEW_FILTERS)}")
+        if not (isinstance(self.procs, int) and self.procs >= 1):
+            raise InvalidTrainingOptions(f"procs must be a whole number of processes, 1 or more, not {self.procs!r}")
         for name in ("batch_size", "max_length", "epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InvalidTrainingOptions(f"{name} must be a whole number of at least 1, not {getattr(self, name)!r}")

@@ -30,6 +30,7 @@ from rewardtrain.base_models import with_base_pooling
 from rewardtrain.config import InvalidTrainingOptions, TrainConfig, default_base_model, saved_model_config
 from rewardtrain.data import split_labelled, split_pairs
 from rewardtrain.model_roots import base_model_check
+from rewardtrain.run_processes import in_processes, train_run_in_processes
 from rewardtrain.storage import version_name
 from rewardtrain.store_reaper import reap_unpublished_checkpoints
 from rewardtrain.verification import version_verify
@@ -76,6 +77,7 @@ def train_config_for(*, project, options) -> TrainConfig:
     """
     values = {
         "device": settings.ARBITER_TRAIN_DEVICE,
+        "procs": settings.ARBITER_TRAIN_PROCS,
         "base_model": project.base_model or settings.ARBITER_BASE_MODEL,
     }
     values.update({k: v for k, v in options.items() if k != "from_scratch"})
@@ -442,7 +444,10 @@ def _train_and_publish(run, *, progress_every, on_progress):
     # A version fetched from a remote store is held in this host's cache while it loads.
     with checkpoint_store.holding(current) if warm else nullcontext():
         trained = dict(init_from=str(checkpoint_store.version_folder(current)) if warm else None, progress=progress)
-        if project.classifies:
+        if in_processes(config):  # through torchrun: rank 0 reports to `progress`, and its model comes back
+            labelled = dict(labels=project.labels, positive=project.positive_label) if project.classifies else {}
+            result = train_run_in_processes(run, config, train_examples, heldout_examples, **labelled, **trained)
+        elif project.classifies:
             result = train_classifier(
                 train_examples, heldout_examples, config, labels=project.labels, positive=project.positive_label, **trained
             )

@@ -45,6 +45,6 @@ def test_two_ranks_give_one_process_gradient(tiny_model, tmp_path, units, micro_
     assert two_loss == pytest.approx(one_loss, rel=RTOL)
     assert two.keys() == one.keys()
     for name in one:
-        torch.testing.assert_close(two[name], one[name], rtol=RTOL, atol=ATOL, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(two[name], one[name], rtol=RTOL, atol=ATOL, msg=lambda m, name=name: f"{name}: {m}")
     # The gradient is not trivially equal: it is there.
     assert max(g.abs().max().item() for g in one.values()) > 1e-4
