@@ -1,10 +1,11 @@
 """A run trained by two processes under torchrun (procs=2, gloo on CPUs) through the real Celery
 task on PostgreSQL + Redis gives the rewards of one process on the same data and seed; a rank's
-crash fails the run with its traceback."""
+crash fails the run with its traceback; a run stopped from its progress stops every rank."""
 
 import os
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -13,11 +14,14 @@ from annotator.models import Comparison, Completion
 from arbiter_reward import LocalReward
 from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import read_metadata
+from rewardtrain.config import TrainConfig
+from rewardtrain.distributed_train import torchrun_command, train_in_processes, write_job
 from rewardtrain.models import TrainingRun
 from rewardtrain.runs import TRAIN_TASK, training_run_start
 from tests import factories
 from tests.celery_worker import running_worker
 from tests.rewardtrain.comparisons import SMALL, make_comparisons, train_small
+from tests.rewardtrain.parallel_gradient import PAIRS
 
 WAIT_S = 300
 # 68 pairs of 40 prompts (see comparisons), 49 trained on in 6 steps of about 8, split across the ranks.
@@ -120,3 +124,42 @@ def test_a_crashed_rank_fails_the_run_with_its_traceback(project, tiny_model, se
     assert "of the training processes failed" in run.error
     assert "Torch not compiled with CUDA enabled" in run.error  # the rank's own traceback, its end
     assert 'rewardtrain/training.py", line' in run.error
+
+
+class Stopped(Exception):
+    pass
+
+
+def processes_running(marker: str) -> list[int]:
+    """Pids of the processes whose command line names `marker` (read from /proc, Linux)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes().decode(errors="replace"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # ended meanwhile
+    return pids
+
+
+def test_a_run_stopped_from_its_progress_stops_every_rank(tiny_model, tmp_path):
+    """What an aborted run or a worker told to stop does: the progress writer raises."""
+    job = tmp_path / "job"
+    config = TrainConfig(**{**SMALL, "base_model": tiny_model, "batch_size": 1, "epochs": 400, "procs": 2})
+    write_job(job, config=config, train_examples=PAIRS, heldout_examples=[])
+    reports = []
+
+    def progress(report):
+        reports.append(report)
+        if "step" in report:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        train_in_processes(job, torchrun_command(job, procs=2), progress=progress)
+
+    assert reports[-1]["step"] >= 1 and reports[-1]["total"] == 400 * 5  # PAIRS: 5 prompts, one a step: a minute or more
+    deadline = time.monotonic() + 10
+    while processes_running(str(job)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_running(str(job)) == []
+    assert not (job / "result").exists()
