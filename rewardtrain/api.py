@@ -145,6 +145,10 @@ class TrainStartApi(ApiView):
             help_text="Pairs per forward/backward (gradient accumulation; 0 = the whole batch): the same step in less memory.",
         )
         activation_checkpointing = StrictBooleanField(required=False, help_text="Recompute activations in backward: less memory, slower.")
+        procs = serializers.IntegerField(
+            min_value=1, max_value=1024, required=False,
+            help_text="Processes that train the run together through torchrun (one per GPU); default ARBITER_TRAIN_PROCS.",
+        )
         bf16_cpu = StrictBooleanField(required=False, help_text="bfloat16 autocast on a CPU too (GPUs that support it use it anyway).")
         lora_r = serializers.IntegerField(min_value=0, max_value=1024, required=False, help_text="LoRA rank; 0 (the default) trains the weights themselves.")
         lora_alpha = serializers.FloatField(min_value=0, required=False)

@@ -2,6 +2,7 @@
 task on PostgreSQL + Redis gives the rewards of one process on the same data and seed; a rank's
 crash fails the run with its traceback; a run stopped from its progress stops every rank."""
 
+import io
 import os
 import time
 import uuid
@@ -14,7 +15,7 @@ from annotator.models import Comparison, Completion
 from arbiter_reward import LocalReward
 from rewardtrain.checkpoint_store import version_folder
 from rewardtrain.checkpoints import read_metadata
-from rewardtrain.config import TrainConfig
+from rewardtrain.config import InvalidTrainingOptions, TrainConfig
 from rewardtrain.distributed_train import torchrun_command, train_in_processes, write_job
 from rewardtrain.models import TrainingRun
 from rewardtrain.runs import TRAIN_TASK, training_run_start
@@ -163,3 +164,28 @@ def test_a_run_stopped_from_its_progress_stops_every_rank(tiny_model, tmp_path):
         time.sleep(0.2)
     assert processes_running(str(job)) == []
     assert not (job / "result").exists()
+
+
+@pytest.mark.django_db
+def test_procs_is_a_run_option_of_the_api_and_the_command(trainable, lead, monkeypatch):
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    monkeypatch.setattr("rewardtrain.runs._enqueue", lambda run: None)
+    client = APIClient()
+    client.force_authenticate(lead)
+    refused = client.post(f"/api/v1/projects/{trainable.slug}/train/", {"procs": 0}, format="json")
+    assert refused.status_code == 400 and "procs" in refused.content.decode(), refused.content
+    answer = client.post(f"/api/v1/projects/{trainable.slug}/train/", {"procs": 4}, format="json")
+    assert answer.status_code == 201, answer.content
+    run = TrainingRun.objects.get(id=answer.json()["id"])
+    assert run.options == {"procs": 4}
+    run.delete()
+
+    call_command("train_reward_model", trainable.slug, "--procs", "2", stdout=io.StringIO())
+    assert TrainingRun.objects.get(project=trainable).options == {"procs": 2}
+
+
+def test_procs_below_one_is_refused():
+    with pytest.raises(InvalidTrainingOptions, match="procs must be"):
+        TrainConfig(procs=0)

@@ -27,7 +27,7 @@ from rewardtrain.models import TrainingRun
 
 # TrainConfig fields that the options below set under their own names.
 LORA_AND_MEMORY_OPTIONS = (
-    "micro_batch_size", "activation_checkpointing", "bf16_cpu",
+    "micro_batch_size", "activation_checkpointing", "bf16_cpu", "procs",
     "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "lora_merge",
 )
 
@@ -53,6 +53,7 @@ class Command(BaseCommand):
         )
 
         parser.add_argument("--micro-batch-size", type=int, help="Pairs per forward/backward (gradient accumulation).")
+        parser.add_argument("--procs", type=int, help="Processes that train it together through torchrun (one per GPU).")
         parser.add_argument("--activation-checkpointing", action="store_true", default=None, help="Recompute activations in backward: less memory.")
         parser.add_argument("--bf16-cpu", action="store_true", default=None, help="bfloat16 autocast on the CPU too.")
         parser.add_argument("--lora-r", type=int, help="Train LoRA adapters of this rank (0: the weights themselves).")
