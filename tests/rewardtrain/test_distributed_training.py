@@ -26,7 +26,7 @@ from tests.rewardtrain.parallel_gradient import PAIRS
 
 WAIT_S = 300
 # 68 pairs of 40 prompts (see comparisons), 49 trained on in 6 steps of about 8, split across the ranks.
-OPTIONS = {**SMALL, "seed": 3}
+OPTIONS = {**SMALL, "seed": 3, "device": "cpu"}  # gloo, whatever GPUs the host has
 # Two ranks compute the same steps as one process, but sum each gradient in another order (two
 # shares, then gloo's all-reduce) and pad each share to its own longest text: float32 results that
 # differ in their last bits (~1e-7 relative, test_core_parallel). Six AdamW steps carry that to
@@ -113,17 +113,18 @@ def test_two_processes_train_the_rewards_of_one_through_the_celery_task(tmp_path
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_crashed_rank_fails_the_run_with_its_traceback(project, tiny_model, settings):
-    settings.ARBITER_TRAIN_DEVICE = "cuda"  # a CPU-only torch: each rank fails moving the model there
+def test_a_crashed_rank_fails_the_run_with_its_traceback(project, tiny_model):
     project.base_model = tiny_model
     project.save()
     make_comparisons(project, 40)
 
-    run = train_small(project, procs=2)
+    # A GPU no host has: each rank fails moving the model there (a CPU-only torch has none at all).
+    run = train_small(project, procs=2, device="cuda:99")
 
     assert run.status == "failed" and run.version is None
     assert "of the training processes failed" in run.error
-    assert "Torch not compiled with CUDA enabled" in run.error  # the rank's own traceback, its end
+    # The rank's own traceback, its end: torch's reason.
+    assert "Torch not compiled with CUDA enabled" in run.error or "invalid device ordinal" in run.error
     assert 'rewardtrain/training.py", line' in run.error
 
 
@@ -146,7 +147,7 @@ def processes_running(marker: str) -> list[int]:
 def test_a_run_stopped_from_its_progress_stops_every_rank(tiny_model, tmp_path):
     """What an aborted run or a worker told to stop does: the progress writer raises."""
     job = tmp_path / "job"
-    config = TrainConfig(**{**SMALL, "base_model": tiny_model, "batch_size": 1, "epochs": 400, "procs": 2})
+    config = TrainConfig(**{**SMALL, "base_model": tiny_model, "batch_size": 1, "epochs": 400, "procs": 2, "device": "cpu"})
     write_job(job, config=config, train_examples=PAIRS, heldout_examples=[])
     reports = []
 
