@@ -13,9 +13,7 @@ The formats and the per-line checks are in the fileformats package.
 import hashlib
 import io
 import logging
-import os
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from itertools import islice
@@ -47,6 +45,7 @@ from .fileformats import (
     text_id,
 )
 from .heartbeats import heartbeat, retrying
+from .import_uploads import upload_opened, upload_remove, upload_save
 from .models import Classification, Comparison, Completion, ImportJob, Prompt
 from .project_lifecycle import ProjectArchived, project_refuse_if_archived
 
@@ -507,18 +506,14 @@ def _write_labels(project, chunk, report, invalid):
 
 
 def import_job_create(*, project, requested_by, upload, format="", skip_invalid=False) -> ImportJob:
-    """Save an uploaded file under the data dir (which the workers share) and queue its import
-    after the transaction commits. ProjectArchived for an archived project."""
+    """Keep an uploaded file where every worker reaches it (import_uploads: the data dir, or the
+    checkpoint store's bucket) and queue its import after the transaction commits.
+    ProjectArchived for an archived project."""
     project_refuse_if_archived(project)
-    folder = settings.DATA_DIR / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.upload"
-    with open(path, "wb") as out:
-        for piece in upload.chunks():
-            out.write(piece)
+    upload_path = upload_save(upload)
     job = ImportJob.objects.create(
         project=project, requested_by=requested_by, filename=upload.name[:255], format=format or "",
-        skip_invalid=skip_invalid, upload_path=str(path), size=upload.size,
+        skip_invalid=skip_invalid, upload_path=upload_path, size=upload.size,
     )  # fmt: skip
     transaction.on_commit(lambda: _enqueue(job))
     return job
@@ -563,12 +558,14 @@ def import_job_run(*, job_id) -> ImportJob | None:
         return job
     progress = _JobProgress(job)
     try:
-        with heartbeat(lambda: _this_attempt(job), what=f"heartbeat of import job {job.pk}"):
-            with open(job.upload_path, "rb") as stream:
-                report = import_stream(
-                    project=job.project, stream=stream, filename=job.filename, format=job.format or None,
-                    skip_invalid=job.skip_invalid, progress=progress, actor=job.requested_by,
-                )  # fmt: skip
+        with (
+            heartbeat(lambda: _this_attempt(job), what=f"heartbeat of import job {job.pk}"),
+            upload_opened(job.upload_path) as stream,
+        ):
+            report = import_stream(
+                project=job.project, stream=stream, filename=job.filename, format=job.format or None,
+                skip_invalid=job.skip_invalid, progress=progress, actor=job.requested_by,
+            )  # fmt: skip
     except ImportFailed as failed:
         _job_finish(job, ImportJob.Status.FAILED, errors=failed.errors, errors_total=failed.total)
     except ProjectArchived as archived:  # archived after the upload was queued
@@ -634,10 +631,7 @@ FINISH_FIELDS = ("status", "finished_at", "errors", "errors_total", "report", "l
 
 
 def _remove_upload(job):
-    try:
-        os.remove(job.upload_path)
-    except FileNotFoundError:
-        pass
+    upload_remove(job.upload_path)
 
 
 def import_jobs_reap_stale() -> list[int]:

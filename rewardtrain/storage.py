@@ -22,6 +22,7 @@ reaper deletes it. Django-free, like checkpoints.py.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -47,6 +48,17 @@ class StoredVersion(NamedTuple):
 def version_name(slug: str, number: int) -> str:
     """The store-relative name of a project's version: `<slug>/v<N>`."""
     return f"{slug}/v{number}"
+
+
+OBJECT_KEY = re.compile(r"\.[a-z]+/[0-9a-f]{32}")
+
+
+def check_object_key(key: str) -> str:
+    """`key` if it names a single object (`.<kind>/<hex uuid>`); ValueError otherwise. The dot
+    keeps it out of every version's prefix: no project slug starts with one."""
+    if not OBJECT_KEY.fullmatch(key):
+        raise ValueError(f"{key!r} is not an object key (.<kind>/<hex uuid>)")
+    return key
 
 
 def check_name(name: str) -> str:
@@ -217,6 +229,28 @@ class S3Store(CheckpointStore):
     def presigned_url(self, name, rel, *, seconds):
         params = {"Bucket": self.bucket, "Key": self._key(check_name(name), rel)}
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+
+    # Single objects beside the versions (a background import's upload, which the web host
+    # writes and a worker on another host reads): keys outside every version's prefix.
+
+    def put_object(self, key: str, stream: BinaryIO) -> None:
+        """Upload the readable binary `stream` as object `key` (multipart when large)."""
+        self.client.upload_fileobj(stream, self.bucket, self._key(check_object_key(key)))
+
+    def download_object(self, key: str, out: BinaryIO) -> None:
+        """Write object `key` into the writable binary file `out`; FileNotFoundError when it is not there."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_fileobj(self.bucket, self._key(check_object_key(key)), out)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(errno.ENOENT, "it is not in the checkpoint store", key) from None
+            raise
+
+    def delete_object(self, key: str) -> None:
+        """Remove object `key`; nothing happens when it is not there."""
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(check_object_key(key)))
 
 
 def s3_client(*, endpoint_url: str | None = None):

@@ -1,5 +1,6 @@
 """LocalStore and S3Store (through moto's S3 server) behave alike: publish, list, download, open, delete."""
 
+import io
 import json
 import urllib.request
 from pathlib import Path
@@ -123,3 +124,20 @@ def test_a_key_that_would_land_outside_the_download_folder_is_not_written(s3_sto
     assert not (tmp_path / "dl" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
     assert not Path("/escaped.txt").exists()  # Path(dest) / "/escaped.txt" is the filesystem root's
     assert files_under(tmp_path / "dl" / "copy") == files_under(folder)
+
+
+def test_a_single_object_is_put_read_and_deleted_beside_the_versions_which_it_never_joins(s3_storage, tmp_path):
+    key = ".uploads/" + "0" * 32
+    s3_storage.publish(checkpoint_folder(tmp_path / "a"), "proj/v1")
+    s3_storage.put_object(key, io.BytesIO(b"line 1\nline 2\n"))
+    out = io.BytesIO()
+    s3_storage.download_object(key, out)
+    assert out.getvalue() == b"line 1\nline 2\n"
+    assert [v.name for v in s3_storage.stored_versions()] == ["proj/v1"]  # the reaper never sees it
+    s3_storage.delete_object(key)
+    s3_storage.delete_object(key)  # already gone: nothing happens
+    with pytest.raises(FileNotFoundError):
+        s3_storage.download_object(key, io.BytesIO())
+    for bad in ("proj/v1", "../" + "0" * 32, ".uploads/x/../" + "0" * 32, "uploads/" + "0" * 32):
+        with pytest.raises(ValueError):
+            s3_storage.put_object(bad, io.BytesIO(b""))
