@@ -124,6 +124,29 @@ def _answer_then_drain(content, stream, remaining):
         remaining -= len(chunk)
 
 
+NUL_IN_QUERY = "A query parameter contains a NUL character, which no field can hold."
+
+
+class NulInQueryMiddleware:
+    """A 400 for a NUL in a query parameter's name or value, before any view reads it.
+
+    PostgreSQL cannot hold a NUL in text, so a filter that passed one on to a query was a 500;
+    no parameter of this app can mean one, so they are refused here once, not view by view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") and any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            if is_api(request):
+                return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+            return HttpResponse(f"<!doctype html><title>Bad request</title><p>{NUL_IN_QUERY}</p>", status=400)
+        return self.get_response(request)
+
+
 class ProjectArchivedMiddleware:
     """A change to an archived project is a 409 saying so, from any page or API view.
 

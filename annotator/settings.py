@@ -105,6 +105,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "annotator.middleware.RequestSizeLimitMiddleware",  # first: before anything reads a body
+    "annotator.middleware.NulInQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "annotator.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
