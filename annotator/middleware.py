@@ -138,11 +138,15 @@ class NulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "%00" in request.META.get("QUERY_STRING", "") and any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
-        ):
-            if is_api(request):
-                return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+        fields = []
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            fields = [
+                key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in value for value in values)
+            ]
+        if fields:
+            if is_api(request):  # named field by field, as the API's other 400s are
+                errors = {key: ["Contains a NUL character, which no field can hold."] for key in fields}
+                return JsonResponse({"detail": NUL_IN_QUERY, "errors": errors}, status=400)
             return HttpResponse(f"<!doctype html><title>Bad request</title><p>{NUL_IN_QUERY}</p>", status=400)
         return self.get_response(request)
 
