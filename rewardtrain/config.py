@@ -36,6 +36,8 @@ EVALS_PER_RUN = 5
 LORA_TARGETS = {
     "bert": ["query", "key", "value", "dense"],
     "arbiter_mean_pooled_bert": ["query", "key", "value", "dense"],
+    # attention only: "dense" would also reach inside the head (classifier.dense), trained whole
+    "mpnet": ["q", "k", "v", "o"],
     "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "qwen3": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "llama": ["q_proj", "k_proj", "v_proj", "o_proj"],

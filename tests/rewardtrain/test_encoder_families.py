@@ -84,3 +84,28 @@ def test_an_mpnet_reward_model_trains_and_scores_as_plain_transformers_reads_it(
     namespace = {}
     exec(card.split("```python\n")[1].split("```")[0].replace(PATH_PLACEHOLDER, str(folder)), namespace)
     assert [namespace["reward"](p, c) for p, c in ITEMS] == pytest.approx(local, abs=1e-5)
+
+
+def test_an_mpnet_lora_run_publishes_a_merged_checkpoint_that_scores_as_the_adapter_model(tiny_mpnet, toy_pairs, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from arbiter_reward.reward import score_encodings
+    from rewardtrain.lora import merged
+
+    config = with_base_pooling(TrainConfig(base_model=tiny_mpnet, learning_rate=1e-2, batch_size=8, epochs=2, threads=1,
+                                           max_length=64, lora_r=4, lora_alpha=8, lora_merge=False))  # fmt: skip
+    result = train(toy_pairs(24), [], config)
+    assert isinstance(result.model, PeftModel)
+    assert set(result.model.peft_config["default"].target_modules) == {"q", "k", "v", "o"}
+    encoding = encoding_for(result.tokenizer, 64, CLS_POOLER)
+    expected = score_encodings(result.model.eval(), [encode(result.tokenizer, p, c, encoding) for p, c in ITEMS],
+                               result.tokenizer.pad_token_id)  # fmt: skip
+    result.model = merged(result.model)
+    folder = write_checkpoint(result, tmp_path / "merged", metadata={"version": 1})
+    assert LocalReward(folder, device="cpu").score(ITEMS) == pytest.approx(expected, abs=1e-5)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    plain = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    assert not any("lora" in name for name in plain.state_dict())
+    with torch.inference_mode():
+        assert plain(**tokenizer(*ITEMS[0], return_tensors="pt")).logits[0, 0].item() == pytest.approx(expected[0], abs=1e-5)

