@@ -113,12 +113,15 @@ def test_mean_pooling_needs_a_head_that_reads_the_pooled_output():
         use_pooling(model, "mean")
 
 
-def test_training_with_mean_pooling_needs_a_bert_model(tiny_model, toy_pairs, tmp_path):
-    """Mean pooling is Arbiter's BERT model type: another model would be saved as its own type,
-    which plain loaders read with the [CLS] head, so the run is refused at its start."""
+def test_mean_pooling_is_berts_another_encoder_trains_its_own_first_token_head(tiny_model, toy_pairs, tmp_path):
+    """Mean pooling is Arbiter's BERT model type: another encoder saved as its own type is read
+    by plain loaders with its [CLS]/<s> head, so a run asking for "mean" (the default) trains that
+    head and records pooling "cls"; loading a non-BERT model as mean-pooled is still refused."""
     import shutil
 
     from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    from arbiter_reward.reward import load_reward_model
 
     base = tmp_path / "tiny-roberta"
     RobertaForSequenceClassification(
@@ -126,6 +129,7 @@ def test_training_with_mean_pooling_needs_a_bert_model(tiny_model, toy_pairs, tm
     ).save_pretrained(base)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(f"{tiny_model}/{name}", base / name)
+    trained = train(toy_pairs(8), [], config(str(base), pooling="mean"))
+    assert trained.config.pooling == "cls" and trained.model.config.model_type == "roberta"
     with pytest.raises(UnsupportedEncoding, match="pooling 'mean' is built for BERT models.*\\('roberta' is not one\\).*pooling 'cls'"):
-        train(toy_pairs(8), [], config(str(base)))
-    assert train(toy_pairs(8), [], config(str(base), pooling="cls")).model.config.model_type == "roberta"
+        load_reward_model(base, "mean")
