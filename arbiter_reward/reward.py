@@ -313,7 +313,10 @@ def pair_template(tokenizer) -> PairTemplate:
     """Read off the tokenizer's own pair encoding of two one-word texts (its post-processor may
     be BERT's, RoBERTa's or a template: asking it is the one way that holds for all)."""
     encoded = tokenizer("a", "b", verbose=False)
-    sequence = encoded.sequence_ids()
+    try:
+        sequence = encoded.sequence_ids()
+    except ValueError:  # a Python tokenizer, without the Rust one's map of tokens to texts
+        raise UnsupportedEncoding(f"{type(tokenizer).__name__} is not a fast tokenizer: save the model with one (tokenizer.json)") from None
     ids, types = encoded["input_ids"], encoded.get("token_type_ids")
     if 0 not in sequence or 1 not in sequence:
         raise UnsupportedEncoding(f"{type(tokenizer).__name__} does not encode text pairs")
