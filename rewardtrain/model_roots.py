@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 
 from rewardtrain.config import InvalidTrainingOptions, default_base_model
+from rewardtrain.packaged_bases import PACKAGED_BASES
 
 DEFAULT_CHOICE_LABEL = "Default (ARBITER_BASE_MODEL, else the packaged all-MiniLM-L6-v2)"
 
@@ -54,6 +55,12 @@ def model_folder_lacks(folder: Path) -> list[str]:
     return lacks
 
 
+def choice_label(folder: Path, root: Path) -> str:
+    """"name (root)", and for a base Arbiter knows by that name (make base-mpnet) what it costs."""
+    known = PACKAGED_BASES.get(folder.name)
+    return f"{folder.name} ({root})" + (f": {known.cost}" if known else "")
+
+
 def base_model_choices(*, current=""):
     """[(value, label)] for a project's base model: the default, then every loadable model folder
     (model_folder_lacks nothing) that is a root in ARBITER_MODEL_ROOTS or directly inside one. The
@@ -62,7 +69,7 @@ def base_model_choices(*, current=""):
     for root in settings.ARBITER_MODEL_ROOTS:
         root = Path(root)
         folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
-        choices += [(str(p), f"{p.name} ({root})") for p in folders if not model_folder_lacks(p)]
+        choices += [(str(p), choice_label(p, root)) for p in folders if not model_folder_lacks(p)]
     if current and current not in {value for value, _ in choices}:
         choices.append((current, f"{current} (current)"))
     return choices

